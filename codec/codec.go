@@ -1,0 +1,452 @@
+// Package codec turns session values into tamper-proof strings and back.
+//
+// One Codec protects both cookies and server-store blobs:
+//
+//	values → serializer → compression (optional) → envelope header
+//	       → gorilla/securecookie (AES-256-CTR + HMAC-SHA256, or HMAC only) → string
+//
+// Every encoded value starts, inside the MAC, with a small header: format
+// version, kind (session data or store reference), serializer ID, compression
+// ID and absolute expiry. Decode picks the serializer and decompressor from
+// that header, never from the configuration, so changing either in
+// configuration keeps old values readable; Decode reports such values as
+// Stale so that the caller rewrites them in the current format.
+//
+// Every value is bound to a purpose (the cookie name, or the store key of a
+// blob) through the MAC: a value moved to another purpose does not decode.
+//
+// Decode checks, in this order: the length cap, the MAC (trying the current
+// secret, then each fallback), the header, the expiry, the decompressed size,
+// and only then runs the serializer. Nothing is decompressed or deserialized
+// before the MAC has verified.
+//
+// Keys are derived with HKDF-SHA256 from secrets of at least 32 bytes: one
+// key for the HMAC and one for AES per secret, and different HMAC keys for
+// encrypted and signed-only values.
+//
+// Package codec knows nothing about HTTP.
+package codec
+
+import (
+	"crypto/hkdf"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/securecookie"
+	"github.com/sessionkit/session/serializer"
+)
+
+// Errors returned by New, Encode and Decode. Decode errors wrap exactly one
+// of them, so callers test with errors.Is.
+var (
+	// ErrKey reports an invalid secret in the Config.
+	ErrKey = errors.New("codec: invalid secret")
+	// ErrMalformed reports a value that is not an encoded session at all:
+	// bad base64, missing fields, or a header this version cannot parse.
+	ErrMalformed = errors.New("codec: malformed value")
+	// ErrInvalid reports a value whose MAC does not verify with any known
+	// secret: it was tampered with, truncated, made for another purpose,
+	// or signed with a secret that is no longer configured.
+	ErrInvalid = errors.New("codec: invalid MAC (tampered, or signed with an unknown secret)")
+	// ErrExpired reports a value whose absolute expiry has passed.
+	ErrExpired = errors.New("codec: value expired")
+	// ErrTooLarge reports a value over MaxLength, or one that would
+	// decompress past MaxSize.
+	ErrTooLarge = errors.New("codec: value too large")
+	// ErrUnknownSerializer reports a value written with a serializer this
+	// build does not know.
+	ErrUnknownSerializer = errors.New("codec: unknown serializer")
+	// ErrUnknownCompression reports a value written with a compression this
+	// build does not know.
+	ErrUnknownCompression = errors.New("codec: unknown compression")
+	// ErrCorrupt reports a value whose MAC verified but whose body cannot
+	// be decompressed or deserialized.
+	ErrCorrupt = errors.New("codec: corrupt body")
+)
+
+// MinSecretLen is the minimum length of a secret, in bytes.
+const MinSecretLen = 32
+
+// Defaults for the zero values of Config.
+const (
+	DefaultMaxLength         = 1 << 20
+	DefaultMaxSize           = 1 << 20
+	DefaultCompressThreshold = 256
+	DefaultCompression       = "s2"
+)
+
+// Config configures a Codec. Only Secret is required.
+type Config struct {
+	// Secret is the current secret, at least MinSecretLen bytes of
+	// high-entropy data. It signs (and encrypts) every value Encode makes.
+	Secret []byte
+	// Fallbacks are previous secrets, tried in order when a value does not
+	// verify with Secret. A value read with a fallback is Stale.
+	Fallbacks [][]byte
+	// Serializer writes new values. Nil means serializer.MsgPack. Values
+	// written by any built-in serializer stay readable.
+	Serializer serializer.Serializer
+	// Compression is "none", "s2" or "zstd". Empty means "s2".
+	Compression string
+	// CompressThreshold is the serialized size from which compression is
+	// tried; the compressed form is kept only when it is smaller. Zero
+	// means DefaultCompressThreshold.
+	CompressThreshold int
+	// SignOnly turns encryption off: values are authenticated but their
+	// content is readable by the client. Values written in the other mode
+	// stay readable.
+	SignOnly bool
+	// MaxLength caps the length of an encoded value, for Encode and
+	// Decode. Zero means DefaultMaxLength.
+	MaxLength int
+	// MaxSize caps the serialized (uncompressed) size of a value, for
+	// Encode and for decompression in Decode. Zero means DefaultMaxSize.
+	MaxSize int
+	// Now returns the current time, for expiry checks. Nil means time.Now.
+	Now func() time.Time
+}
+
+// Kind says what an encoded value carries.
+type Kind uint8
+
+// Kinds of encoded values.
+const (
+	// KindData carries the session's values.
+	KindData Kind = 1
+	// KindReference carries the key under which a server store keeps the
+	// session.
+	KindReference Kind = 2
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindData:
+		return "data"
+	case KindReference:
+		return "reference"
+	}
+	return fmt.Sprintf("Kind(%d)", uint8(k))
+}
+
+// Payload is what an encoded value carries.
+type Payload struct {
+	Kind Kind
+	// Values are the session values, for KindData.
+	Values map[string]any
+	// Ref is the store key, for KindReference.
+	Ref string
+	// Expires is the absolute expiry; Decode rejects the value from then
+	// on. The zero Time means no expiry.
+	Expires time.Time
+	// Created is when the session was first created, carried for
+	// absolute-lifetime checks. The zero Time means unknown.
+	Created time.Time
+}
+
+// Stale is a set of reasons for rewriting a value in the current format.
+type Stale uint8
+
+// Reasons a decoded value is stale.
+const (
+	StaleKey         Stale = 1 << iota // verified with a fallback secret
+	StaleMode                          // encrypted when SignOnly, or the other way round
+	StaleSerializer                    // written by another serializer
+	StaleCompression                   // compressed by another algorithm
+)
+
+func (s Stale) String() string {
+	if s == 0 {
+		return "current"
+	}
+	var parts []string
+	for _, r := range []struct {
+		bit  Stale
+		name string
+	}{{StaleKey, "fallback secret"}, {StaleMode, "encryption mode"}, {StaleSerializer, "serializer"}, {StaleCompression, "compression"}} {
+		if s&r.bit != 0 {
+			parts = append(parts, r.name)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Decoded is the result of Decode.
+type Decoded struct {
+	Payload
+	// Stale is non-zero when the value should be rewritten in the current
+	// format: it was read with a fallback secret, another encryption mode,
+	// serializer or compression.
+	Stale Stale
+	// Serializer and Compression name what the value was written with.
+	Serializer  string
+	Compression string
+}
+
+// Codec encodes and decodes session values. It is safe for concurrent use;
+// build one per configuration and reuse it.
+type Codec struct {
+	ser       serializer.Serializer
+	comp      compressor
+	threshold int
+	maxLen    int
+	maxSize   int
+	now       func() time.Time
+	// verifiers are tried in order on Decode; verifiers[0] encodes.
+	verifiers []verifier
+	bufs      sync.Pool
+}
+
+type verifier struct {
+	sc    *securecookie.SecureCookie
+	stale Stale
+}
+
+// New validates cfg and returns a Codec.
+func New(cfg Config) (*Codec, error) {
+	c := &Codec{
+		ser:       cfg.Serializer,
+		threshold: cfg.CompressThreshold,
+		maxLen:    cfg.MaxLength,
+		maxSize:   cfg.MaxSize,
+		now:       cfg.Now,
+	}
+	if c.ser == nil {
+		c.ser = serializer.MsgPack
+	}
+	if c.ser.ID() == 0 {
+		return nil, errors.New("codec: serializer ID 0 is reserved")
+	}
+	if known, ok := serializer.ByID(c.ser.ID()); ok && known != c.ser {
+		return nil, fmt.Errorf("codec: serializer %q uses ID %d, which belongs to the built-in %q", c.ser.Name(), c.ser.ID(), known.Name())
+	}
+	name := cfg.Compression
+	if name == "" {
+		name = DefaultCompression
+	}
+	comp, err := compressorByName(name)
+	if err != nil {
+		return nil, err
+	}
+	c.comp = comp
+	if c.threshold < 0 || c.maxLen < 0 || c.maxSize < 0 {
+		return nil, errors.New("codec: CompressThreshold, MaxLength and MaxSize must not be negative")
+	}
+	if c.threshold == 0 {
+		c.threshold = DefaultCompressThreshold
+	}
+	if c.maxLen == 0 {
+		c.maxLen = DefaultMaxLength
+	}
+	if c.maxSize == 0 {
+		c.maxSize = DefaultMaxSize
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	secrets := append([][]byte{cfg.Secret}, cfg.Fallbacks...)
+	for i, s := range secrets {
+		what := "Secret"
+		if i > 0 {
+			what = fmt.Sprintf("Fallbacks[%d]", i-1)
+		}
+		if len(s) < MinSecretLen {
+			return nil, fmt.Errorf("%w: %s is %d bytes; it must be at least %d bytes of random data", ErrKey, what, len(s), MinSecretLen)
+		}
+		for j := range i {
+			if string(secrets[j]) == string(s) {
+				return nil, fmt.Errorf("%w: %s repeats an earlier secret", ErrKey, what)
+			}
+		}
+		var stale Stale
+		if i > 0 {
+			stale = StaleKey
+		}
+		enc, sig, err := newVerifiers(s)
+		if err != nil {
+			return nil, err
+		}
+		cur, other := enc, sig
+		if cfg.SignOnly {
+			cur, other = sig, enc
+		}
+		c.verifiers = append(c.verifiers, verifier{cur, stale}, verifier{other, stale | StaleMode})
+	}
+	return c, nil
+}
+
+// newVerifiers derives the keys for one secret and builds its encrypting
+// and its signing-only securecookie instances.
+func newVerifiers(secret []byte) (enc, sig *securecookie.SecureCookie, err error) {
+	const salt = "github.com/sessionkit/session/codec"
+	derive := func(info string) []byte {
+		k, e := hkdf.Key(sha256.New, secret, []byte(salt), info, 32)
+		if e != nil && err == nil {
+			err = fmt.Errorf("%w: key derivation: %v", ErrKey, e)
+		}
+		return k
+	}
+	encHash, block, sigHash := derive("hmac-sha256 for aes-256-ctr values"), derive("aes-256-ctr"), derive("hmac-sha256 for signed values")
+	if err != nil {
+		return nil, nil, err
+	}
+	setup := func(sc *securecookie.SecureCookie) *securecookie.SecureCookie {
+		// Expiry and length are checked by the Codec itself, with typed
+		// errors; securecookie's own checks are turned off.
+		return sc.MaxAge(0).MaxLength(0).SetSerializer(securecookie.NopEncoder{})
+	}
+	return setup(securecookie.New(encHash, block)), setup(securecookie.New(sigHash, nil)), nil
+}
+
+// Serializer returns the serializer that Encode uses.
+func (c *Codec) Serializer() serializer.Serializer { return c.ser }
+
+// Compression returns the name of the compression that Encode uses.
+func (c *Codec) Compression() string { return c.comp.name() }
+
+// MaxLength returns the cap on encoded values.
+func (c *Codec) MaxLength() int { return c.maxLen }
+
+func (c *Codec) getBuf() *[]byte {
+	if b, ok := c.bufs.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, 0, 1024)
+	return &b
+}
+
+func (c *Codec) putBuf(b *[]byte) {
+	if cap(*b) <= 64<<10 {
+		*b = (*b)[:0]
+		c.bufs.Put(b)
+	}
+}
+
+// Encode encodes p for purpose (a cookie name or a store key) and returns
+// the tamper-proof string. Unsupported values give a
+// *serializer.UnsupportedError that names the session key.
+func (c *Codec) Encode(purpose string, p Payload) (string, error) {
+	if purpose == "" {
+		return "", errors.New("codec: empty purpose")
+	}
+	bodyBuf := c.getBuf()
+	defer c.putBuf(bodyBuf)
+	body := *bodyBuf
+	var err error
+	switch p.Kind {
+	case KindData:
+		body, err = c.ser.Append(body, p.Values)
+		if err != nil {
+			return "", err
+		}
+	case KindReference:
+		if p.Ref == "" {
+			return "", errors.New("codec: empty store reference")
+		}
+		body = append(body, p.Ref...)
+	default:
+		return "", fmt.Errorf("codec: cannot encode %v", p.Kind)
+	}
+	*bodyBuf = body
+	if len(body) > c.maxSize {
+		return "", fmt.Errorf("%w: serialized session is %d bytes, over MaxSize %d", ErrTooLarge, len(body), c.maxSize)
+	}
+
+	outBuf := c.getBuf()
+	defer c.putBuf(outBuf)
+	out := appendHeader(*outBuf, header{kind: p.Kind, ser: c.ser.ID(), comp: compNone, expires: p.Expires, created: p.Created})
+	hdrLen := len(out)
+	if c.comp.id() != compNone && len(body) >= c.threshold {
+		out = c.comp.compress(out, body)
+		if len(out)-hdrLen < len(body) {
+			out[compOffset] = c.comp.id()
+		} else {
+			out = out[:hdrLen]
+		}
+	}
+	if len(out) == hdrLen {
+		out = append(out, body...)
+	}
+	*outBuf = out
+	// securecookie encrypts the slice it is given in place; it is our own
+	// scratch buffer, never the caller's.
+	s, err := c.verifiers[0].sc.Encode(purpose, out)
+	if err != nil {
+		return "", fmt.Errorf("codec: %w", err)
+	}
+	if len(s) > c.maxLen {
+		return "", fmt.Errorf("%w: encoded value is %d bytes, over MaxLength %d", ErrTooLarge, len(s), c.maxLen)
+	}
+	return s, nil
+}
+
+// Decode verifies and decodes a value made by Encode for the same purpose.
+func (c *Codec) Decode(purpose, value string) (Decoded, error) {
+	var d Decoded
+	if len(value) > c.maxLen {
+		return d, fmt.Errorf("%w: value is %d bytes, over MaxLength %d", ErrTooLarge, len(value), c.maxLen)
+	}
+	if value == "" {
+		return d, fmt.Errorf("%w: empty value", ErrMalformed)
+	}
+	var raw []byte
+	verified := false
+	for _, v := range c.verifiers {
+		err := v.sc.Decode(purpose, value, &raw)
+		if err == nil {
+			d.Stale = v.stale
+			verified = true
+			break
+		}
+		if err != securecookie.ErrMacInvalid {
+			// Base64, layout and timestamp checks come before the MAC
+			// and do not depend on the key: no other key can help.
+			return d, fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+	}
+	if !verified {
+		return d, ErrInvalid
+	}
+	h, body, err := parseHeader(raw)
+	if err != nil {
+		return d, err
+	}
+	d.Kind, d.Expires, d.Created = h.kind, h.expires, h.created
+	if !h.expires.IsZero() && !c.now().Before(h.expires) {
+		return d, fmt.Errorf("%w: expired at %s", ErrExpired, h.expires.UTC().Format(time.RFC3339))
+	}
+	comp, ok := compressorByID(h.comp)
+	if !ok {
+		return d, fmt.Errorf("%w: ID %d", ErrUnknownCompression, h.comp)
+	}
+	d.Compression = comp.name()
+	if h.comp != compNone && h.comp != c.comp.id() {
+		d.Stale |= StaleCompression
+	}
+	if h.comp != compNone {
+		body, err = comp.decompress(body, c.maxSize)
+		if err != nil {
+			return d, err
+		}
+	}
+	if h.kind == KindReference {
+		d.Ref = string(body)
+		d.Serializer = ""
+		return d, nil
+	}
+	ser := c.ser
+	if h.ser != ser.ID() {
+		if ser, ok = serializer.ByID(h.ser); !ok {
+			return d, fmt.Errorf("%w: ID %d", ErrUnknownSerializer, h.ser)
+		}
+		d.Stale |= StaleSerializer
+	}
+	d.Serializer = ser.Name()
+	if d.Values, err = ser.Decode(body); err != nil {
+		return d, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	return d, nil
+}

@@ -1,0 +1,97 @@
+package codec
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+)
+
+// The envelope header, inside the MAC:
+//
+//	byte 0   format version (1)
+//	byte 1   kind (low 4 bits) | flags (high 4 bits)
+//	byte 2   serializer ID (0 for references)
+//	byte 3   compression ID
+//	uvarint  absolute expiry, Unix seconds (0: none)
+//	uvarint  creation time, Unix seconds (only when flagCreated is set)
+//	...      body
+const (
+	formatVersion = 1
+	compOffset    = 3
+	flagCreated   = 0x10
+	kindMask      = 0x0f
+)
+
+type header struct {
+	kind    Kind
+	ser     byte
+	comp    byte
+	expires time.Time
+	created time.Time
+}
+
+func appendHeader(b []byte, h header) []byte {
+	kindFlags := byte(h.kind)
+	if !h.created.IsZero() {
+		kindFlags |= flagCreated
+	}
+	ser := h.ser
+	if h.kind == KindReference {
+		ser = 0
+	}
+	b = append(b, formatVersion, kindFlags, ser, h.comp)
+	b = binary.AppendUvarint(b, unixOrZero(h.expires))
+	if !h.created.IsZero() {
+		b = binary.AppendUvarint(b, unixOrZero(h.created))
+	}
+	return b
+}
+
+func unixOrZero(t time.Time) uint64 {
+	if t.IsZero() || t.Unix() <= 0 {
+		return 0
+	}
+	return uint64(t.Unix())
+}
+
+// maxUnix bounds the times a header may carry (the year 9999), so that
+// time.Unix never overflows.
+const maxUnix = 253402300799
+
+func parseHeader(b []byte) (header, []byte, error) {
+	var h header
+	if len(b) < 5 {
+		return h, nil, fmt.Errorf("%w: header is %d bytes", ErrMalformed, len(b))
+	}
+	if b[0] != formatVersion {
+		return h, nil, fmt.Errorf("%w: format version %d is not supported", ErrMalformed, b[0])
+	}
+	h.kind = Kind(b[1] & kindMask)
+	flags := b[1] &^ kindMask
+	if h.kind != KindData && h.kind != KindReference || flags&^flagCreated != 0 {
+		return h, nil, fmt.Errorf("%w: bad kind byte %#x", ErrMalformed, b[1])
+	}
+	h.ser, h.comp = b[2], b[3]
+	rest := b[4:]
+	readTime := func() (time.Time, bool) {
+		v, n := binary.Uvarint(rest)
+		if n <= 0 || v > maxUnix {
+			return time.Time{}, false
+		}
+		rest = rest[n:]
+		if v == 0 {
+			return time.Time{}, true
+		}
+		return time.Unix(int64(v), 0), true
+	}
+	var ok bool
+	if h.expires, ok = readTime(); !ok {
+		return h, nil, fmt.Errorf("%w: bad expiry", ErrMalformed)
+	}
+	if flags&flagCreated != 0 {
+		if h.created, ok = readTime(); !ok {
+			return h, nil, fmt.Errorf("%w: bad creation time", ErrMalformed)
+		}
+	}
+	return h, rest, nil
+}

@@ -1,0 +1,214 @@
+package serializer
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"time"
+
+	"github.com/tinylib/msgp/msgp"
+)
+
+// msgpackSerializer is MessagePack through github.com/tinylib/msgp's runtime
+// API. Integers are normalized to int64, times are written with the standard
+// timestamp extension (-1) and read back in UTC.
+type msgpackSerializer struct{}
+
+func (msgpackSerializer) ID() byte     { return MsgPackID }
+func (msgpackSerializer) Name() string { return "msgpack" }
+
+func (msgpackSerializer) Append(dst []byte, values map[string]any) ([]byte, error) {
+	dst = msgp.AppendMapHeader(dst, uint32(len(values)))
+	for k, v := range values {
+		dst = msgp.AppendString(dst, k)
+		var bad string
+		dst, bad = appendMsgpack(dst, v, 0)
+		if bad != "" {
+			return dst, &UnsupportedError{Serializer: "msgpack", Key: k, Type: bad}
+		}
+	}
+	return dst, nil
+}
+
+// appendMsgpack appends v; on failure it returns a description of the
+// unsupported type.
+func appendMsgpack(b []byte, v any, depth int) ([]byte, string) {
+	if depth > maxDepth {
+		return b, fmt.Sprintf("value nested deeper than %d levels", maxDepth)
+	}
+	switch v := v.(type) {
+	case nil:
+		return msgp.AppendNil(b), ""
+	case bool:
+		return msgp.AppendBool(b, v), ""
+	case string:
+		return msgp.AppendString(b, v), ""
+	case []byte:
+		return msgp.AppendBytes(b, v), ""
+	case time.Time:
+		return msgp.AppendTimeExt(b, v), ""
+	case int:
+		return msgp.AppendInt64(b, int64(v)), ""
+	case int8:
+		return msgp.AppendInt64(b, int64(v)), ""
+	case int16:
+		return msgp.AppendInt64(b, int64(v)), ""
+	case int32:
+		return msgp.AppendInt64(b, int64(v)), ""
+	case int64:
+		return msgp.AppendInt64(b, v), ""
+	case uint:
+		return appendUint(b, uint64(v)), ""
+	case uint8:
+		return appendUint(b, uint64(v)), ""
+	case uint16:
+		return appendUint(b, uint64(v)), ""
+	case uint32:
+		return appendUint(b, uint64(v)), ""
+	case uint64:
+		return appendUint(b, v), ""
+	case float32:
+		return msgp.AppendFloat32(b, v), ""
+	case float64:
+		return msgp.AppendFloat64(b, v), ""
+	case []any:
+		b = msgp.AppendArrayHeader(b, uint32(len(v)))
+		for _, e := range v {
+			var bad string
+			if b, bad = appendMsgpack(b, e, depth+1); bad != "" {
+				return b, bad
+			}
+		}
+		return b, ""
+	case map[string]any:
+		b = msgp.AppendMapHeader(b, uint32(len(v)))
+		for k, e := range v {
+			b = msgp.AppendString(b, k)
+			var bad string
+			if b, bad = appendMsgpack(b, e, depth+1); bad != "" {
+				return b, bad
+			}
+		}
+		return b, ""
+	case []string:
+		b = msgp.AppendArrayHeader(b, uint32(len(v)))
+		for _, e := range v {
+			b = msgp.AppendString(b, e)
+		}
+		return b, ""
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Slice || !elemOK(rv.Type().Elem()) {
+		return b, reflect.TypeOf(v).String()
+	}
+	b = msgp.AppendArrayHeader(b, uint32(rv.Len()))
+	for i := range rv.Len() {
+		var bad string
+		if b, bad = appendMsgpack(b, rv.Index(i).Interface(), depth+1); bad != "" {
+			return b, bad
+		}
+	}
+	return b, ""
+}
+
+func appendUint(b []byte, u uint64) []byte {
+	if u <= math.MaxInt64 {
+		return msgp.AppendInt64(b, int64(u))
+	}
+	return msgp.AppendUint64(b, u)
+}
+
+var errMsgpackTrailing = errors.New("serializer msgpack: trailing bytes after the session map")
+
+func (msgpackSerializer) Decode(data []byte) (map[string]any, error) {
+	if msgp.NextType(data) != msgp.MapType {
+		return nil, fmt.Errorf("serializer msgpack: data is not a map")
+	}
+	v, rest, err := readMsgpackMap(data, 0)
+	if err != nil {
+		return nil, fmt.Errorf("serializer msgpack: %w", err)
+	}
+	if len(rest) != 0 {
+		return nil, errMsgpackTrailing
+	}
+	return v, nil
+}
+
+func readMsgpackMap(b []byte, depth int) (map[string]any, []byte, error) {
+	sz, b, err := msgp.ReadMapHeaderBytes(b)
+	if err != nil {
+		return nil, b, err
+	}
+	if uint64(sz)*2 > uint64(len(b)) { // a key and a value take a byte each at least
+		return nil, b, msgp.ErrShortBytes
+	}
+	m := make(map[string]any, sz)
+	for range sz {
+		var k string
+		if k, b, err = msgp.ReadStringBytes(b); err != nil {
+			return nil, b, err
+		}
+		var v any
+		if v, b, err = readMsgpack(b, depth+1); err != nil {
+			return nil, b, err
+		}
+		m[k] = v
+	}
+	return m, b, nil
+}
+
+func readMsgpack(b []byte, depth int) (any, []byte, error) {
+	if depth > maxDepth {
+		return nil, b, fmt.Errorf("value nested deeper than %d levels", maxDepth)
+	}
+	switch t := msgp.NextType(b); t {
+	case msgp.MapType:
+		return readMsgpackMap(b, depth)
+	case msgp.ArrayType:
+		sz, rest, err := msgp.ReadArrayHeaderBytes(b)
+		if err != nil {
+			return nil, rest, err
+		}
+		if uint64(sz) > uint64(len(rest)) {
+			return nil, rest, msgp.ErrShortBytes
+		}
+		s := make([]any, sz)
+		for i := range s {
+			if s[i], rest, err = readMsgpack(rest, depth+1); err != nil {
+				return nil, rest, err
+			}
+		}
+		return s, rest, nil
+	case msgp.NilType:
+		rest, err := msgp.ReadNilBytes(b)
+		return nil, rest, err
+	case msgp.BoolType:
+		return msgp.ReadBoolBytes(b)
+	case msgp.IntType:
+		return msgp.ReadInt64Bytes(b)
+	case msgp.UintType:
+		u, rest, err := msgp.ReadUint64Bytes(b)
+		if err == nil && u <= math.MaxInt64 {
+			return int64(u), rest, nil
+		}
+		return u, rest, err
+	case msgp.Float32Type:
+		return msgp.ReadFloat32Bytes(b)
+	case msgp.Float64Type:
+		return msgp.ReadFloat64Bytes(b)
+	case msgp.StrType:
+		return msgp.ReadStringBytes(b)
+	case msgp.BinType:
+		return msgp.ReadBytesBytes(b, nil)
+	case msgp.TimeType, msgp.ExtensionType:
+		// NextType reports a timestamp that ends the buffer as a plain
+		// extension, so both go through the timestamp reader.
+		if tm, rest, err := msgp.ReadTimeUTCBytes(b); err == nil {
+			return tm, rest, nil
+		}
+		return nil, b, fmt.Errorf("unsupported MessagePack extension")
+	default:
+		return nil, b, fmt.Errorf("unsupported MessagePack type %v", t)
+	}
+}
