@@ -1,0 +1,247 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sessionkit/session/codec"
+	"github.com/sessionkit/session/cookie"
+	"github.com/sessionkit/session/serializer"
+	"github.com/sessionkit/session/server"
+)
+
+// Engine names where sessions live.
+type Engine string
+
+// The engines.
+const (
+	// EngineCookie keeps the whole session in the cookie (the default).
+	EngineCookie Engine = "cookie"
+	// EngineServer keeps the session in Config.Store; the cookie carries
+	// a signed, encrypted reference to it.
+	EngineServer Engine = "server"
+	// EngineAuto keeps the session in the cookie while it fits and moves
+	// it to Config.Store when it does not.
+	EngineAuto Engine = "auto"
+)
+
+// DefaultCookieAge is Django's SESSION_COOKIE_AGE: two weeks.
+const DefaultCookieAge = 14 * 24 * time.Hour
+
+// Config configures a Manager. The zero value of every field is a safe
+// default (Django's, where Django has one); only SecretKey is required.
+type Config struct {
+	// Engine is where sessions live; empty means EngineCookie. Whatever
+	// the engine, the Manager reads every kind of session cookie it can,
+	// so changing the engine logs nobody out.
+	Engine Engine
+	// Store keeps server-side sessions. It is required by EngineServer
+	// and EngineAuto.
+	Store server.Store
+	// StoreRawKeys stores sessions under their raw session keys. By
+	// default a store only sees the SHA-256 of each key, so a leaked table
+	// yields no usable session.
+	StoreRawKeys bool
+
+	// SecretKey signs and encrypts every session: at least 32 bytes of
+	// random data (SESSION_SECRET_KEY).
+	SecretKey []byte
+	// SecretKeyFallbacks are earlier secret keys, still accepted on read
+	// and replaced by SecretKey on the next response
+	// (SESSION_SECRET_KEY_FALLBACKS).
+	SecretKeyFallbacks [][]byte
+	// Serializer writes sessions: "msgpack" (default), "json" or "gob".
+	// Sessions written by any of them stay readable.
+	Serializer string
+	// Compression for sessions above a few hundred bytes: "s2" (default),
+	// "zstd" or "none".
+	Compression string
+	// SignOnly turns encryption off: cookies are authenticated but their
+	// content is readable by the client.
+	SignOnly bool
+
+	// CookieName is the session cookie's name; empty means "sessionid".
+	CookieName string
+	// CookieAge is the lifetime of a session that does not set its own
+	// expiry; zero means DefaultCookieAge.
+	CookieAge time.Duration
+	// CookieDomain, CookiePath ("/" when empty), CookieSecure and
+	// CookieSameSite (Lax when zero) are the cookie's attributes.
+	CookieDomain   string
+	CookiePath     string
+	CookieSecure   bool
+	CookieSameSite http.SameSite
+	// CookieScriptAccess drops HttpOnly from the cookie. Off by default.
+	CookieScriptAccess bool
+	// CookiePartitioned sets the CHIPS Partitioned attribute.
+	CookiePartitioned bool
+	// CookieMaxSize is the budget of the Set-Cookie header value;
+	// zero means 4096.
+	CookieMaxSize int
+
+	// SaveEveryRequest saves a non-empty session on every response, not
+	// only when it was modified.
+	SaveEveryRequest bool
+	// ExpireAtBrowserClose makes session cookies last until the browser
+	// closes, for sessions that do not set their own expiry.
+	ExpireAtBrowserClose bool
+
+	// ErrorHandler writes the response when the session cannot be loaded
+	// or saved before the response has started. Nil means a plain-text
+	// response: 400 for ErrInterrupted, 500 otherwise.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+	// OnError, if set, is called with every session error, including
+	// those that come after the response has started and so cannot
+	// change it (a session modified after the first byte was written).
+	OnError func(r *http.Request, err error)
+	// Logger receives security and operational log lines. Nil means
+	// slog.Default().
+	Logger *slog.Logger
+	// Now returns the current time; nil means time.Now. For tests.
+	Now func() time.Time
+}
+
+func (c *Config) withDefaults() {
+	if c.Engine == "" {
+		c.Engine = EngineCookie
+	}
+	if c.Serializer == "" {
+		c.Serializer = "msgpack"
+	}
+	if c.Compression == "" {
+		c.Compression = codec.DefaultCompression
+	}
+	if c.CookieName == "" {
+		c.CookieName = "sessionid"
+	}
+	if c.CookieAge == 0 {
+		c.CookieAge = DefaultCookieAge
+	}
+	if c.CookiePath == "" {
+		c.CookiePath = "/"
+	}
+	if c.CookieSameSite == http.SameSiteDefaultMode {
+		c.CookieSameSite = http.SameSiteLaxMode
+	}
+	if c.CookieMaxSize == 0 {
+		c.CookieMaxSize = cookie.DefaultMaxSize
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// ErrConfig is matched by errors.Is for every configuration error.
+var ErrConfig = errors.New("session: invalid configuration")
+
+func configErr(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, args...))
+}
+
+// ConfigFromEnv reads a Config from environment variables named after
+// Django's settings. Unset variables keep their defaults; a bad value is an
+// error that names the variable and the accepted values.
+//
+//	SESSION_ENGINE                   cookie | server | auto
+//	SESSION_SECRET_KEY               at least 32 bytes
+//	SESSION_SECRET_KEY_FALLBACKS     earlier keys, comma-separated, newest first
+//	SESSION_SERIALIZER               msgpack | json | gob
+//	SESSION_COMPRESSION              s2 | zstd | none
+//	SESSION_SIGN_ONLY                true | false
+//	SESSION_COOKIE_NAME              default sessionid
+//	SESSION_COOKIE_AGE               seconds, default 1209600
+//	SESSION_COOKIE_DOMAIN
+//	SESSION_COOKIE_PATH              default /
+//	SESSION_COOKIE_SECURE            true | false
+//	SESSION_COOKIE_HTTPONLY          true | false (default true)
+//	SESSION_COOKIE_SAMESITE          Lax | Strict | None
+//	SESSION_COOKIE_PARTITIONED       true | false
+//	SESSION_SAVE_EVERY_REQUEST       true | false
+//	SESSION_EXPIRE_AT_BROWSER_CLOSE  true | false
+//
+// The store of the server and auto engines is not built from the
+// environment here, since each store lives in its own package.
+func ConfigFromEnv() (Config, error) { return configFromLookup(os.LookupEnv) }
+
+func configFromLookup(lookup func(string) (string, bool)) (Config, error) {
+	var c Config
+	var errs []error
+	str := func(name string, dst *string) {
+		if v, ok := lookup(name); ok {
+			*dst = v
+		}
+	}
+	boolean := func(name string, dst *bool) {
+		v, ok := lookup(name)
+		if !ok {
+			return
+		}
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			errs = append(errs, configErr("%s=%q: want true or false", name, v))
+			return
+		}
+		*dst = b
+	}
+	oneOf := func(name string, dst *string, accepted ...string) {
+		v, ok := lookup(name)
+		if !ok {
+			return
+		}
+		for _, a := range accepted {
+			if strings.EqualFold(strings.TrimSpace(v), a) {
+				*dst = a
+				return
+			}
+		}
+		errs = append(errs, configErr("%s=%q: want one of %s", name, v, strings.Join(accepted, ", ")))
+	}
+
+	var engine string
+	oneOf("SESSION_ENGINE", &engine, string(EngineCookie), string(EngineServer), string(EngineAuto))
+	c.Engine = Engine(engine)
+	if v, ok := lookup("SESSION_SECRET_KEY"); ok {
+		c.SecretKey = []byte(v)
+	}
+	if v, ok := lookup("SESSION_SECRET_KEY_FALLBACKS"); ok {
+		for _, k := range strings.Split(v, ",") {
+			if k = strings.TrimSpace(k); k != "" {
+				c.SecretKeyFallbacks = append(c.SecretKeyFallbacks, []byte(k))
+			}
+		}
+	}
+	oneOf("SESSION_SERIALIZER", &c.Serializer, serializer.Names()...)
+	oneOf("SESSION_COMPRESSION", &c.Compression, codec.CompressionNames()...)
+	boolean("SESSION_SIGN_ONLY", &c.SignOnly)
+	str("SESSION_COOKIE_NAME", &c.CookieName)
+	if v, ok := lookup("SESSION_COOKIE_AGE"); ok {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n <= 0 {
+			errs = append(errs, configErr("SESSION_COOKIE_AGE=%q: want a positive number of seconds", v))
+		} else {
+			c.CookieAge = time.Duration(n) * time.Second
+		}
+	}
+	str("SESSION_COOKIE_DOMAIN", &c.CookieDomain)
+	str("SESSION_COOKIE_PATH", &c.CookiePath)
+	boolean("SESSION_COOKIE_SECURE", &c.CookieSecure)
+	httpOnly := true
+	boolean("SESSION_COOKIE_HTTPONLY", &httpOnly)
+	c.CookieScriptAccess = !httpOnly
+	var sameSite string
+	oneOf("SESSION_COOKIE_SAMESITE", &sameSite, "Lax", "Strict", "None")
+	c.CookieSameSite = map[string]http.SameSite{"": 0, "Lax": http.SameSiteLaxMode, "Strict": http.SameSiteStrictMode, "None": http.SameSiteNoneMode}[sameSite]
+	boolean("SESSION_COOKIE_PARTITIONED", &c.CookiePartitioned)
+	boolean("SESSION_SAVE_EVERY_REQUEST", &c.SaveEveryRequest)
+	boolean("SESSION_EXPIRE_AT_BROWSER_CLOSE", &c.ExpireAtBrowserClose)
+	return c, errors.Join(errs...)
+}

@@ -1,0 +1,212 @@
+// Package cookie carries encoded sessions in HTTP cookies: it reads the
+// session cookie from a request, decodes and verifies it with a codec.Codec
+// bound to the cookie's name, and builds the Set-Cookie header for a new
+// value, refusing one that would not fit the cookie budget.
+//
+// The same Jar carries both kinds of encoded values: a whole session
+// (the cookie engine) and a signed reference to a server-store key (the
+// server engine). Package cookie knows nothing of stores.
+package cookie
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sessionkit/session/codec"
+)
+
+// DefaultMaxSize is the default budget of a Set-Cookie header's value
+// (name, value and attributes): what every browser keeps.
+const DefaultMaxSize = 4096
+
+// ErrTooLarge is matched by errors.Is for every *SizeError.
+var ErrTooLarge = errors.New("cookie: session too large for a cookie")
+
+// SizeError reports a session whose cookie would exceed the budget.
+type SizeError struct {
+	Name  string // cookie name
+	Size  int    // bytes the Set-Cookie value would take
+	Limit int    // the budget
+}
+
+func (e *SizeError) Error() string {
+	return fmt.Sprintf("cookie: session cookie %q would be %d bytes, over the %d-byte budget (store less in the session, or use a server store)", e.Name, e.Size, e.Limit)
+}
+
+// Is reports whether target is ErrTooLarge.
+func (e *SizeError) Is(target error) bool { return target == ErrTooLarge }
+
+// Options are the cookie's attributes. The zero value of each field is
+// Django's default, except where noted.
+type Options struct {
+	// Name is the cookie name; empty means "sessionid".
+	Name string
+	// Domain, if set, makes the cookie visible to subdomains.
+	Domain string
+	// Path; empty means "/".
+	Path string
+	// Secure sends the cookie over HTTPS only.
+	Secure bool
+	// ScriptAccess drops HttpOnly, letting scripts read the cookie. Off by
+	// default: the cookie is HttpOnly.
+	ScriptAccess bool
+	// SameSite; zero (http.SameSiteDefaultMode) means Lax.
+	SameSite http.SameSite
+	// Partitioned sets the CHIPS Partitioned attribute (requires Secure).
+	Partitioned bool
+	// MaxSize is the budget for the whole Set-Cookie value; zero means
+	// DefaultMaxSize.
+	MaxSize int
+}
+
+// Jar reads and writes one session cookie. It is safe for concurrent use.
+type Jar struct {
+	codec *codec.Codec
+	opts  Options
+	// suffix is the constant part of the Set-Cookie attributes.
+	suffix string
+}
+
+// New returns a Jar that encodes with c.
+func New(c *codec.Codec, opts Options) (*Jar, error) {
+	if c == nil {
+		return nil, errors.New("cookie: nil codec")
+	}
+	if opts.Name == "" {
+		opts.Name = "sessionid"
+	}
+	if opts.Path == "" {
+		opts.Path = "/"
+	}
+	if opts.SameSite == http.SameSiteDefaultMode {
+		opts.SameSite = http.SameSiteLaxMode
+	}
+	if opts.MaxSize == 0 {
+		opts.MaxSize = DefaultMaxSize
+	}
+	if opts.MaxSize < 0 {
+		return nil, errors.New("cookie: negative MaxSize")
+	}
+	if !validName(opts.Name) {
+		return nil, fmt.Errorf("cookie: invalid cookie name %q", opts.Name)
+	}
+	if strings.ContainsAny(opts.Path, ";\x00\r\n") || strings.ContainsAny(opts.Domain, "; \x00\r\n") {
+		return nil, errors.New("cookie: Path and Domain must not contain ';', spaces or control characters")
+	}
+	if opts.Partitioned && !opts.Secure {
+		return nil, errors.New("cookie: Partitioned cookies must be Secure")
+	}
+	if opts.SameSite == http.SameSiteNoneMode && !opts.Secure {
+		return nil, errors.New("cookie: SameSite=None cookies must be Secure")
+	}
+	j := &Jar{codec: c, opts: opts}
+	var b strings.Builder
+	b.WriteString("; Path=" + opts.Path)
+	if opts.Domain != "" {
+		b.WriteString("; Domain=" + opts.Domain)
+	}
+	if opts.Secure {
+		b.WriteString("; Secure")
+	}
+	if !opts.ScriptAccess {
+		b.WriteString("; HttpOnly")
+	}
+	switch opts.SameSite {
+	case http.SameSiteLaxMode:
+		b.WriteString("; SameSite=Lax")
+	case http.SameSiteStrictMode:
+		b.WriteString("; SameSite=Strict")
+	case http.SameSiteNoneMode:
+		b.WriteString("; SameSite=None")
+	}
+	if opts.Partitioned {
+		b.WriteString("; Partitioned")
+	}
+	j.suffix = b.String()
+	return j, nil
+}
+
+func validName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Name returns the cookie name.
+func (j *Jar) Name() string { return j.opts.Name }
+
+// Options returns the cookie's attributes, with defaults filled in.
+func (j *Jar) Options() Options { return j.opts }
+
+// Codec returns the codec the Jar encodes with.
+func (j *Jar) Codec() *codec.Codec { return j.codec }
+
+// Value returns the raw value of the session cookie in r, and whether there
+// is one.
+func (j *Jar) Value(r *http.Request) (string, bool) {
+	c, err := r.Cookie(j.opts.Name)
+	if err != nil {
+		return "", false
+	}
+	return c.Value, true
+}
+
+// Decode verifies and decodes a cookie value. A value longer than the
+// cookie budget is refused before any cryptography, with codec.ErrTooLarge.
+func (j *Jar) Decode(value string) (codec.Decoded, error) {
+	if len(value) > j.opts.MaxSize {
+		return codec.Decoded{}, fmt.Errorf("%w: cookie value is %d bytes, over the %d-byte budget", codec.ErrTooLarge, len(value), j.opts.MaxSize)
+	}
+	return j.codec.Decode(j.opts.Name, value)
+}
+
+// Encode encodes p for this cookie.
+func (j *Jar) Encode(p codec.Payload) (string, error) {
+	return j.codec.Encode(j.opts.Name, p)
+}
+
+// Header returns the Set-Cookie header value for value. maxAge is the
+// cookie's lifetime: positive for a persistent cookie (Max-Age and Expires
+// are set from now), zero for a browser-session cookie. It returns a
+// *SizeError if the header would exceed the budget.
+func (j *Jar) Header(value string, maxAge time.Duration, now time.Time) (string, error) {
+	var b strings.Builder
+	b.Grow(len(j.opts.Name) + 1 + len(value) + len(j.suffix) + 64)
+	b.WriteString(j.opts.Name)
+	b.WriteByte('=')
+	b.WriteString(value)
+	if maxAge > 0 {
+		secs := int64(maxAge / time.Second)
+		b.WriteString("; Expires=")
+		b.WriteString(now.Add(time.Duration(secs) * time.Second).UTC().Format(http.TimeFormat))
+		b.WriteString("; Max-Age=")
+		b.WriteString(strconv.FormatInt(secs, 10))
+	}
+	b.WriteString(j.suffix)
+	if b.Len() > j.opts.MaxSize {
+		return "", &SizeError{Name: j.opts.Name, Size: b.Len(), Limit: j.opts.MaxSize}
+	}
+	return b.String(), nil
+}
+
+// DeleteHeader returns the Set-Cookie header value that removes the
+// cookie: the same Name, Path, Domain and SameSite, an empty value, an
+// Expires in 1970 and Max-Age=0.
+func (j *Jar) DeleteHeader() string {
+	var b strings.Builder
+	b.WriteString(j.opts.Name)
+	b.WriteString(`=""; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0`)
+	b.WriteString(j.suffix)
+	return b.String()
+}

@@ -1,0 +1,362 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/sessionkit/session/codec"
+	"github.com/sessionkit/session/cookie"
+	"github.com/sessionkit/session/serializer"
+	"github.com/sessionkit/session/server"
+)
+
+// Errors that the middleware reports to Config.ErrorHandler and
+// Config.OnError. Store and codec errors are wrapped, so errors.Is also
+// matches server.ErrNotFound, cookie.ErrTooLarge and the like.
+var (
+	// ErrInterrupted is Django's SessionInterrupted: the session was
+	// deleted (a logout in a concurrent request, say) while this request
+	// was changing it. The default ErrorHandler answers 400.
+	ErrInterrupted = errors.New("session: the request's session was deleted before the request completed. The user may have logged out in a concurrent request, for example")
+	// ErrStore wraps a failure of the server store while loading or saving.
+	ErrStore = errors.New("session: store failure")
+	// ErrLateChange reports a session changed after the response had
+	// started: the change cannot be saved.
+	ErrLateChange = errors.New("session: session changed after the response started; the change is not saved")
+)
+
+// Manager loads and saves sessions for an http.Handler. Build one per
+// configuration with New and share it; it is safe for concurrent use.
+type Manager struct {
+	cfg   Config
+	codec *codec.Codec
+	jar   *cookie.Jar
+	store server.Store
+	sec   *slog.Logger
+}
+
+// New validates cfg and returns a Manager.
+func New(cfg Config) (*Manager, error) {
+	cfg.withDefaults()
+	switch cfg.Engine {
+	case EngineCookie:
+	case EngineServer, EngineAuto:
+		if cfg.Store == nil {
+			return nil, configErr("engine %q needs a Store", cfg.Engine)
+		}
+	default:
+		return nil, configErr("unknown engine %q (want cookie, server or auto)", cfg.Engine)
+	}
+	if len(cfg.SecretKey) == 0 {
+		return nil, configErr("SecretKey is required: at least %d bytes of random data (for example from crypto/rand, base64-encoded in SESSION_SECRET_KEY)", codec.MinSecretLen)
+	}
+	if cfg.CookieAge < 0 {
+		return nil, configErr("CookieAge must be positive")
+	}
+	ser, err := serializer.ByName(cfg.Serializer)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	c, err := codec.New(codec.Config{
+		Secret:      cfg.SecretKey,
+		Fallbacks:   cfg.SecretKeyFallbacks,
+		Serializer:  ser,
+		Compression: cfg.Compression,
+		SignOnly:    cfg.SignOnly,
+		Now:         cfg.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	jar, err := cookie.New(c, cookie.Options{
+		Name:         cfg.CookieName,
+		Domain:       cfg.CookieDomain,
+		Path:         cfg.CookiePath,
+		Secure:       cfg.CookieSecure,
+		ScriptAccess: cfg.CookieScriptAccess,
+		SameSite:     cfg.CookieSameSite,
+		Partitioned:  cfg.CookiePartitioned,
+		MaxSize:      cfg.CookieMaxSize,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	return &Manager{
+		cfg:   cfg,
+		codec: c,
+		jar:   jar,
+		store: cfg.Store,
+		sec:   cfg.Logger.With(slog.String("logger", "session.security")),
+	}, nil
+}
+
+// newSession returns the lazy session for an incoming cookie value.
+func (m *Manager) newSession(ctx context.Context, r *http.Request, s *Session) {
+	s.m, s.ctx, s.req = m, ctx, r
+	if r != nil {
+		s.cookieValue, s.hadCookie = m.jar.Value(r)
+	}
+}
+
+// load decodes the session cookie and, for a store reference, loads the
+// session from the store. It runs with s.mu held.
+func (m *Manager) load(s *Session) {
+	d, err := m.jar.Decode(s.cookieValue)
+	if err != nil {
+		m.badValue(s, "cookie", err)
+		return
+	}
+	s.created = d.Created
+	if d.Stale != 0 {
+		s.rewrite = true
+		m.cfg.Logger.Info("session: rewriting a session cookie in the current format", "cookie", m.jar.Name(), "stale", d.Stale.String(), "serializer", d.Serializer, "compression", d.Compression)
+	}
+	switch d.Kind {
+	case codec.KindData:
+		s.values = d.Values
+		if m.cfg.Engine == EngineServer {
+			s.rewrite = true // move it into the store
+		}
+	case codec.KindReference:
+		if m.store == nil {
+			m.badValue(s, "cookie", errors.New("the cookie refers to a server store, but no Store is configured"))
+			return
+		}
+		m.loadStored(s, d.Ref)
+	}
+}
+
+// loadStored loads the session stored under key.
+func (m *Manager) loadStored(s *Session, key string) {
+	rk := m.rowKey(key)
+	blob, err := m.store.Load(s.ctx, rk)
+	if errors.Is(err, server.ErrNotFound) || errors.Is(err, server.ErrInvalidKey) {
+		return // expired or deleted: a new session, never under the old key
+	}
+	if err != nil {
+		s.loadErr = fmt.Errorf("%w: loading: %w", ErrStore, err)
+		return
+	}
+	d, err := m.codec.Decode(rk, string(blob))
+	if err != nil {
+		m.badValue(s, "store", err)
+		return
+	}
+	s.key, s.values, s.created = key, d.Values, d.Created
+	if d.Stale != 0 {
+		s.rewrite = true
+		m.cfg.Logger.Info("session: rewriting a stored session in the current format", "stale", d.Stale.String(), "serializer", d.Serializer, "compression", d.Compression)
+	}
+	if m.cfg.Engine == EngineCookie {
+		s.rewrite = true // move it back into the cookie
+	}
+}
+
+// badValue handles a cookie or blob that does not decode: the client gets
+// a new, empty session, and anything but plain expiry is logged as a
+// security event.
+func (m *Manager) badValue(s *Session, where string, err error) {
+	if errors.Is(err, codec.ErrExpired) {
+		m.cfg.Logger.Debug("session: expired session", "where", where, "err", err)
+		return
+	}
+	attrs := []any{"where", where, "err", err}
+	if s.req != nil {
+		attrs = append(attrs, "remote_addr", s.req.RemoteAddr, "path", s.req.URL.Path)
+	}
+	m.sec.Warn("session data corrupted", attrs...)
+}
+
+func (m *Manager) rowKey(key string) string {
+	if m.cfg.StoreRawKeys {
+		return key
+	}
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
+}
+
+var keyEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// newKey returns a new random session key: 256 bits from crypto/rand, 52
+// characters of [a-z2-7].
+func newKey() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return keyEncoding.EncodeToString(b[:])
+}
+
+func (m *Manager) deleteKey(ctx context.Context, key string) error {
+	if m.store == nil {
+		return nil
+	}
+	if err := m.store.Delete(ctx, m.rowKey(key)); err != nil {
+		return fmt.Errorf("%w: deleting: %w", ErrStore, err)
+	}
+	return nil
+}
+
+func (m *Manager) lateChange(s *Session, key string) {
+	err := fmt.Errorf("%w (key %q)", ErrLateChange, key)
+	m.cfg.Logger.Error(err.Error())
+	if m.cfg.OnError != nil {
+		m.cfg.OnError(s.req, err)
+	}
+}
+
+// commit runs Django's response algorithm for s and adds the headers it
+// calls for to h. status is the response's status code. An error means
+// the response must become the error response; nothing was saved.
+func (m *Manager) commit(s *Session, h http.Header, status int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.committed = true
+	if s.loadErr != nil {
+		return s.loadErr
+	}
+	empty := s.isEmpty()
+	if s.hadCookie && empty {
+		h.Add("Set-Cookie", m.jar.DeleteHeader())
+		addVary(h)
+		return nil
+	}
+	if s.accessed {
+		addVary(h)
+	}
+	if empty || status >= 500 || !(s.modified || s.rewrite || m.cfg.SaveEveryRequest) {
+		return nil
+	}
+	hdr, err := m.save(s)
+	if err != nil {
+		return err
+	}
+	h.Add("Set-Cookie", hdr)
+	return nil
+}
+
+// save writes s where the engine says and returns its Set-Cookie header.
+func (m *Manager) save(s *Session) (string, error) {
+	s.load()
+	now := m.cfg.Now()
+	if s.created.IsZero() {
+		s.created = now
+	}
+	expires := s.expiryDate(now)
+	var maxAge = s.expiryAge(now)
+	if s.expireAtBrowserClose() {
+		maxAge = 0
+	} else if maxAge <= 0 {
+		// Already expired: drop the stored copy and the cookie.
+		if s.key != "" {
+			old := s.key
+			s.key = ""
+			if err := m.deleteKey(s.ctx, old); err != nil {
+				return "", err
+			}
+		}
+		return m.jar.DeleteHeader(), nil
+	}
+	data := codec.Payload{Kind: codec.KindData, Values: s.values, Expires: expires, Created: s.created}
+
+	if m.cfg.Engine != EngineServer {
+		value, err := m.jar.Encode(data)
+		var hdr string
+		if err == nil {
+			hdr, err = m.jar.Header(value, maxAge, now)
+		}
+		switch {
+		case err == nil:
+			if s.key != "" { // it lived in the store: move it out
+				old := s.key
+				s.key = ""
+				if err := m.deleteKey(s.ctx, old); err != nil {
+					return "", err
+				}
+			}
+			return hdr, nil
+		case m.cfg.Engine == EngineCookie || !errors.Is(err, cookie.ErrTooLarge) && !errors.Is(err, codec.ErrTooLarge):
+			return "", err
+		}
+		// EngineAuto and too large for a cookie: spill to the store.
+	}
+
+	if err := m.saveStored(s, data); err != nil {
+		return "", err
+	}
+	value, err := m.jar.Encode(codec.Payload{Kind: codec.KindReference, Ref: s.key, Expires: expires, Created: s.created})
+	if err != nil {
+		return "", err
+	}
+	return m.jar.Header(value, maxAge, now)
+}
+
+// saveStored creates or updates the store entry of s.
+func (m *Manager) saveStored(s *Session, p codec.Payload) error {
+	if s.key != "" {
+		rk := m.rowKey(s.key)
+		blob, err := m.codec.Encode(rk, p)
+		if err != nil {
+			return err
+		}
+		err = m.store.Update(s.ctx, rk, []byte(blob), p.Expires)
+		if errors.Is(err, server.ErrNotFound) {
+			return ErrInterrupted
+		}
+		if err != nil {
+			return fmt.Errorf("%w: saving: %w", ErrStore, err)
+		}
+		return nil
+	}
+	for range 10 {
+		key := newKey()
+		rk := m.rowKey(key)
+		blob, err := m.codec.Encode(rk, p)
+		if err != nil {
+			return err
+		}
+		err = m.store.Create(s.ctx, rk, []byte(blob), p.Expires)
+		if errors.Is(err, server.ErrExists) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("%w: saving: %w", ErrStore, err)
+		}
+		s.key = key
+		return nil
+	}
+	return fmt.Errorf("%w: no free session key after 10 tries", ErrStore)
+}
+
+func addVary(h http.Header) {
+	for _, v := range h.Values("Vary") {
+		if v == "Cookie" || v == "*" {
+			return
+		}
+	}
+	h.Add("Vary", "Cookie")
+}
+
+// fail writes the error response for err.
+func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {
+	m.cfg.Logger.Error("session: request failed", "err", err, "path", r.URL.Path)
+	if m.cfg.OnError != nil {
+		m.cfg.OnError(r, err)
+	}
+	if m.cfg.ErrorHandler != nil {
+		m.cfg.ErrorHandler(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Del("Set-Cookie")
+	if errors.Is(err, ErrInterrupted) {
+		http.Error(w, ErrInterrupted.Error()+".", http.StatusBadRequest)
+		return
+	}
+	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+}

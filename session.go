@@ -1,0 +1,492 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Reserved keys that the Session itself keeps among the values, as Django
+// does. They are ordinary values: every serializer and engine carries them.
+const (
+	expiryKey     = "_session_expiry"
+	flashKey      = "_flashes"
+	testCookieKey = "testcookie"
+	testCookieVal = "worked"
+)
+
+// Session is one client's session, as seen by one request. It follows
+// Django's SessionBase: nothing is decoded or loaded until the first access;
+// reads mark it accessed, writes mark it modified; the middleware saves it
+// when the response starts.
+//
+// A Session is safe for concurrent use by the goroutines that serve its
+// request. It must not be kept after the request ends.
+type Session struct {
+	mu  sync.Mutex
+	m   *Manager
+	ctx context.Context
+	req *http.Request
+
+	// What the request carried.
+	cookieValue string
+	hadCookie   bool
+
+	loaded  bool
+	loadErr error
+	values  map[string]any
+
+	// key is the server-store session key; empty when the session is not
+	// stored on the server.
+	key string
+	// created is when the session was first created.
+	created time.Time
+	// rewrite asks the middleware to save even an unmodified session: it
+	// was read in an old format, with an old key, or from another engine.
+	rewrite bool
+	// delKeys are server keys to delete when the session is saved.
+	delKeys []string
+
+	accessed  bool
+	modified  bool
+	committed bool
+}
+
+// load makes sure the session is loaded; s.mu must be held.
+func (s *Session) load() {
+	if s.loaded {
+		return
+	}
+	s.loaded = true
+	s.values = nil
+	if s.hadCookie {
+		s.m.load(s)
+	}
+	if s.values == nil {
+		s.values = make(map[string]any)
+	}
+}
+
+// access marks the session accessed and loads it.
+func (s *Session) access() {
+	s.accessed = true
+	s.load()
+}
+
+// modify marks the session modified, reporting a change made after the
+// response has started.
+func (s *Session) modify(key string) {
+	s.modified = true
+	if s.committed {
+		s.m.lateChange(s, key)
+	}
+}
+
+// Err returns the error that loading the session met, if any: a server store
+// that could not be reached, for example. When it is not nil the session is
+// empty, and the middleware answers with its error response and saves
+// nothing. A tampered, expired or unreadable cookie is not an error: it
+// gives an empty session, as a missing cookie does.
+func (s *Session) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	return s.loadErr
+}
+
+// Get returns the value stored under key, or nil.
+func (s *Session) Get(key string) any {
+	v, _ := s.Lookup(key)
+	return v
+}
+
+// Lookup returns the value stored under key and whether it is present.
+func (s *Session) Lookup(key string) (any, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.access()
+	v, ok := s.values[key]
+	return v, ok
+}
+
+// Has reports whether key is present.
+func (s *Session) Has(key string) bool {
+	_, ok := s.Lookup(key)
+	return ok
+}
+
+// Set stores v under key. v must be inside the value contract of package
+// serializer (or, with gob, of a registered type); otherwise saving fails
+// with an error that names key.
+func (s *Session) Set(key string, v any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.access()
+	s.values[key] = v
+	s.modify(key)
+}
+
+// Delete removes key and reports whether it was present. Like Django's
+// del, it marks the session modified only when it removes something.
+func (s *Session) Delete(key string) bool {
+	_, ok := s.Pop(key)
+	return ok
+}
+
+// Pop removes key and returns its value and whether it was present. The
+// session is marked modified only when key was present.
+func (s *Session) Pop(key string) (any, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.access()
+	v, ok := s.values[key]
+	if ok {
+		delete(s.values, key)
+		s.modify(key)
+	}
+	return v, ok
+}
+
+// PopDefault removes key and returns its value, or def if it is absent.
+func (s *Session) PopDefault(key string, def any) any {
+	if v, ok := s.Pop(key); ok {
+		return v
+	}
+	return def
+}
+
+// SetDefault returns the value under key, storing v there first if key is
+// absent (and only then marking the session modified).
+func (s *Session) SetDefault(key string, v any) any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.access()
+	if cur, ok := s.values[key]; ok {
+		return cur
+	}
+	s.values[key] = v
+	s.modify(key)
+	return v
+}
+
+// Update stores every entry of values. It marks the session modified even
+// when values is empty, as Django does.
+func (s *Session) Update(values map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.access()
+	maps.Copy(s.values, values)
+	s.modify("")
+}
+
+// Keys returns the keys in sorted order.
+func (s *Session) Keys() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.access()
+	return slices.Sorted(maps.Keys(s.values))
+}
+
+// Values returns a copy of every key and value. Nested maps and slices are
+// shared with the session; copy them before changing them, and Set them
+// back so the change is saved.
+func (s *Session) Values() map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.access()
+	return maps.Clone(s.values)
+}
+
+// Len returns the number of keys.
+func (s *Session) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.access()
+	return len(s.values)
+}
+
+// Clear removes every value, without loading the session first. The
+// session key is kept: use Flush to end the session.
+func (s *Session) Clear() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clear()
+}
+
+func (s *Session) clear() {
+	if !s.loaded {
+		// Nothing to load: the values are about to be dropped. A store
+		// reference is still resolved, so the session keeps its key.
+		s.load()
+	}
+	s.values = make(map[string]any)
+	s.accessed = true
+	s.modify("")
+}
+
+// IsEmpty reports whether the session has neither a server key nor any
+// value.
+func (s *Session) IsEmpty() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.isEmpty()
+}
+
+func (s *Session) isEmpty() bool {
+	if !s.loaded {
+		// Like Django, a session whose cookie has not been read yet is
+		// not empty: the cookie names one.
+		return !s.hadCookie
+	}
+	return s.key == "" && len(s.values) == 0
+}
+
+// Key returns the server-store session key, or "" when the session is not
+// kept on the server (the cookie engine, or a session not saved yet).
+func (s *Session) Key() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	return s.key
+}
+
+// Accessed reports whether the session has been read or written.
+func (s *Session) Accessed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.accessed
+}
+
+// Modified reports whether the session has been changed and so will be
+// saved.
+func (s *Session) Modified() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.modified
+}
+
+// Flush ends the session: it removes every value, deletes the server-side
+// copy and forgets the key. A new key appears only if something is stored
+// later. Call it at logout.
+func (s *Session) Flush(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	if s.loadErr != nil {
+		return s.loadErr
+	}
+	s.values = make(map[string]any)
+	s.accessed = true
+	s.modify("")
+	s.created = time.Time{}
+	if s.key == "" {
+		return nil
+	}
+	key := s.key
+	s.key = ""
+	return s.m.deleteKey(ctx, key)
+}
+
+// CycleKey gives the session a new identity and keeps its data: the
+// server-side copy moves to a new key and the old one is deleted; a cookie
+// session is re-sealed. Call it at login, to defeat session fixation.
+func (s *Session) CycleKey(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.access()
+	if s.loadErr != nil {
+		return s.loadErr
+	}
+	s.modify("")
+	if s.key == "" {
+		return nil
+	}
+	old := s.key
+	s.key = ""
+	return s.m.deleteKey(ctx, old)
+}
+
+// SetExpiry makes the session expire after d of inactivity: each save
+// pushes the expiry d further. SetExpiry(0) makes it end when the browser
+// closes. A negative d expires it at once.
+func (s *Session) SetExpiry(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.access()
+	s.values[expiryKey] = int64(d / time.Second)
+	s.modify(expiryKey)
+}
+
+// SetExpiryAt makes the session expire at t, whatever happens until then.
+func (s *Session) SetExpiryAt(t time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.access()
+	s.values[expiryKey] = t.UTC()
+	s.modify(expiryKey)
+}
+
+// ResetExpiry returns the session to the configured policy (CookieAge and
+// ExpireAtBrowserClose).
+func (s *Session) ResetExpiry() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.access()
+	if _, ok := s.values[expiryKey]; ok {
+		delete(s.values, expiryKey)
+		s.modify(expiryKey)
+	}
+}
+
+// expiry returns the custom expiry: an idle duration, an absolute time, or
+// neither.
+func (s *Session) expiry() (idle time.Duration, at time.Time, custom bool) {
+	v, ok := s.values[expiryKey]
+	if !ok || v == nil {
+		return 0, time.Time{}, false
+	}
+	if t, err := convert[time.Time](v); err == nil {
+		return 0, t, true
+	}
+	if n, err := convert[int64](v); err == nil {
+		return time.Duration(n) * time.Second, time.Time{}, true
+	}
+	return 0, time.Time{}, false
+}
+
+// ExpiryAge returns how long from now until the session expires, to the
+// second.
+func (s *Session) ExpiryAge() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.access()
+	return s.expiryAge(s.m.cfg.Now())
+}
+
+func (s *Session) expiryAge(now time.Time) time.Duration {
+	idle, at, custom := s.expiry()
+	switch {
+	case !at.IsZero():
+		return at.Sub(now).Truncate(time.Second)
+	case custom && idle != 0:
+		return idle
+	}
+	return s.m.cfg.CookieAge.Truncate(time.Second)
+}
+
+// ExpiryDate returns when the session expires if it is saved now.
+func (s *Session) ExpiryDate() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.access()
+	return s.expiryDate(s.m.cfg.Now())
+}
+
+func (s *Session) expiryDate(now time.Time) time.Time {
+	_, at, _ := s.expiry()
+	if !at.IsZero() {
+		return at
+	}
+	return now.Add(s.expiryAge(now))
+}
+
+// ExpireAtBrowserClose reports whether the session cookie ends with the
+// browser session.
+func (s *Session) ExpireAtBrowserClose() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.access()
+	return s.expireAtBrowserClose()
+}
+
+func (s *Session) expireAtBrowserClose() bool {
+	idle, at, custom := s.expiry()
+	if !custom {
+		return s.m.cfg.ExpireAtBrowserClose
+	}
+	return at.IsZero() && idle == 0
+}
+
+// SetTestCookie stores a marker to check, on the next request, that the
+// client keeps cookies.
+func (s *Session) SetTestCookie() { s.Set(testCookieKey, testCookieVal) }
+
+// TestCookieWorked reports whether the marker set by SetTestCookie came
+// back.
+func (s *Session) TestCookieWorked() bool { return s.Get(testCookieKey) == testCookieVal }
+
+// DeleteTestCookie removes the marker set by SetTestCookie.
+func (s *Session) DeleteTestCookie() { s.Delete(testCookieKey) }
+
+// AddFlash appends a one-time message, read by the next call to Flashes.
+func (s *Session) AddFlash(v any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.access()
+	list, _ := convert[[]any](s.values[flashKey])
+	s.values[flashKey] = append(slices.Clip(list), v)
+	s.modify(flashKey)
+}
+
+// Flashes returns the messages added with AddFlash and removes them.
+func (s *Session) Flashes() []any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.access()
+	v, ok := s.values[flashKey]
+	if !ok {
+		return nil
+	}
+	delete(s.values, flashKey)
+	s.modify(flashKey)
+	list, _ := convert[[]any](v)
+	return list
+}
+
+// Errors of the typed getter.
+var (
+	// ErrNoValue reports a key that is not in the session.
+	ErrNoValue = errors.New("session: no such key")
+	// ErrType is matched by errors.Is for every *TypeError.
+	ErrType = errors.New("session: value of another type")
+)
+
+// TypeError reports a value that cannot be returned as the requested type.
+type TypeError struct {
+	Key  string
+	Want string // the requested type
+	Got  string // the stored value's type
+}
+
+func (e *TypeError) Error() string {
+	return fmt.Sprintf("session: key %q holds a %s, not a %s", e.Key, e.Got, e.Want)
+}
+
+// Is reports whether target is ErrType.
+func (e *TypeError) Is(target error) bool { return target == ErrType }
+
+// Get returns the value under key as a T, whatever serializer stored it:
+// an int from JSON's float64 or MessagePack's int64, a time.Time from JSON's
+// string, a []byte from JSON's base64, a []string from []any. It returns
+// ErrNoValue when key is absent, a *TypeError when the value cannot be a T
+// (or an integer would overflow), and the session's load error, if any.
+func Get[T any](s *Session, key string) (T, error) {
+	var zero T
+	if err := s.Err(); err != nil {
+		return zero, err
+	}
+	v, ok := s.Lookup(key)
+	if !ok {
+		return zero, fmt.Errorf("%w: %q", ErrNoValue, key)
+	}
+	t, err := convert[T](v)
+	if err != nil {
+		return zero, &TypeError{Key: key, Want: fmt.Sprintf("%T", zero), Got: fmt.Sprintf("%T", v)}
+	}
+	return t, nil
+}
