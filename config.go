@@ -72,7 +72,8 @@ type Config struct {
 	// expiry; zero means DefaultCookieAge.
 	CookieAge time.Duration
 	// CookieDomain, CookiePath ("/" when empty), CookieSecure and
-	// CookieSameSite (Lax when zero) are the cookie's attributes.
+	// CookieSameSite (Lax when zero; http.SameSiteDefaultMode omits it) are
+	// the cookie's attributes.
 	CookieDomain   string
 	CookiePath     string
 	CookieSecure   bool
@@ -126,7 +127,7 @@ func (c *Config) withDefaults() {
 	if c.CookiePath == "" {
 		c.CookiePath = "/"
 	}
-	if c.CookieSameSite == http.SameSiteDefaultMode {
+	if c.CookieSameSite == 0 {
 		c.CookieSameSite = http.SameSiteLaxMode
 	}
 	if c.CookieMaxSize == 0 {

@@ -54,7 +54,8 @@ type Options struct {
 	// ScriptAccess drops HttpOnly, letting scripts read the cookie. Off by
 	// default: the cookie is HttpOnly.
 	ScriptAccess bool
-	// SameSite; zero (http.SameSiteDefaultMode) means Lax.
+	// SameSite; zero means Lax, http.SameSiteDefaultMode omits the
+	// attribute.
 	SameSite http.SameSite
 	// Partitioned sets the CHIPS Partitioned attribute (requires Secure).
 	Partitioned bool
@@ -82,7 +83,7 @@ func New(c *codec.Codec, opts Options) (*Jar, error) {
 	if opts.Path == "" {
 		opts.Path = "/"
 	}
-	if opts.SameSite == http.SameSiteDefaultMode {
+	if opts.SameSite == 0 {
 		opts.SameSite = http.SameSiteLaxMode
 	}
 	if opts.MaxSize == 0 {
