@@ -1,0 +1,858 @@
+// Package storetest is the conformance suite for server.Store
+// implementations. Every store in this module runs it, and a store of your
+// own runs it with one call:
+//
+//	package redisstore_test
+//
+//	import (
+//		"testing"
+//
+//		"github.com/sessionkit/session/server"
+//		"github.com/sessionkit/session/server/storetest"
+//	)
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) server.Store {
+//			s, err := redisstore.New(redisstore.Options{Addr: "localhost:6379"})
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			t.Cleanup(func() { s.Close() })
+//			return s
+//		})
+//	}
+//
+// Run calls newStore once for each subtest. newStore may return a fresh
+// store or the same shared one every time: the suite uses random keys of 64
+// hex digits (from crypto/rand), deletes what it creates, and never assumes
+// the store is empty, so it can run against a persistent database that other
+// tests, or other copies of the suite, use at the same time. Subtests run
+// one after another; newStore is never called concurrently.
+//
+// What the suite checks, subtest by subtest:
+//
+//   - UnknownKey: Load of a key never stored is server.ErrNotFound and
+//     creates nothing.
+//   - RoundTrip: blobs of 1 byte, 300 bytes and 64 KiB holding every byte
+//     value come back exactly, under keys of the shortest and longest valid
+//     length. Empty blobs are not tested: encoded sessions are never empty,
+//     and a store need not keep them apart from absent ones.
+//   - CreateExisting: Create never overwrites, not even an expired entry.
+//   - Update: Update replaces blob and expiry, accepts an identical blob and
+//     expiry, and never creates (unknown key, expired key, deleted key).
+//   - Delete: Delete removes, and deleting an absent key is not an error.
+//   - ExpiredAtCreate: an entry created with a past expiry does not load.
+//   - DeleteExpired: expired entries are removed and counted, live ones stay.
+//   - ExpiresOverTime: an entry loads until its expiry and not after it.
+//   - ExpiryPrecision: expiry instants are kept to at least a millisecond.
+//   - InvalidKeys: every method refuses malformed keys (empty, too short,
+//     too long, upper case, path separators, dots, NUL, space, non-ASCII)
+//     with server.ErrInvalidKey.
+//   - BlobIsolation: the store neither keeps the caller's slice nor hands
+//     out its own.
+//   - Context: a cancelled context, or one past its deadline, makes every
+//     method fail with an error wrapping context.Canceled or
+//     context.DeadlineExceeded, and such a call changes nothing.
+//   - Concurrency: goroutines racing on the same keys: exactly one Create
+//     per key wins, Loads never see a torn or foreign blob, and no other
+//     errors occur. Run the suite with -race.
+//
+// The time-based subtests sleep about two seconds in all. They assume that
+// the store's clock agrees with the test process's clock to within a few
+// milliseconds, which holds when the store compares expiry against the
+// caller's time.Now (as server.Expired does) or runs on the same host.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/session/server"
+)
+
+// Run runs the conformance suite against the stores that newStore returns.
+// It calls newStore once per subtest, from the subtest's goroutine.
+func Run(t *testing.T, newStore func(t *testing.T) server.Store) {
+	t.Helper()
+	cases := []struct {
+		name string
+		fn   func(t *testing.T, s server.Store)
+	}{
+		{"UnknownKey", testUnknownKey},
+		{"RoundTrip", testRoundTrip},
+		{"CreateExisting", testCreateExisting},
+		{"Update", testUpdate},
+		{"Delete", testDelete},
+		{"ExpiredAtCreate", testExpiredAtCreate},
+		{"DeleteExpired", testDeleteExpired},
+		{"ExpiresOverTime", testExpiresOverTime},
+		{"ExpiryPrecision", testExpiryPrecision},
+		{"InvalidKeys", testInvalidKeys},
+		{"BlobIsolation", testBlobIsolation},
+		{"Context", testContext},
+		{"Concurrency", testConcurrency},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := newStore(t)
+			if s == nil {
+				t.Fatal("newStore returned a nil Store")
+			}
+			c.fn(t, s)
+		})
+	}
+}
+
+// hour is a comfortable lifetime for entries that must stay alive.
+const hour = time.Hour
+
+// randomKey returns a fresh valid key of n lowercase hex digits from
+// crypto/rand.
+func randomKey(t testing.TB, n int) string {
+	t.Helper()
+	b := make([]byte, (n+1)/2)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatalf("crypto/rand: %v", err)
+	}
+	k := hex.EncodeToString(b)[:n]
+	if err := server.ValidateKey(k); err != nil {
+		t.Fatalf("generated key %q is invalid: %v", k, err)
+	}
+	return k
+}
+
+// newKey returns a fresh 64-digit key and deletes it from s when the test
+// ends, so that a shared store does not keep what the suite wrote.
+func newKey(t testing.TB, s server.Store) string {
+	t.Helper()
+	return trackedKey(t, s, 64)
+}
+
+// trackedKey is newKey for keys of n digits.
+func trackedKey(t testing.TB, s server.Store, n int) string {
+	t.Helper()
+	k := randomKey(t, n)
+	t.Cleanup(func() {
+		if err := s.Delete(context.Background(), k); err != nil {
+			t.Errorf("cleanup: Delete(%s): %v", k, err)
+		}
+	})
+	return k
+}
+
+// blobOf returns n bytes that run through every byte value, starting at
+// seed, so that stores which mangle any value (charset conversion, NUL
+// termination, trimming) are caught.
+func blobOf(n int, seed byte) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i) + seed
+	}
+	return b
+}
+
+func mustCreate(t testing.TB, s server.Store, key string, blob []byte, expires time.Time) {
+	t.Helper()
+	if err := s.Create(context.Background(), key, blob, expires); err != nil {
+		t.Fatalf("Create(%s): %v", key, err)
+	}
+}
+
+// wantBlob loads key and checks that it holds want.
+func wantBlob(t testing.TB, s server.Store, key string, want []byte) {
+	t.Helper()
+	got, err := s.Load(context.Background(), key)
+	if err != nil {
+		t.Errorf("Load(%s): %v, want the stored blob", key, err)
+		return
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("Load(%s) = %s, want %s", key, describe(got), describe(want))
+	}
+}
+
+// wantNotFound loads key and checks that it is server.ErrNotFound.
+func wantNotFound(t testing.TB, s server.Store, key string, why string) {
+	t.Helper()
+	got, err := s.Load(context.Background(), key)
+	if !errors.Is(err, server.ErrNotFound) {
+		t.Errorf("Load(%s) after %s = %s, %v; want ErrNotFound", key, why, describe(got), err)
+	}
+}
+
+// describe summarizes a blob for failure messages.
+func describe(b []byte) string {
+	if len(b) <= 16 {
+		return fmt.Sprintf("%d bytes %x", len(b), b)
+	}
+	return fmt.Sprintf("%d bytes %x…", len(b), b[:16])
+}
+
+func testUnknownKey(t *testing.T, s server.Store) {
+	key := newKey(t, s)
+	wantNotFound(t, s, key, "nothing was stored")
+	// Load must not have written anything (CVE-2015-5143): the key is
+	// still free.
+	blob := blobOf(40, 1)
+	if err := s.Create(context.Background(), key, blob, time.Now().Add(hour)); err != nil {
+		t.Fatalf("Create(%s) after Load of the unknown key: %v; Load must not create entries", key, err)
+	}
+	wantBlob(t, s, key, blob)
+}
+
+func testRoundTrip(t *testing.T, s server.Store) {
+	cases := []struct {
+		name   string
+		keyLen int
+		blob   []byte
+	}{
+		{"1B", 64, []byte{0}},
+		{"300B", 64, blobOf(300, 7)},
+		{"64KiB", 64, blobOf(64<<10, 0)},
+		{"MinKeyLen", server.MinKeyLen, blobOf(256, 128)},
+		{"MaxKeyLen", server.MaxKeyLen, blobOf(256, 255)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			key := trackedKey(t, s, c.keyLen)
+			mustCreate(t, s, key, c.blob, time.Now().Add(hour))
+			wantBlob(t, s, key, c.blob)
+			// A second Load gives the same bytes.
+			wantBlob(t, s, key, c.blob)
+		})
+	}
+	t.Run("DistinctKeys", func(t *testing.T) {
+		a, b := newKey(t, s), newKey(t, s)
+		mustCreate(t, s, a, []byte("first"), time.Now().Add(hour))
+		mustCreate(t, s, b, []byte("second"), time.Now().Add(hour))
+		wantBlob(t, s, a, []byte("first"))
+		wantBlob(t, s, b, []byte("second"))
+	})
+}
+
+func testCreateExisting(t *testing.T, s server.Store) {
+	ctx := context.Background()
+	t.Run("Live", func(t *testing.T) {
+		key := newKey(t, s)
+		orig := blobOf(100, 3)
+		mustCreate(t, s, key, orig, time.Now().Add(hour))
+		err := s.Create(ctx, key, []byte("intruder"), time.Now().Add(2*hour))
+		if !errors.Is(err, server.ErrExists) {
+			t.Fatalf("second Create(%s) = %v, want ErrExists", key, err)
+		}
+		wantBlob(t, s, key, orig)
+	})
+	t.Run("Expired", func(t *testing.T) {
+		key := newKey(t, s)
+		mustCreate(t, s, key, []byte("old"), time.Now().Add(-time.Minute))
+		err := s.Create(ctx, key, []byte("new"), time.Now().Add(hour))
+		if !errors.Is(err, server.ErrExists) {
+			t.Fatalf("Create(%s) over an expired entry = %v, want ErrExists (present, expired or not)", key, err)
+		}
+		wantNotFound(t, s, key, "a refused Create over an expired entry")
+	})
+}
+
+func testUpdate(t *testing.T, s server.Store) {
+	ctx := context.Background()
+	t.Run("Replaces", func(t *testing.T) {
+		key := newKey(t, s)
+		mustCreate(t, s, key, blobOf(50, 0), time.Now().Add(hour))
+		next := blobOf(70000, 9)
+		if err := s.Update(ctx, key, next, time.Now().Add(2*hour)); err != nil {
+			t.Fatalf("Update(%s): %v", key, err)
+		}
+		wantBlob(t, s, key, next)
+		// Shrinking works too.
+		if err := s.Update(ctx, key, []byte{0xff}, time.Now().Add(2*hour)); err != nil {
+			t.Fatalf("Update(%s) with a shorter blob: %v", key, err)
+		}
+		wantBlob(t, s, key, []byte{0xff})
+	})
+	t.Run("ReplacesExpiry", func(t *testing.T) {
+		key := newKey(t, s)
+		mustCreate(t, s, key, []byte("alive"), time.Now().Add(hour))
+		if err := s.Update(ctx, key, []byte("alive"), time.Now().Add(-time.Second)); err != nil {
+			t.Fatalf("Update(%s) to a past expiry: %v", key, err)
+		}
+		wantNotFound(t, s, key, "an Update that moved the expiry into the past")
+	})
+	t.Run("Identical", func(t *testing.T) {
+		// An UPDATE that changes nothing must still succeed: MySQL reports
+		// 0 affected rows for it unless the client asks for found rows.
+		key := newKey(t, s)
+		blob := blobOf(300, 1)
+		exp := time.Now().Add(hour).Truncate(time.Second)
+		mustCreate(t, s, key, blob, exp)
+		for i := 0; i < 2; i++ {
+			if err := s.Update(ctx, key, blob, exp); err != nil {
+				t.Fatalf("Update(%s) #%d with identical blob and expiry: %v", key, i+1, err)
+			}
+		}
+		wantBlob(t, s, key, blob)
+	})
+	t.Run("Unknown", func(t *testing.T) {
+		key := newKey(t, s)
+		err := s.Update(ctx, key, []byte("ghost"), time.Now().Add(hour))
+		if !errors.Is(err, server.ErrNotFound) {
+			t.Fatalf("Update(%s) of an unknown key = %v, want ErrNotFound", key, err)
+		}
+		wantNotFound(t, s, key, "an Update of an unknown key")
+	})
+	t.Run("Expired", func(t *testing.T) {
+		key := newKey(t, s)
+		mustCreate(t, s, key, []byte("old"), time.Now().Add(-time.Minute))
+		err := s.Update(ctx, key, []byte("revived"), time.Now().Add(hour))
+		if !errors.Is(err, server.ErrNotFound) {
+			t.Fatalf("Update(%s) of an expired key = %v, want ErrNotFound", key, err)
+		}
+		wantNotFound(t, s, key, "an Update of an expired key")
+	})
+	t.Run("AfterDelete", func(t *testing.T) {
+		// Django's "no resurrection": a session deleted by a concurrent
+		// logout must not come back when the other request saves.
+		key := newKey(t, s)
+		mustCreate(t, s, key, []byte("logged in"), time.Now().Add(hour))
+		if err := s.Delete(ctx, key); err != nil {
+			t.Fatalf("Delete(%s): %v", key, err)
+		}
+		err := s.Update(ctx, key, []byte("logged in, modified"), time.Now().Add(hour))
+		if !errors.Is(err, server.ErrNotFound) {
+			t.Fatalf("Update(%s) after Delete = %v, want ErrNotFound", key, err)
+		}
+		wantNotFound(t, s, key, "an Update after Delete")
+	})
+}
+
+func testDelete(t *testing.T, s server.Store) {
+	ctx := context.Background()
+	key, other := newKey(t, s), newKey(t, s)
+	mustCreate(t, s, key, []byte("bye"), time.Now().Add(hour))
+	mustCreate(t, s, other, []byte("stay"), time.Now().Add(hour))
+	if err := s.Delete(ctx, key); err != nil {
+		t.Fatalf("Delete(%s): %v", key, err)
+	}
+	wantNotFound(t, s, key, "Delete")
+	wantBlob(t, s, other, []byte("stay"))
+	// The key is free again.
+	mustCreate(t, s, key, []byte("again"), time.Now().Add(hour))
+	wantBlob(t, s, key, []byte("again"))
+
+	if err := s.Delete(ctx, newKey(t, s)); err != nil {
+		t.Errorf("Delete of an unknown key = %v, want nil", err)
+	}
+	if err := s.Delete(ctx, key); err != nil {
+		t.Fatalf("Delete(%s): %v", key, err)
+	}
+	if err := s.Delete(ctx, key); err != nil {
+		t.Errorf("second Delete(%s) = %v, want nil", key, err)
+	}
+}
+
+func testExpiredAtCreate(t *testing.T, s server.Store) {
+	for _, ago := range []time.Duration{time.Millisecond, time.Hour, 24 * 365 * time.Hour} {
+		key := newKey(t, s)
+		mustCreate(t, s, key, []byte("stale"), time.Now().Add(-ago))
+		wantNotFound(t, s, key, fmt.Sprintf("a Create that expired %v ago", ago))
+	}
+}
+
+func testDeleteExpired(t *testing.T, s server.Store) {
+	ctx := context.Background()
+	dead := []string{newKey(t, s), newKey(t, s), newKey(t, s)}
+	live := []string{newKey(t, s), newKey(t, s)}
+	for i, k := range dead {
+		mustCreate(t, s, k, []byte("dead"), time.Now().Add(-time.Duration(i+1)*time.Minute))
+	}
+	for _, k := range live {
+		mustCreate(t, s, k, []byte("live"), time.Now().Add(hour))
+	}
+	n, err := s.DeleteExpired(ctx)
+	if err != nil {
+		t.Fatalf("DeleteExpired: %v", err)
+	}
+	// A shared store may hold other expired entries, so n may be larger.
+	if n < int64(len(dead)) {
+		t.Errorf("DeleteExpired = %d, want at least %d (the entries this test expired)", n, len(dead))
+	}
+	for _, k := range dead {
+		// The entry is gone, not merely expired: its key can be created
+		// again.
+		if err := s.Create(ctx, k, []byte("reborn"), time.Now().Add(hour)); err != nil {
+			t.Errorf("Create(%s) after DeleteExpired = %v; the expired entry was not removed", k, err)
+		}
+	}
+	for _, k := range live {
+		wantBlob(t, s, k, []byte("live"))
+	}
+	if _, err := s.DeleteExpired(ctx); err != nil {
+		t.Fatalf("second DeleteExpired: %v", err)
+	}
+	for _, k := range live {
+		wantBlob(t, s, k, []byte("live"))
+	}
+}
+
+// loadProbe loads key and reports whether it was found, with the times
+// just before and after the call. Errors other than ErrNotFound fail t.
+func loadProbe(t testing.TB, s server.Store, key string, want []byte) (found bool, start, end time.Time) {
+	t.Helper()
+	start = time.Now()
+	got, err := s.Load(context.Background(), key)
+	end = time.Now()
+	switch {
+	case err == nil:
+		if !bytes.Equal(got, want) {
+			t.Errorf("Load(%s) = %s, want %s", key, describe(got), describe(want))
+		}
+		return true, start, end
+	case errors.Is(err, server.ErrNotFound):
+		return false, start, end
+	default:
+		t.Fatalf("Load(%s): %v", key, err)
+		return false, start, end
+	}
+}
+
+func testExpiresOverTime(t *testing.T, s server.Store) {
+	ctx := context.Background()
+	const life = 1500 * time.Millisecond
+	exp := time.Now().Add(life)
+	kLoad, kUpdate, kCreate, kSweep, kExtend, kLive :=
+		newKey(t, s), newKey(t, s), newKey(t, s), newKey(t, s), newKey(t, s), newKey(t, s)
+	for _, k := range []string{kLoad, kUpdate, kCreate, kSweep, kExtend} {
+		mustCreate(t, s, k, []byte("short"), exp)
+	}
+	mustCreate(t, s, kLive, []byte("long"), time.Now().Add(hour))
+	// Moving the expiry later keeps the entry past the first expiry.
+	if err := s.Update(ctx, kExtend, []byte("extended"), time.Now().Add(hour)); err != nil {
+		t.Fatalf("Update(%s): %v", kExtend, err)
+	}
+
+	found, _, end := loadProbe(t, s, kLoad, []byte("short"))
+	if !found {
+		if end.Before(exp) {
+			t.Fatalf("Load(%s) = ErrNotFound %v before its expiry", kLoad, exp.Sub(end))
+		}
+		t.Fatalf("Load(%s) only returned %v after the entry's expiry; the store is too slow for this test", kLoad, end.Sub(exp))
+	}
+
+	time.Sleep(time.Until(exp) + 5*time.Millisecond)
+
+	wantNotFound(t, s, kLoad, "its expiry passed")
+	if err := s.Update(ctx, kUpdate, []byte("late"), time.Now().Add(hour)); !errors.Is(err, server.ErrNotFound) {
+		t.Errorf("Update(%s) after its expiry = %v, want ErrNotFound", kUpdate, err)
+	}
+	wantNotFound(t, s, kUpdate, "a refused Update after expiry")
+	if err := s.Create(ctx, kCreate, []byte("new"), time.Now().Add(hour)); !errors.Is(err, server.ErrExists) {
+		t.Errorf("Create(%s) over an entry that expired = %v, want ErrExists", kCreate, err)
+	}
+	wantBlob(t, s, kExtend, []byte("extended"))
+	wantBlob(t, s, kLive, []byte("long"))
+
+	n, err := s.DeleteExpired(ctx)
+	if err != nil {
+		t.Fatalf("DeleteExpired: %v", err)
+	}
+	if n < 4 {
+		t.Errorf("DeleteExpired = %d, want at least 4 (the entries this test let expire)", n)
+	}
+	if err := s.Create(ctx, kSweep, []byte("new"), time.Now().Add(hour)); err != nil {
+		t.Errorf("Create(%s) after DeleteExpired = %v; the expired entry was not removed", kSweep, err)
+	}
+	wantBlob(t, s, kExtend, []byte("extended"))
+	wantBlob(t, s, kLive, []byte("long"))
+}
+
+func testExpiryPrecision(t *testing.T, s server.Store) {
+	// Each probe picks an expiry whose sub-second part is far from a whole
+	// second, and whose position inside its 10 ms slot is either near the
+	// end of the slot (so truncating to 10 ms or coarser moves the expiry
+	// at least 9 ms earlier) or near its start (so rounding up moves it at
+	// least 9 ms later). It then loads just before the expiry, where the
+	// entry must be found, and just after it, where it must not.
+	const before, after = 6 * time.Millisecond, 2 * time.Millisecond
+	for _, c := range []struct {
+		name   string
+		inSlot time.Duration
+	}{
+		{"Truncation", 9*time.Millisecond + 500*time.Microsecond},
+		{"RoundingUp", 500 * time.Microsecond},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			const attempts = 5
+			for attempt := 1; ; attempt++ {
+				key := newKey(t, s)
+				exp := precisionExpiry(time.Now().Add(150*time.Millisecond), c.inSlot)
+				blob := []byte(c.name)
+				mustCreate(t, s, key, blob, exp)
+
+				time.Sleep(time.Until(exp.Add(-before)))
+				found, _, end := loadProbe(t, s, key, blob)
+				if !found && end.Before(exp) {
+					t.Fatalf("Load(%s) = ErrNotFound %v before an expiry of %s; the store keeps expiry less precisely than 1 ms",
+						key, exp.Sub(end), exp.Format(time.RFC3339Nano))
+				}
+				time.Sleep(time.Until(exp.Add(after)))
+				found, _, _ = loadProbe(t, s, key, blob)
+				if found {
+					t.Fatalf("Load(%s) found the entry %v after its expiry of %s; the store keeps expiry less precisely than 1 ms",
+						key, time.Since(exp), exp.Format(time.RFC3339Nano))
+				}
+				if end.Before(exp) {
+					return // both sides of the expiry were observed
+				}
+				// The probe before the expiry ran late, so it proved
+				// nothing; try again.
+				if attempt == attempts {
+					t.Fatalf("after %d attempts, no Load finished within %v before the expiry; the machine is too busy for this test", attempts, before)
+				}
+			}
+		})
+	}
+}
+
+// precisionExpiry returns the first instant at or after t whose position in
+// its 10 ms slot is inSlot and whose sub-second part is between 0.1 s and
+// 0.9 s.
+func precisionExpiry(t time.Time, inSlot time.Duration) time.Time {
+	const slot = 10 * time.Millisecond
+	e := t.Truncate(slot).Add(inSlot)
+	if e.Before(t) {
+		e = e.Add(slot)
+	}
+	for frac := time.Duration(e.Nanosecond()); frac < 100*time.Millisecond || frac > 900*time.Millisecond; frac = time.Duration(e.Nanosecond()) {
+		e = e.Add(100 * time.Millisecond)
+	}
+	return e
+}
+
+// invalidKeys are keys that every store must refuse.
+func invalidKeys() map[string]string {
+	valid := "0123456789abcdef0123456789abcdef" // 32 characters
+	with := func(i int, s string) string { return valid[:i] + s + valid[i+len(s):] }
+	return map[string]string{
+		"empty":              "",
+		"one char":           "a",
+		"too short":          valid[:server.MinKeyLen-1],
+		"too long":           string(bytes.Repeat([]byte("a"), server.MaxKeyLen+1)),
+		"upper case":         with(5, "A"),
+		"all upper case":     "0123456789ABCDEF0123456789ABCDEF",
+		"traversal":          "../../etc/passwd",
+		"long traversal":     "../../../../../../../../etc/passwd",
+		"slash":              "a/b",
+		"slash, valid len":   with(16, "/"),
+		"leading slash":      "/" + valid[1:],
+		"absolute path":      "/tmp/" + valid,
+		"backslash":          `a\b`,
+		"backslash, valid":   with(16, `\`),
+		"windows traversal":  `..\..\..\windows\win.ini`,
+		"dotdot":             "..",
+		"dot, valid len":     with(31, "."),
+		"dotdot, valid len":  "..0123456789abcdef0123456789abcd",
+		"NUL":                with(10, "\x00"),
+		"NUL at end":         valid + "\x00",
+		"space":              with(10, " "),
+		"newline":            with(31, "\n"),
+		"tab":                with(0, "\t"),
+		"dash":               with(8, "-"),
+		"underscore":         with(8, "_"),
+		"colon":              with(8, ":"),
+		"percent":            with(8, "%"),
+		"unicode":            with(8, "é"),
+		"unicode digit":      with(8, "٣"),
+		"fullwidth letter":   with(8, "ａ"),
+		"high byte":          with(8, "\xff"),
+		"long unicode":       string(bytes.Repeat([]byte("é"), 40)),
+		"max len plus upper": string(bytes.Repeat([]byte("a"), server.MaxKeyLen-1)) + "A",
+	}
+}
+
+func testInvalidKeys(t *testing.T, s server.Store) {
+	ctx := context.Background()
+	exp := time.Now().Add(hour)
+	for name, key := range invalidKeys() {
+		t.Run(name, func(t *testing.T) {
+			if server.ValidateKey(key) == nil {
+				t.Fatalf("test bug: %q is a valid key", key)
+			}
+			check := func(op string, err error) {
+				t.Helper()
+				if !errors.Is(err, server.ErrInvalidKey) {
+					t.Errorf("%s(%q) = %v, want ErrInvalidKey", op, key, err)
+				}
+			}
+			blob, err := s.Load(ctx, key)
+			check("Load", err)
+			if blob != nil {
+				t.Errorf("Load(%q) returned %s with the error", key, describe(blob))
+			}
+			check("Create", s.Create(ctx, key, []byte("x"), exp))
+			check("Update", s.Update(ctx, key, []byte("x"), exp))
+			check("Delete", s.Delete(ctx, key))
+			// Still refused after a Create attempt.
+			_, err = s.Load(ctx, key)
+			check("Load", err)
+		})
+	}
+}
+
+func testBlobIsolation(t *testing.T, s server.Store) {
+	ctx := context.Background()
+	t.Run("CreateArgument", func(t *testing.T) {
+		key := newKey(t, s)
+		arg := blobOf(64, 0)
+		mustCreate(t, s, key, arg, time.Now().Add(hour))
+		for i := range arg {
+			arg[i] = 'X'
+		}
+		wantBlob(t, s, key, blobOf(64, 0))
+	})
+	t.Run("UpdateArgument", func(t *testing.T) {
+		key := newKey(t, s)
+		mustCreate(t, s, key, []byte("first"), time.Now().Add(hour))
+		arg := blobOf(64, 5)
+		if err := s.Update(ctx, key, arg, time.Now().Add(hour)); err != nil {
+			t.Fatalf("Update(%s): %v", key, err)
+		}
+		for i := range arg {
+			arg[i] = 'X'
+		}
+		wantBlob(t, s, key, blobOf(64, 5))
+	})
+	t.Run("LoadResult", func(t *testing.T) {
+		key := newKey(t, s)
+		mustCreate(t, s, key, blobOf(64, 0), time.Now().Add(hour))
+		got, err := s.Load(ctx, key)
+		if err != nil {
+			t.Fatalf("Load(%s): %v", key, err)
+		}
+		for i := range got {
+			got[i] = 'X'
+		}
+		wantBlob(t, s, key, blobOf(64, 0))
+	})
+	t.Run("LoadResultsAreDistinct", func(t *testing.T) {
+		key := newKey(t, s)
+		mustCreate(t, s, key, []byte("shared?"), time.Now().Add(hour))
+		a, errA := s.Load(ctx, key)
+		b, errB := s.Load(ctx, key)
+		if errA != nil || errB != nil {
+			t.Fatalf("Load(%s): %v, %v", key, errA, errB)
+		}
+		a[0] = 'X'
+		if b[0] != 's' {
+			t.Errorf("two Loads of %s returned the same memory", key)
+		}
+	})
+}
+
+func testContext(t *testing.T, s server.Store) {
+	key := newKey(t, s)
+	mustCreate(t, s, key, []byte("present"), time.Now().Add(hour))
+	fresh := newKey(t, s)
+
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	expired, cancel2 := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel2()
+
+	for _, c := range []struct {
+		name string
+		ctx  context.Context
+		want error
+	}{
+		{"Canceled", canceled, context.Canceled},
+		{"DeadlineExceeded", expired, context.DeadlineExceeded},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			check := func(op string, err error) {
+				t.Helper()
+				if !errors.Is(err, c.want) {
+					t.Errorf("%s with a done context = %v, want an error wrapping %v", op, err, c.want)
+				}
+			}
+			blob, err := s.Load(c.ctx, key)
+			check("Load", err)
+			if blob != nil {
+				t.Errorf("Load with a done context returned %s", describe(blob))
+			}
+			check("Create", s.Create(c.ctx, fresh, []byte("no"), time.Now().Add(hour)))
+			check("Update", s.Update(c.ctx, key, []byte("no"), time.Now().Add(hour)))
+			check("Delete", s.Delete(c.ctx, key))
+			_, err = s.DeleteExpired(c.ctx)
+			check("DeleteExpired", err)
+
+			// None of those calls changed anything.
+			wantBlob(t, s, key, []byte("present"))
+			wantNotFound(t, s, fresh, "a Create with a done context")
+		})
+	}
+}
+
+func testConcurrency(t *testing.T, s server.Store) {
+	const (
+		workers = 16
+		nkeys   = 8
+		ops     = 50
+	)
+	ctx := context.Background()
+	keys := make([]string, nkeys)
+	for i := range keys {
+		keys[i] = newKey(t, s)
+	}
+	exp := time.Now().Add(hour)
+
+	// Phase 1: every worker creates every key at once. Exactly one Create
+	// per key may win.
+	var (
+		mu      sync.Mutex
+		wins    = make([]int, nkeys)
+		winner  = make([]int, nkeys)
+		exists  int
+		others  []error
+		start   = make(chan struct{})
+		wg      sync.WaitGroup
+		fail    = func(err error) { mu.Lock(); others = append(others, err); mu.Unlock() }
+		blobFor = func(k, w, n int) []byte {
+			// Key index, writer and length, then a body that only that
+			// writer would write: a torn or misplaced blob shows up.
+			b := make([]byte, 3+n)
+			b[0], b[1], b[2] = byte(k), byte(w), byte(n)
+			for i := 3; i < len(b); i++ {
+				b[i] = byte(k*31 + w*7 + i)
+			}
+			return b
+		}
+	)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			for i := 0; i < nkeys; i++ {
+				k := (i + w) % nkeys
+				err := s.Create(ctx, keys[k], blobFor(k, w, 10+w), exp)
+				mu.Lock()
+				switch {
+				case err == nil:
+					wins[k]++
+					winner[k] = w
+				case errors.Is(err, server.ErrExists):
+					exists++
+				default:
+					others = append(others, fmt.Errorf("Create: %w", err))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for k, n := range wins {
+		if n != 1 {
+			t.Errorf("key %d: %d concurrent Creates succeeded, want exactly 1", k, n)
+		}
+	}
+	if want := workers*nkeys - nkeys; exists != want {
+		t.Errorf("%d Creates returned ErrExists, want %d", exists, want)
+	}
+	for _, err := range others {
+		t.Error(err)
+	}
+	if t.Failed() {
+		return
+	}
+	for k := range keys {
+		wantBlob(t, s, keys[k], blobFor(k, winner[k], 10+winner[k]))
+	}
+
+	// Phase 2: a mix of all operations on the same keys.
+	check := func(k int, blob []byte) error {
+		if len(blob) < 3 {
+			return fmt.Errorf("Load of key %d returned %s: torn blob", k, describe(blob))
+		}
+		if int(blob[0]) != k {
+			return fmt.Errorf("Load of key %d returned a blob written for key %d", k, blob[0])
+		}
+		if want := blobFor(k, int(blob[1]), int(blob[2])); !bytes.Equal(blob, want) {
+			return fmt.Errorf("Load of key %d returned %s, want %s: torn or mixed blob", k, describe(blob), describe(want))
+		}
+		return nil
+	}
+	start = make(chan struct{})
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			for i := 0; i < ops; i++ {
+				k := (w*7 + i*3) % nkeys
+				key := keys[k]
+				n := (w*13+i)%200 + 1
+				switch (w + i) % 5 {
+				case 0, 1:
+					blob, err := s.Load(ctx, key)
+					switch {
+					case err == nil:
+						if err := check(k, blob); err != nil {
+							fail(err)
+						}
+					case !errors.Is(err, server.ErrNotFound):
+						fail(fmt.Errorf("Load: %w", err))
+					}
+				case 2:
+					err := s.Update(ctx, key, blobFor(k, w, n), exp)
+					if err != nil && !errors.Is(err, server.ErrNotFound) {
+						fail(fmt.Errorf("Update: %w", err))
+					}
+				case 3:
+					err := s.Create(ctx, key, blobFor(k, w, n), exp)
+					if err != nil && !errors.Is(err, server.ErrExists) {
+						fail(fmt.Errorf("Create: %w", err))
+					}
+				case 4:
+					if i%10 == 4 {
+						if err := s.Delete(ctx, key); err != nil {
+							fail(fmt.Errorf("Delete: %w", err))
+						}
+					} else {
+						blob, err := s.Load(ctx, key)
+						if err == nil {
+							err = check(k, blob)
+						} else if errors.Is(err, server.ErrNotFound) {
+							err = nil
+						}
+						if err != nil {
+							fail(err)
+						}
+					}
+				}
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for _, err := range others {
+		t.Error(err)
+	}
+	// Whatever survived is whole.
+	for k, key := range keys {
+		blob, err := s.Load(ctx, key)
+		switch {
+		case err == nil:
+			if err := check(k, blob); err != nil {
+				t.Error(err)
+			}
+		case !errors.Is(err, server.ErrNotFound):
+			t.Errorf("Load(%s): %v", key, err)
+		}
+	}
+}
