@@ -105,9 +105,9 @@ func (m *Manager) newSession(ctx context.Context, r *http.Request, s *Session) {
 	}
 }
 
-// load decodes the session cookie and, for a store reference, loads the
-// session from the store. It runs with s.mu held.
-func (m *Manager) load(s *Session) {
+// resolve decodes the session cookie: a data cookie gives the values, a
+// store reference the key. It runs with s.mu held.
+func (m *Manager) resolve(s *Session) {
 	d, err := m.jar.Decode(s.cookieValue)
 	if err != nil {
 		m.badValue(s, "cookie", err)
@@ -120,7 +120,7 @@ func (m *Manager) load(s *Session) {
 	}
 	switch d.Kind {
 	case codec.KindData:
-		s.values = d.Values
+		s.values, s.loaded = d.Values, true
 		if m.cfg.Engine == EngineServer {
 			s.rewrite = true // move it into the store
 		}
@@ -129,12 +129,15 @@ func (m *Manager) load(s *Session) {
 			m.badValue(s, "cookie", errors.New("the cookie refers to a server store, but no Store is configured"))
 			return
 		}
-		m.loadStored(s, d.Ref)
+		s.key = d.Ref
 	}
 }
 
-// loadStored loads the session stored under key.
-func (m *Manager) loadStored(s *Session, key string) {
+// loadStored loads the session stored under s.key, dropping the key if the
+// store does not have it. It runs with s.mu held.
+func (m *Manager) loadStored(s *Session) {
+	key := s.key
+	s.key = "" // until the store confirms it: a client's key is never adopted
 	rk := m.rowKey(key)
 	blob, err := m.store.Load(s.ctx, rk)
 	if errors.Is(err, server.ErrNotFound) || errors.Is(err, server.ErrInvalidKey) {

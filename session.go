@@ -37,9 +37,10 @@ type Session struct {
 	cookieValue string
 	hadCookie   bool
 
-	loaded  bool
-	loadErr error
-	values  map[string]any
+	resolved bool // the cookie has been decoded
+	loaded   bool // the values are known
+	loadErr  error
+	values   map[string]any
 
 	// key is the server-store session key; empty when the session is not
 	// stored on the server.
@@ -57,15 +58,28 @@ type Session struct {
 	committed bool
 }
 
-// load makes sure the session is loaded; s.mu must be held.
+// resolve decodes the cookie, once: a data cookie gives the values, a
+// reference cookie gives the key (loaded later, if at all). s.mu must be
+// held.
+func (s *Session) resolve() {
+	if s.resolved {
+		return
+	}
+	s.resolved = true
+	if s.hadCookie {
+		s.m.resolve(s)
+	}
+}
+
+// load makes sure the values are loaded; s.mu must be held.
 func (s *Session) load() {
+	s.resolve()
 	if s.loaded {
 		return
 	}
 	s.loaded = true
-	s.values = nil
-	if s.hadCookie {
-		s.m.load(s)
+	if s.key != "" {
+		s.m.loadStored(s)
 	}
 	if s.values == nil {
 		s.values = make(map[string]any)
@@ -219,11 +233,10 @@ func (s *Session) Clear() {
 }
 
 func (s *Session) clear() {
-	if !s.loaded {
-		// Nothing to load: the values are about to be dropped. A store
-		// reference is still resolved, so the session keeps its key.
-		s.load()
-	}
+	// The values are about to be dropped: decode the cookie for its key,
+	// but load nothing from the store.
+	s.resolve()
+	s.loaded = true
 	s.values = make(map[string]any)
 	s.accessed = true
 	s.modify("")
@@ -238,7 +251,7 @@ func (s *Session) IsEmpty() bool {
 }
 
 func (s *Session) isEmpty() bool {
-	if !s.loaded {
+	if !s.resolved {
 		// Like Django, a session whose cookie has not been read yet is
 		// not empty: the cookie names one.
 		return !s.hadCookie
@@ -251,7 +264,7 @@ func (s *Session) isEmpty() bool {
 func (s *Session) Key() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.load()
+	s.load() // a key the store does not know is dropped
 	return s.key
 }
 
@@ -276,13 +289,7 @@ func (s *Session) Modified() bool {
 func (s *Session) Flush(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.load()
-	if s.loadErr != nil {
-		return s.loadErr
-	}
-	s.values = make(map[string]any)
-	s.accessed = true
-	s.modify("")
+	s.clear() // no load: the key is all Flush needs
 	s.created = time.Time{}
 	if s.key == "" {
 		return nil
