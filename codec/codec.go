@@ -336,9 +336,21 @@ func (c *Codec) Encode(purpose string, p Payload) (string, error) {
 	defer c.putBuf(bodyBuf)
 	body := *bodyBuf
 	var err error
+	if err := checkTime("Expires", p.Expires); err != nil {
+		return "", err
+	}
+	if err := checkTime("Created", p.Created); err != nil {
+		return "", err
+	}
 	switch p.Kind {
 	case KindData:
-		body, err = c.ser.Append(body, p.Values)
+		values := p.Values
+		if values == nil {
+			// A nil map is an empty session. Serializers differ on it:
+			// JSON would write null, which reads back as no map at all.
+			values = map[string]any{}
+		}
+		body, err = c.ser.Append(body, values)
 		if err != nil {
 			return "", err
 		}
@@ -391,6 +403,9 @@ func (c *Codec) Decode(purpose, value string) (Decoded, error) {
 	}
 	if value == "" {
 		return d, fmt.Errorf("%w: empty value", ErrMalformed)
+	}
+	if !canonicalBase64(value) {
+		return d, fmt.Errorf("%w: not canonical padded base64url", ErrMalformed)
 	}
 	var raw []byte
 	verified := false
@@ -449,4 +464,50 @@ func (c *Codec) Decode(purpose, value string) (Decoded, error) {
 		return d, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	return d, nil
+}
+
+// canonicalBase64 reports whether s is padded base64url exactly as
+// securecookie writes it. securecookie's decoder is lenient: it skips line
+// breaks and ignores the unused low bits of the last character before the
+// padding, so without this check one value would have several accepted
+// spellings (a flipped bit or an added newline would still decode).
+func canonicalBase64(s string) bool {
+	if len(s) == 0 || len(s)%4 != 0 {
+		return false
+	}
+	n, pad := len(s), 0
+	for pad < 2 && s[n-1] == '=' {
+		n--
+		pad++
+	}
+	last := 0
+	for i := range n {
+		if last = base64URLValue(s[i]); last < 0 {
+			return false
+		}
+	}
+	switch pad {
+	case 1: // three characters carry two bytes: the low 2 bits are unused
+		return last&0x03 == 0
+	case 2: // two characters carry one byte: the low 4 bits are unused
+		return last&0x0f == 0
+	}
+	return true
+}
+
+// base64URLValue returns the value of a base64url character, or -1.
+func base64URLValue(c byte) int {
+	switch {
+	case 'A' <= c && c <= 'Z':
+		return int(c - 'A')
+	case 'a' <= c && c <= 'z':
+		return int(c-'a') + 26
+	case '0' <= c && c <= '9':
+		return int(c-'0') + 52
+	case c == '-':
+		return 62
+	case c == '_':
+		return 63
+	}
+	return -1
 }

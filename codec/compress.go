@@ -23,7 +23,8 @@ func CompressionNames() []string { return []string{"none", "s2", "zstd"} }
 type compressor interface {
 	id() byte
 	name() string
-	// compress appends the compressed form of src to dst.
+	// compress appends the compressed form of src to dst, or src itself
+	// when it cannot compress it (Encode then keeps the body raw).
 	compress(dst, src []byte) []byte
 	// decompress returns src decompressed, or an error wrapping
 	// ErrTooLarge when the result would exceed max bytes, or ErrCorrupt.
@@ -132,7 +133,15 @@ var (
 	})
 )
 
+// zstdMinInput is the smallest body compressed with zstd: the encoder
+// writes no frame content size for smaller frames (unless single-segment),
+// and decompress needs that size to bound its allocation.
+const zstdMinInput = 256
+
 func (zstdComp) compress(dst, src []byte) []byte {
+	if len(src) < zstdMinInput {
+		return append(dst, src...)
+	}
 	return zstdEncoder().EncodeAll(src, dst)
 }
 

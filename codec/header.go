@@ -31,8 +31,9 @@ type header struct {
 }
 
 func appendHeader(b []byte, h header) []byte {
+	created := unixOrZero(h.created)
 	kindFlags := byte(h.kind)
-	if !h.created.IsZero() {
+	if created != 0 {
 		kindFlags |= flagCreated
 	}
 	ser := h.ser
@@ -40,9 +41,9 @@ func appendHeader(b []byte, h header) []byte {
 		ser = 0
 	}
 	b = append(b, formatVersion, kindFlags, ser, h.comp)
-	b = binary.AppendUvarint(b, unixOrZero(h.expires))
-	if !h.created.IsZero() {
-		b = binary.AppendUvarint(b, unixOrZero(h.created))
+	b = binary.AppendUvarint(b, expiryUnix(h.expires))
+	if created != 0 {
+		b = binary.AppendUvarint(b, created)
 	}
 	return b
 }
@@ -54,9 +55,30 @@ func unixOrZero(t time.Time) uint64 {
 	return uint64(t.Unix())
 }
 
+// expiryUnix is the expiry to write: 0 for none, and 1, long past, for an
+// expiry at or before the Unix epoch, which must stay expired rather than
+// read back as "no expiry".
+func expiryUnix(t time.Time) uint64 {
+	if t.IsZero() {
+		return 0
+	}
+	if t.Unix() <= 0 {
+		return 1
+	}
+	return uint64(t.Unix())
+}
+
 // maxUnix bounds the times a header may carry (the year 9999), so that
 // time.Unix never overflows.
 const maxUnix = 253402300799
+
+// checkTime reports a time that a header cannot carry.
+func checkTime(name string, t time.Time) error {
+	if !t.IsZero() && t.Unix() > maxUnix {
+		return fmt.Errorf("codec: %s %s is after the year 9999", name, t.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
 
 func parseHeader(b []byte) (header, []byte, error) {
 	var h header
@@ -72,10 +94,15 @@ func parseHeader(b []byte) (header, []byte, error) {
 		return h, nil, fmt.Errorf("%w: bad kind byte %#x", ErrMalformed, b[1])
 	}
 	h.ser, h.comp = b[2], b[3]
+	if h.kind == KindReference && h.ser != 0 {
+		return h, nil, fmt.Errorf("%w: reference with serializer ID %d", ErrMalformed, h.ser)
+	}
 	rest := b[4:]
 	readTime := func() (time.Time, bool) {
 		v, n := binary.Uvarint(rest)
-		if n <= 0 || v > maxUnix {
+		// A varint longer than one byte that ends in 0 is not minimal:
+		// each header has exactly one encoding.
+		if n <= 0 || v > maxUnix || n > 1 && rest[n-1] == 0 {
 			return time.Time{}, false
 		}
 		rest = rest[n:]
@@ -89,7 +116,7 @@ func parseHeader(b []byte) (header, []byte, error) {
 		return h, nil, fmt.Errorf("%w: bad expiry", ErrMalformed)
 	}
 	if flags&flagCreated != 0 {
-		if h.created, ok = readTime(); !ok {
+		if h.created, ok = readTime(); !ok || h.created.IsZero() {
 			return h, nil, fmt.Errorf("%w: bad creation time", ErrMalformed)
 		}
 	}
