@@ -1,0 +1,263 @@
+package cookie
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/session/codec"
+)
+
+func newCodec(t *testing.T) *codec.Codec {
+	t.Helper()
+	c, err := codec.New(codec.Config{Secret: []byte(strings.Repeat("k", codec.MinSecretLen))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func newJar(t *testing.T, opts Options) *Jar {
+	t.Helper()
+	j, err := New(newCodec(t), opts)
+	if err != nil {
+		t.Fatalf("New(%+v): %v", opts, err)
+	}
+	return j
+}
+
+func TestHeaderAttributes(t *testing.T) {
+	now := time.Date(2024, 3, 1, 12, 0, 0, 0, time.FixedZone("CET", 3600))
+	tests := []struct {
+		name   string
+		opts   Options
+		maxAge time.Duration
+		want   string
+	}{
+		{"defaults, browser session", Options{}, 0,
+			"sessionid=v; Path=/; HttpOnly; SameSite=Lax"},
+		{"defaults, persistent", Options{}, time.Hour,
+			"sessionid=v; Expires=Fri, 01 Mar 2024 12:00:00 GMT; Max-Age=3600; Path=/; HttpOnly; SameSite=Lax"},
+		{"fraction of a second is dropped", Options{}, 90*time.Second + 900*time.Millisecond,
+			"sessionid=v; Expires=Fri, 01 Mar 2024 11:01:30 GMT; Max-Age=90; Path=/; HttpOnly; SameSite=Lax"},
+		{"negative maxAge is a browser session", Options{}, -time.Hour,
+			"sessionid=v; Path=/; HttpOnly; SameSite=Lax"},
+		{"every attribute",
+			Options{Name: "__Host-s", Domain: "example.com", Path: "/app", Secure: true, SameSite: http.SameSiteStrictMode, Partitioned: true}, 2 * time.Second,
+			"__Host-s=v; Expires=Fri, 01 Mar 2024 11:00:02 GMT; Max-Age=2; Path=/app; Domain=example.com; Secure; HttpOnly; SameSite=Strict; Partitioned"},
+		{"script access, SameSite=None", Options{Secure: true, ScriptAccess: true, SameSite: http.SameSiteNoneMode}, 0,
+			"sessionid=v; Path=/; Secure; SameSite=None"},
+		{"SameSite omitted", Options{SameSite: http.SameSiteDefaultMode}, 0,
+			"sessionid=v; Path=/; HttpOnly"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j := newJar(t, tt.opts)
+			got, err := j.Header("v", tt.maxAge, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("Header:\n got %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestHeaderParsesBack(t *testing.T) {
+	j := newJar(t, Options{Domain: "example.com", Secure: true})
+	now := time.Now()
+	h, err := j.Header("abc=", time.Hour, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := http.Response{Header: http.Header{"Set-Cookie": {h}}}
+	cs := resp.Cookies()
+	if len(cs) != 1 {
+		t.Fatalf("net/http parsed %d cookies from %q", len(cs), h)
+	}
+	c := cs[0]
+	if c.Name != "sessionid" || c.Value != "abc=" || c.MaxAge != 3600 || c.Domain != "example.com" || c.Path != "/" ||
+		!c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode {
+		t.Errorf("parsed %+v from %q", c, h)
+	}
+	if d := c.Expires.Sub(now.Truncate(time.Second)); d < time.Hour-time.Second || d > time.Hour+time.Second {
+		t.Errorf("Expires %v is not an hour after %v", c.Expires, now)
+	}
+}
+
+func TestDeleteHeader(t *testing.T) {
+	tests := []struct {
+		opts Options
+		want string
+	}{
+		{Options{}, `sessionid=""; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; HttpOnly; SameSite=Lax`},
+		{Options{Name: "sid", Domain: ".example.com", Path: "/shop", Secure: true, SameSite: http.SameSiteStrictMode},
+			`sid=""; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/shop; Domain=.example.com; Secure; HttpOnly; SameSite=Strict`},
+	}
+	for _, tt := range tests {
+		j := newJar(t, tt.opts)
+		if got := j.DeleteHeader(); got != tt.want {
+			t.Errorf("DeleteHeader with %+v:\n got %s\nwant %s", tt.opts, got, tt.want)
+		}
+		resp := http.Response{Header: http.Header{"Set-Cookie": {j.DeleteHeader()}}}
+		if cs := resp.Cookies(); len(cs) != 1 || cs[0].MaxAge >= 0 || cs[0].Value != "" {
+			t.Errorf("DeleteHeader does not parse as a deletion: %+v", cs)
+		}
+	}
+}
+
+// TestHeaderBudget checks that the budget counts the whole header value,
+// name and attributes included, to the byte.
+func TestHeaderBudget(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	for _, maxSize := range []int{200, DefaultMaxSize} {
+		for _, maxAge := range []time.Duration{0, 14 * 24 * time.Hour} {
+			j := newJar(t, Options{Name: "session_cookie", Domain: "example.org", Secure: true, MaxSize: maxSize})
+			probe, err := j.Header("", maxAge, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fits := strings.Repeat("a", maxSize-len(probe))
+			h, err := j.Header(fits, maxAge, now)
+			if err != nil {
+				t.Fatalf("MaxSize %d, maxAge %v: a header of exactly %d bytes was refused: %v", maxSize, maxAge, maxSize, err)
+			}
+			if len(h) != maxSize {
+				t.Fatalf("header is %d bytes, want %d", len(h), maxSize)
+			}
+			_, err = j.Header(fits+"a", maxAge, now)
+			var se *SizeError
+			if !errors.As(err, &se) {
+				t.Fatalf("one byte over the budget: err = %v, want *SizeError", err)
+			}
+			if se.Size != maxSize+1 || se.Limit != maxSize || se.Name != "session_cookie" {
+				t.Errorf("SizeError = %+v, want Size %d, Limit %d, Name session_cookie", se, maxSize+1, maxSize)
+			}
+			if !errors.Is(err, ErrTooLarge) {
+				t.Errorf("errors.Is(%v, ErrTooLarge) = false", err)
+			}
+			if !strings.Contains(err.Error(), "session_cookie") || !strings.Contains(err.Error(), "budget") {
+				t.Errorf("unclear message: %v", err)
+			}
+		}
+	}
+}
+
+func TestDefaultMaxSize(t *testing.T) {
+	j := newJar(t, Options{})
+	if got := j.Options().MaxSize; got != DefaultMaxSize || DefaultMaxSize != 4096 {
+		t.Errorf("MaxSize = %d, DefaultMaxSize = %d; want 4096", got, DefaultMaxSize)
+	}
+	if _, err := j.Header(strings.Repeat("a", 4096), 0, time.Now()); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("a 4096-byte value fits a 4096-byte budget with its name and attributes: err = %v", err)
+	}
+}
+
+func TestEncodeDecode(t *testing.T) {
+	j := newJar(t, Options{Name: "sid"})
+	v, err := j.Encode(codec.Payload{Kind: codec.KindData, Values: map[string]any{"a": "b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := j.Decode(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Kind != codec.KindData || d.Values["a"] != "b" {
+		t.Errorf("Decode = %+v", d)
+	}
+	// The cookie name is the codec's purpose: another name does not verify.
+	other := newJar(t, Options{Name: "other"})
+	if _, err := other.Decode(v); !errors.Is(err, codec.ErrInvalid) {
+		t.Errorf("value moved to another cookie name: err = %v, want codec.ErrInvalid", err)
+	}
+}
+
+// TestDecodeRefusesOverBudget checks that a value longer than the budget is
+// refused on its length alone: garbage of that length would otherwise be
+// reported as malformed by the codec.
+func TestDecodeRefusesOverBudget(t *testing.T) {
+	j := newJar(t, Options{MaxSize: 100})
+	if _, err := j.Decode(strings.Repeat("!", 100)); !errors.Is(err, codec.ErrMalformed) {
+		t.Fatalf("garbage within the budget: err = %v, want codec.ErrMalformed", err)
+	}
+	_, err := j.Decode(strings.Repeat("!", 101))
+	if !errors.Is(err, codec.ErrTooLarge) {
+		t.Fatalf("garbage over the budget: err = %v, want codec.ErrTooLarge", err)
+	}
+	if errors.Is(err, codec.ErrMalformed) {
+		t.Errorf("over-budget value reached the codec: %v", err)
+	}
+	// A genuine value over the budget is refused too.
+	big := newJar(t, Options{MaxSize: 1 << 16})
+	v, err := big.Encode(codec.Payload{Kind: codec.KindData, Values: map[string]any{"x": strings.Repeat("y", 300)}, Expires: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := big.Decode(v); err != nil {
+		t.Fatal(err)
+	}
+	small, err := New(big.Codec(), Options{MaxSize: len(v) - 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := small.Decode(v); !errors.Is(err, codec.ErrTooLarge) {
+		t.Errorf("valid value one byte over the budget: err = %v, want codec.ErrTooLarge", err)
+	}
+}
+
+func TestValue(t *testing.T) {
+	j := newJar(t, Options{Name: "sid"})
+	r, _ := http.NewRequest("GET", "/", nil)
+	if v, ok := j.Value(r); ok || v != "" {
+		t.Errorf("no cookie: Value = %q, %v", v, ok)
+	}
+	r.Header.Set("Cookie", "other=1; sid=abc==; x=2")
+	if v, ok := j.Value(r); !ok || v != "abc==" {
+		t.Errorf("Value = %q, %v; want abc==, true", v, ok)
+	}
+	r.Header.Set("Cookie", "sid=")
+	if v, ok := j.Value(r); !ok || v != "" {
+		t.Errorf("empty cookie: Value = %q, %v; want \"\", true", v, ok)
+	}
+}
+
+func TestNewRejects(t *testing.T) {
+	c := newCodec(t)
+	if _, err := New(nil, Options{}); err == nil {
+		t.Error("nil codec accepted")
+	}
+	for _, name := range []string{"a b", "a;b", "a=b", "a,b", "a\"b", "a\x00b", "a\tb", "sessión", "a/b", "(a)", "a\x7f"} {
+		_, err := New(c, Options{Name: name})
+		if err == nil {
+			t.Errorf("cookie name %q accepted", name)
+		} else if !strings.Contains(err.Error(), "invalid cookie name") {
+			t.Errorf("cookie name %q: unclear error %v", name, err)
+		}
+	}
+	for _, name := range []string{"sessionid", "__Host-sid", "a.b_c-d!#$%&'*+^`|~"} {
+		if _, err := New(c, Options{Name: name}); err != nil {
+			t.Errorf("valid cookie name %q refused: %v", name, err)
+		}
+	}
+	bad := []Options{
+		{Path: "/a;b"},
+		{Path: "/a\nb"},
+		{Domain: "a b.com"},
+		{Domain: "a.com; Secure"},
+		{Partitioned: true},
+		{SameSite: http.SameSiteNoneMode},
+		{MaxSize: -1},
+	}
+	for _, o := range bad {
+		if _, err := New(c, o); err == nil {
+			t.Errorf("Options %+v accepted", o)
+		}
+	}
+	if _, err := New(c, Options{Partitioned: true, Secure: true, SameSite: http.SameSiteNoneMode}); err != nil {
+		t.Errorf("Secure, Partitioned, SameSite=None refused: %v", err)
+	}
+}
