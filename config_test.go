@@ -1,0 +1,262 @@
+package session
+
+import (
+	"errors"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/session/server/memory"
+)
+
+func configEnv(env map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := env[k]
+		return v, ok
+	}
+}
+
+func TestConfigFromLookupEmpty(t *testing.T) {
+	c, err := configFromLookup(configEnv(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nothing set: every field keeps its zero value (the defaults come from
+	// New), except that HttpOnly stays on.
+	if !reflect.DeepEqual(c, Config{}) {
+		t.Errorf("configFromLookup(empty) = %+v, want the zero Config", c)
+	}
+}
+
+func TestConfigFromLookupEveryVariable(t *testing.T) {
+	env := map[string]string{
+		"SESSION_ENGINE":                  "Server",
+		"SESSION_SECRET_KEY":              "0123456789abcdef0123456789abcdef",
+		"SESSION_SECRET_KEY_FALLBACKS":    " old-1-0123456789abcdef0123456789 ,, old-2-0123456789abcdef0123456789",
+		"SESSION_SERIALIZER":              "JSON",
+		"SESSION_COMPRESSION":             " zstd ",
+		"SESSION_SIGN_ONLY":               "true",
+		"SESSION_COOKIE_NAME":             "sid",
+		"SESSION_COOKIE_AGE":              "3600",
+		"SESSION_COOKIE_DOMAIN":           ".example.com",
+		"SESSION_COOKIE_PATH":             "/app",
+		"SESSION_COOKIE_SECURE":           "1",
+		"SESSION_COOKIE_HTTPONLY":         "false",
+		"SESSION_COOKIE_SAMESITE":         "strict",
+		"SESSION_COOKIE_PARTITIONED":      "TRUE",
+		"SESSION_SAVE_EVERY_REQUEST":      "t",
+		"SESSION_EXPIRE_AT_BROWSER_CLOSE": "True",
+	}
+	c, err := configFromLookup(configEnv(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		Engine:               EngineServer,
+		SecretKey:            []byte("0123456789abcdef0123456789abcdef"),
+		SecretKeyFallbacks:   [][]byte{[]byte("old-1-0123456789abcdef0123456789"), []byte("old-2-0123456789abcdef0123456789")},
+		Serializer:           "json",
+		Compression:          "zstd",
+		SignOnly:             true,
+		CookieName:           "sid",
+		CookieAge:            time.Hour,
+		CookieDomain:         ".example.com",
+		CookiePath:           "/app",
+		CookieSecure:         true,
+		CookieSameSite:       http.SameSiteStrictMode,
+		CookieScriptAccess:   true,
+		CookiePartitioned:    true,
+		SaveEveryRequest:     true,
+		ExpireAtBrowserClose: true,
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("configFromLookup:\n got %+v\nwant %+v", c, want)
+	}
+
+	// The other accepted values.
+	for v, want := range map[string]http.SameSite{"Lax": http.SameSiteLaxMode, "none": http.SameSiteNoneMode, "STRICT": http.SameSiteStrictMode} {
+		c, err := configFromLookup(configEnv(map[string]string{"SESSION_COOKIE_SAMESITE": v}))
+		if err != nil || c.CookieSameSite != want {
+			t.Errorf("SESSION_COOKIE_SAMESITE=%s: %v, %v; want %v", v, c.CookieSameSite, err, want)
+		}
+	}
+	for v, want := range map[string]Engine{"cookie": EngineCookie, "auto": EngineAuto} {
+		c, err := configFromLookup(configEnv(map[string]string{"SESSION_ENGINE": v}))
+		if err != nil || c.Engine != want {
+			t.Errorf("SESSION_ENGINE=%s: %v, %v", v, c.Engine, err)
+		}
+	}
+	for _, v := range []string{"msgpack", "gob"} {
+		c, err := configFromLookup(configEnv(map[string]string{"SESSION_SERIALIZER": v}))
+		if err != nil || c.Serializer != v {
+			t.Errorf("SESSION_SERIALIZER=%s: %q, %v", v, c.Serializer, err)
+		}
+	}
+	for _, v := range []string{"s2", "none"} {
+		c, err := configFromLookup(configEnv(map[string]string{"SESSION_COMPRESSION": v}))
+		if err != nil || c.Compression != v {
+			t.Errorf("SESSION_COMPRESSION=%s: %q, %v", v, c.Compression, err)
+		}
+	}
+	c, err = configFromLookup(configEnv(map[string]string{"SESSION_COOKIE_HTTPONLY": "true"}))
+	if err != nil || c.CookieScriptAccess {
+		t.Errorf("SESSION_COOKIE_HTTPONLY=true: CookieScriptAccess = %v, %v", c.CookieScriptAccess, err)
+	}
+}
+
+// TestConfigFromLookupResultWorks checks that a configuration read from the
+// environment builds a Manager whose cookie has the attributes asked for.
+func TestConfigFromLookupResultWorks(t *testing.T) {
+	c, err := configFromLookup(configEnv(map[string]string{
+		"SESSION_SECRET_KEY":      strings.Repeat("z", 40),
+		"SESSION_COOKIE_NAME":     "sid",
+		"SESSION_COOKIE_SECURE":   "true",
+		"SESSION_COOKIE_SAMESITE": "None",
+		"SESSION_COOKIE_AGE":      "60",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr, err := m.jar.Header("v", m.cfg.CookieAge, time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "sid=v; Expires=Thu, 01 Jan 1970 00:01:00 GMT; Max-Age=60; Path=/; Secure; HttpOnly; SameSite=None"; hdr != want {
+		t.Errorf("header %q, want %q", hdr, want)
+	}
+}
+
+func TestConfigFromLookupBadValues(t *testing.T) {
+	tests := []struct {
+		name, value string
+		want        []string // every one must appear in the message
+	}{
+		{"SESSION_ENGINE", "database", []string{`SESSION_ENGINE="database"`, "cookie, server, auto"}},
+		{"SESSION_SERIALIZER", "pickle", []string{`SESSION_SERIALIZER="pickle"`, "msgpack, json, gob"}},
+		{"SESSION_COMPRESSION", "gzip", []string{`SESSION_COMPRESSION="gzip"`, "s2", "zstd", "none"}},
+		{"SESSION_SIGN_ONLY", "yes", []string{`SESSION_SIGN_ONLY="yes"`, "true or false"}},
+		{"SESSION_COOKIE_AGE", "two weeks", []string{`SESSION_COOKIE_AGE="two weeks"`, "positive number of seconds"}},
+		{"SESSION_COOKIE_AGE", "0", []string{`SESSION_COOKIE_AGE="0"`, "positive number of seconds"}},
+		{"SESSION_COOKIE_AGE", "-5", []string{`SESSION_COOKIE_AGE="-5"`, "positive number of seconds"}},
+		{"SESSION_COOKIE_AGE", "1.5", []string{`SESSION_COOKIE_AGE="1.5"`, "positive number of seconds"}},
+		{"SESSION_COOKIE_SECURE", "on", []string{`SESSION_COOKIE_SECURE="on"`, "true or false"}},
+		{"SESSION_COOKIE_HTTPONLY", "", []string{`SESSION_COOKIE_HTTPONLY=""`, "true or false"}},
+		{"SESSION_COOKIE_SAMESITE", "Default", []string{`SESSION_COOKIE_SAMESITE="Default"`, "Lax, Strict, None"}},
+		{"SESSION_COOKIE_PARTITIONED", "2", []string{`SESSION_COOKIE_PARTITIONED="2"`, "true or false"}},
+		{"SESSION_SAVE_EVERY_REQUEST", "no", []string{`SESSION_SAVE_EVERY_REQUEST="no"`, "true or false"}},
+		{"SESSION_EXPIRE_AT_BROWSER_CLOSE", "maybe", []string{`SESSION_EXPIRE_AT_BROWSER_CLOSE="maybe"`, "true or false"}},
+	}
+	for _, tt := range tests {
+		_, err := configFromLookup(configEnv(map[string]string{tt.name: tt.value}))
+		if err == nil {
+			t.Errorf("%s=%q accepted", tt.name, tt.value)
+			continue
+		}
+		if !errors.Is(err, ErrConfig) {
+			t.Errorf("%s=%q: errors.Is(%v, ErrConfig) = false", tt.name, tt.value, err)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s=%q: message %q lacks %q", tt.name, tt.value, err, w)
+			}
+		}
+	}
+
+	// Several bad values are all reported at once.
+	_, err := configFromLookup(configEnv(map[string]string{"SESSION_ENGINE": "x", "SESSION_COOKIE_AGE": "y", "SESSION_SIGN_ONLY": "z"}))
+	for _, w := range []string{"SESSION_ENGINE", "SESSION_COOKIE_AGE", "SESSION_SIGN_ONLY"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("combined error %v lacks %s", err, w)
+		}
+	}
+	if !errors.Is(err, ErrConfig) {
+		t.Errorf("errors.Is(%v, ErrConfig) = false", err)
+	}
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	t.Setenv("SESSION_COOKIE_NAME", "from_env")
+	t.Setenv("SESSION_COOKIE_AGE", "120")
+	c, err := ConfigFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CookieName != "from_env" || c.CookieAge != 2*time.Minute {
+		t.Errorf("ConfigFromEnv: CookieName %q, CookieAge %v", c.CookieName, c.CookieAge)
+	}
+}
+
+func TestConfigNewRejects(t *testing.T) {
+	secret := []byte(strings.Repeat("s", 32))
+	tests := []struct {
+		name string
+		cfg  Config
+		want []string
+	}{
+		{"missing secret", Config{}, []string{"SecretKey", "32 bytes"}},
+		{"short secret", Config{SecretKey: secret[:31]}, []string{"31 bytes", "32 bytes"}},
+		{"short fallback", Config{SecretKey: secret, SecretKeyFallbacks: [][]byte{[]byte("short")}}, []string{"Fallbacks[0]", "32 bytes"}},
+		{"unknown engine", Config{SecretKey: secret, Engine: "redis"}, []string{`"redis"`, "cookie, server or auto"}},
+		{"server without store", Config{SecretKey: secret, Engine: EngineServer}, []string{`"server"`, "Store"}},
+		{"auto without store", Config{SecretKey: secret, Engine: EngineAuto}, []string{`"auto"`, "Store"}},
+		{"unknown serializer", Config{SecretKey: secret, Serializer: "xml"}, []string{`"xml"`, "msgpack, json, gob"}},
+		{"unknown compression", Config{SecretKey: secret, Compression: "lz4"}, []string{"lz4"}},
+		{"negative age", Config{SecretKey: secret, CookieAge: -time.Second}, []string{"CookieAge"}},
+		{"Partitioned without Secure", Config{SecretKey: secret, CookiePartitioned: true}, []string{"Partitioned", "Secure"}},
+		{"SameSite=None without Secure", Config{SecretKey: secret, CookieSameSite: http.SameSiteNoneMode}, []string{"SameSite=None", "Secure"}},
+		{"cookie name with a space", Config{SecretKey: secret, CookieName: "session id"}, []string{"invalid cookie name", `"session id"`}},
+		{"cookie name with =", Config{SecretKey: secret, CookieName: "a=b"}, []string{"invalid cookie name"}},
+		{"cookie path with ;", Config{SecretKey: secret, CookiePath: "/;Domain=evil"}, []string{"Path"}},
+		{"negative cookie size", Config{SecretKey: secret, CookieMaxSize: -1}, []string{"MaxSize"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := New(tt.cfg)
+			if err == nil {
+				t.Fatalf("New accepted %+v", tt.cfg)
+			}
+			if m != nil {
+				t.Errorf("New returned a Manager with error %v", err)
+			}
+			if !errors.Is(err, ErrConfig) {
+				t.Errorf("errors.Is(%v, ErrConfig) = false", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("message %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestConfigNewAccepts(t *testing.T) {
+	secret := []byte(strings.Repeat("s", 32))
+	for _, cfg := range []Config{
+		{SecretKey: secret},
+		{SecretKey: secret, Engine: EngineServer, Store: memory.New()},
+		{SecretKey: secret, Engine: EngineAuto, Store: memory.New()},
+		{SecretKey: secret, CookieSecure: true, CookiePartitioned: true, CookieSameSite: http.SameSiteNoneMode},
+		{SecretKey: secret, Serializer: "gob", Compression: "none", SignOnly: true},
+	} {
+		if _, err := New(cfg); err != nil {
+			t.Errorf("New(%+v): %v", cfg, err)
+		}
+	}
+	m, err := New(Config{SecretKey: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The defaults.
+	c := m.cfg
+	if c.Engine != EngineCookie || c.Serializer != "msgpack" || c.Compression != "s2" || c.CookieName != "sessionid" ||
+		c.CookieAge != 14*24*time.Hour || c.CookiePath != "/" || c.CookieSameSite != http.SameSiteLaxMode || c.CookieMaxSize != 4096 {
+		t.Errorf("defaults: %+v", c)
+	}
+}
