@@ -1,0 +1,256 @@
+package storetest_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/session/server"
+	"github.com/sessionkit/session/server/storetest"
+)
+
+// flaw is a deliberate defect of refStore.
+type flaw string
+
+const (
+	noFlaw                 flaw = ""
+	createOverwrites       flaw = "create-overwrites"
+	createExpiredSucceeds  flaw = "create-over-expired-succeeds"
+	updateCreates          flaw = "update-creates"
+	updateExpiredSucceeds  flaw = "update-of-expired-succeeds"
+	updateKeepsExpiry      flaw = "update-keeps-old-expiry"
+	updateIdenticalFails   flaw = "update-identical-not-found"
+	loadAliases            flaw = "load-returns-internal-slice"
+	loadCreates            flaw = "load-creates-entry"
+	loadIgnoresExpiry      flaw = "load-ignores-expiry"
+	keepsArgument          flaw = "keeps-caller-slice"
+	ignoresContext         flaw = "ignores-context"
+	acceptsAnyKey          flaw = "accepts-any-key"
+	deleteMissingFails     flaw = "delete-missing-fails"
+	deleteExpiredCountsNil flaw = "delete-expired-reports-zero"
+	deleteExpiredKeepsAll  flaw = "delete-expired-removes-nothing"
+	truncatesToSecond      flaw = "expiry-truncated-to-second"
+	truncatesTo10ms        flaw = "expiry-truncated-to-10ms"
+	roundsUpTo10ms         flaw = "expiry-rounded-up-to-10ms"
+	racyCreate             flaw = "create-check-then-insert"
+)
+
+// refStore is a small, obviously correct store used to check the suite
+// itself: without a flaw it must pass, and with any flaw it must fail.
+type refStore struct {
+	mu   sync.Mutex
+	m    map[string]refEntry
+	flaw flaw
+}
+
+type refEntry struct {
+	blob    []byte
+	expires time.Time
+}
+
+func newRef(f flaw) *refStore { return &refStore{m: make(map[string]refEntry), flaw: f} }
+
+func (s *refStore) check(ctx context.Context, key string) error {
+	if s.flaw != ignoresContext {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	if s.flaw == acceptsAnyKey {
+		return nil
+	}
+	return server.ValidateKey(key)
+}
+
+func (s *refStore) expiry(t time.Time) time.Time {
+	switch s.flaw {
+	case truncatesToSecond:
+		return t.Truncate(time.Second)
+	case truncatesTo10ms:
+		return t.Truncate(10 * time.Millisecond)
+	case roundsUpTo10ms:
+		return t.Add(10*time.Millisecond - 1).Truncate(10 * time.Millisecond)
+	}
+	return t
+}
+
+func (s *refStore) copyIn(b []byte) []byte {
+	if s.flaw == keepsArgument {
+		return b
+	}
+	return append([]byte{}, b...)
+}
+
+func (s *refStore) Load(ctx context.Context, key string) ([]byte, error) {
+	if err := s.check(ctx, key); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.m[key]
+	if !ok {
+		if s.flaw == loadCreates {
+			s.m[key] = refEntry{nil, time.Now().Add(time.Hour)}
+		}
+		return nil, server.ErrNotFound
+	}
+	if server.Expired(e.expires, time.Now()) && s.flaw != loadIgnoresExpiry {
+		return nil, server.ErrNotFound
+	}
+	if s.flaw == loadAliases {
+		return e.blob, nil
+	}
+	return append([]byte{}, e.blob...), nil
+}
+
+func (s *refStore) Create(ctx context.Context, key string, blob []byte, expires time.Time) error {
+	if err := s.check(ctx, key); err != nil {
+		return err
+	}
+	if s.flaw == racyCreate {
+		s.mu.Lock()
+		_, ok := s.m[key]
+		s.mu.Unlock()
+		if ok {
+			return server.ErrExists
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.m[key]; ok && s.flaw != createOverwrites && s.flaw != racyCreate {
+		if s.flaw != createExpiredSucceeds || !server.Expired(e.expires, time.Now()) {
+			return server.ErrExists
+		}
+	}
+	s.m[key] = refEntry{s.copyIn(blob), s.expiry(expires)}
+	return nil
+}
+
+func (s *refStore) Update(ctx context.Context, key string, blob []byte, expires time.Time) error {
+	if err := s.check(ctx, key); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.m[key]
+	switch {
+	case !ok && s.flaw != updateCreates:
+		return server.ErrNotFound
+	case ok && server.Expired(e.expires, time.Now()) && s.flaw != updateExpiredSucceeds:
+		return server.ErrNotFound
+	case ok && s.flaw == updateIdenticalFails && string(e.blob) == string(blob) && e.expires.Equal(s.expiry(expires)):
+		return server.ErrNotFound
+	case ok && s.flaw == updateKeepsExpiry:
+		expires = e.expires
+	}
+	s.m[key] = refEntry{s.copyIn(blob), s.expiry(expires)}
+	return nil
+}
+
+func (s *refStore) Delete(ctx context.Context, key string) error {
+	if err := s.check(ctx, key); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.m[key]; !ok && s.flaw == deleteMissingFails {
+		return server.ErrNotFound
+	}
+	delete(s.m, key)
+	return nil
+}
+
+func (s *refStore) DeleteExpired(ctx context.Context) (int64, error) {
+	if s.flaw != ignoresContext {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	now := time.Now()
+	for k, e := range s.m {
+		if server.Expired(e.expires, now) {
+			if s.flaw != deleteExpiredKeepsAll {
+				delete(s.m, k)
+			}
+			n++
+		}
+	}
+	if s.flaw == deleteExpiredCountsNil {
+		return 0, nil
+	}
+	return n, nil
+}
+
+// flawEnv selects the flaw of the store that TestRefStore runs the suite
+// against. TestSuiteCatchesFlaws sets it in child processes.
+const flawEnv = "SESSIONKIT_STORETEST_FLAW"
+
+// TestRefStore runs the suite against refStore, once with a fresh store per
+// subtest and once with one shared store. Without flawEnv the store is
+// correct and the suite must pass.
+func TestRefStore(t *testing.T) {
+	f := flaw(os.Getenv(flawEnv))
+	t.Run("Fresh", func(t *testing.T) {
+		storetest.Run(t, func(*testing.T) server.Store { return newRef(f) })
+	})
+	t.Run("Shared", func(t *testing.T) {
+		s := newRef(f)
+		storetest.Run(t, func(*testing.T) server.Store { return s })
+		if f == noFlaw && len(s.m) != 0 {
+			t.Errorf("the suite left %d entries in a shared store", len(s.m))
+		}
+	})
+}
+
+// TestSuiteCatchesFlaws runs the suite, in a child process, against stores
+// with one deliberate defect each, and checks that the named subtest fails.
+func TestSuiteCatchesFlaws(t *testing.T) {
+	if os.Getenv(flawEnv) != "" {
+		t.Skip("already in a child process")
+	}
+	cases := []struct {
+		flaw    flaw
+		subtest string
+	}{
+		{createOverwrites, "CreateExisting"},
+		{createExpiredSucceeds, "CreateExisting"},
+		{updateCreates, "Update"},
+		{updateExpiredSucceeds, "Update"},
+		{updateKeepsExpiry, "Update"},
+		{updateIdenticalFails, "Update"},
+		{loadAliases, "BlobIsolation"},
+		{loadCreates, "UnknownKey"},
+		{loadIgnoresExpiry, "ExpiredAtCreate"},
+		{keepsArgument, "BlobIsolation"},
+		{ignoresContext, "Context"},
+		{acceptsAnyKey, "InvalidKeys"},
+		{deleteMissingFails, "Delete"},
+		{deleteExpiredCountsNil, "DeleteExpired"},
+		{deleteExpiredKeepsAll, "DeleteExpired"},
+		{truncatesToSecond, "ExpiryPrecision"},
+		{truncatesTo10ms, "ExpiryPrecision"},
+		{roundsUpTo10ms, "ExpiryPrecision"},
+		{racyCreate, "Concurrency"},
+	}
+	for _, c := range cases {
+		t.Run(string(c.flaw), func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestRefStore$/^Fresh$/^"+c.subtest+"$", "-test.count=1")
+			cmd.Env = append(os.Environ(), flawEnv+"="+string(c.flaw))
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("the suite passed a store whose flaw is %s:\n%s", c.flaw, out)
+			}
+			if want := "--- FAIL: TestRefStore/Fresh/" + c.subtest; !strings.Contains(string(out), want) {
+				t.Fatalf("the child process failed, but not in %s:\n%s", c.subtest, out)
+			}
+		})
+	}
+}
