@@ -1,0 +1,120 @@
+package mysql
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	gomysql "github.com/go-sql-driver/mysql"
+)
+
+// The tests talk to a real MySQL or MariaDB server named by this variable;
+// scripts/test.sh (make test) starts a private MariaDB and sets it.
+const (
+	envDSN     = "SESSION_TEST_MYSQL_DSN"
+	envRequire = "SESSION_TEST_REQUIRE_MYSQL"
+)
+
+// testDSN returns the test server's DSN, or skips the test (fails it when
+// SESSION_TEST_REQUIRE_MYSQL=1) if there is none.
+func testDSN(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv(envDSN)
+	if dsn == "" {
+		if os.Getenv(envRequire) == "1" {
+			t.Fatalf("MariaDB required (%s=1) but %s is not set; run `make test`, which starts one", envRequire, envDSN)
+		}
+		t.Skipf("no MySQL/MariaDB server: set %s (user:pass@tcp(host:port)/db?parseTime=true&loc=UTC&clientFoundRows=true) or run `make test`", envDSN)
+	}
+	return dsn
+}
+
+// testConfig parses the test DSN into a driver Config the test may change.
+func testConfig(t testing.TB) *gomysql.Config {
+	t.Helper()
+	mc, err := gomysql.ParseDSN(testDSN(t))
+	if err != nil {
+		t.Fatalf("parse %s: %v", envDSN, err)
+	}
+	return mc
+}
+
+// uniqueTable returns a table name no other test run uses.
+func uniqueTable(t testing.TB) string {
+	t.Helper()
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	return "sessions_test_" + hex.EncodeToString(b[:])
+}
+
+// testCtx returns a context that ends with the test (and after a minute at
+// most, so that a hung server fails the test instead of hanging it).
+func testCtx(t testing.TB) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// openStore opens a store on the test server (through Open, so with the
+// options Open forces) on a fresh table, migrated, and drops the table when
+// the test ends. dsn overrides the test DSN when not empty.
+func openStore(t testing.TB, dsn string, cfg Config) *Store {
+	t.Helper()
+	if dsn == "" {
+		dsn = testDSN(t)
+	}
+	if cfg.Table == "" {
+		cfg.Table = uniqueTable(t)
+	}
+	s, err := Open(dsn, cfg)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { dropTable(t, s.DB(), s.Table()); _ = s.Close() })
+	if err := s.Migrate(testCtx(t)); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	return s
+}
+
+func dropTable(t testing.TB, db *sql.DB, table string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS `"+table+"`"); err != nil {
+		t.Errorf("drop table %s: %v", table, err)
+	}
+}
+
+// key returns a valid store key that differs for each n.
+func key(prefix string, n int) string {
+	const digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+	var b strings.Builder
+	b.WriteString(prefix)
+	for i := 0; i < 8; i++ {
+		b.WriteByte(digits[n%36])
+		n /= 36
+	}
+	for b.Len() < 32 {
+		b.WriteByte('0')
+	}
+	return b.String()
+}
+
+// rowCount counts the rows of the store's table.
+func rowCount(t testing.TB, s *Store) int64 {
+	t.Helper()
+	var n int64
+	if err := s.DB().QueryRowContext(testCtx(t), "SELECT COUNT(*) FROM `"+s.Table()+"`").Scan(&n); err != nil {
+		t.Fatalf("count rows: %v", err)
+	}
+	return n
+}
