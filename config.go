@@ -92,6 +92,17 @@ type Config struct {
 	// ExpireAtBrowserClose makes session cookies last until the browser
 	// closes, for sessions that do not set their own expiry.
 	ExpireAtBrowserClose bool
+	// MaxLifetime caps a session's life from its creation, however active
+	// it is (scs' Lifetime, fiber's AbsoluteTimeout). CycleKey keeps the
+	// creation time; Flush ends the session. Zero means no cap
+	// (SESSION_MAX_LIFETIME, in seconds).
+	MaxLifetime time.Duration
+	// RefreshThreshold limits the rewrites of SaveEveryRequest: a session
+	// that was not modified is saved again only when that pushes its
+	// expiry later by at least this fraction of its age. Zero means 0.1
+	// (a two-week session is refreshed at most about daily); a negative
+	// value rewrites on every request, as Django does.
+	RefreshThreshold float64
 
 	// ErrorHandler writes the response when the session cannot be loaded
 	// or saved before the response has started. Nil means a plain-text
@@ -133,6 +144,9 @@ func (c *Config) withDefaults() {
 	if c.CookieMaxSize == 0 {
 		c.CookieMaxSize = cookie.DefaultMaxSize
 	}
+	if c.RefreshThreshold == 0 {
+		c.RefreshThreshold = 0.1
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -168,6 +182,7 @@ func configErr(format string, args ...any) error {
 //	SESSION_COOKIE_PARTITIONED       true | false
 //	SESSION_SAVE_EVERY_REQUEST       true | false
 //	SESSION_EXPIRE_AT_BROWSER_CLOSE  true | false
+//	SESSION_MAX_LIFETIME             seconds from creation, default none
 //
 // The store of the server and auto engines is not built from the
 // environment here, since each store lives in its own package.
@@ -230,6 +245,14 @@ func configFromLookup(lookup func(string) (string, bool)) (Config, error) {
 			errs = append(errs, configErr("SESSION_COOKIE_AGE=%q: want a positive number of seconds", v))
 		} else {
 			c.CookieAge = time.Duration(n) * time.Second
+		}
+	}
+	if v, ok := lookup("SESSION_MAX_LIFETIME"); ok {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n < 0 {
+			errs = append(errs, configErr("SESSION_MAX_LIFETIME=%q: want a number of seconds (0: no limit)", v))
+		} else {
+			c.MaxLifetime = time.Duration(n) * time.Second
 		}
 	}
 	str("SESSION_COOKIE_DOMAIN", &c.CookieDomain)

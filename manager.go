@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/sessionkit/session/codec"
 	"github.com/sessionkit/session/cookie"
@@ -113,7 +114,11 @@ func (m *Manager) resolve(s *Session) {
 		m.badValue(s, "cookie", err)
 		return
 	}
-	s.created = d.Created
+	if m.lifetimeOver(d.Created) {
+		m.cfg.Logger.Debug("session: session past its MaxLifetime", "where", "cookie")
+		return
+	}
+	s.created, s.expires = d.Created, d.Expires
 	if d.Stale != 0 {
 		s.rewrite = true
 		m.cfg.Logger.Info("session: rewriting a session cookie in the current format", "cookie", m.jar.Name(), "stale", d.Stale.String(), "serializer", d.Serializer, "compression", d.Compression)
@@ -152,7 +157,11 @@ func (m *Manager) loadStored(s *Session) {
 		m.badValue(s, "store", err)
 		return
 	}
-	s.key, s.values, s.created = key, d.Values, d.Created
+	if m.lifetimeOver(d.Created) {
+		m.cfg.Logger.Debug("session: session past its MaxLifetime", "where", "store")
+		return
+	}
+	s.key, s.values, s.created, s.expires = key, d.Values, d.Created, d.Expires
 	if d.Stale != 0 {
 		s.rewrite = true
 		m.cfg.Logger.Info("session: rewriting a stored session in the current format", "stale", d.Stale.String(), "serializer", d.Serializer, "compression", d.Compression)
@@ -160,6 +169,23 @@ func (m *Manager) loadStored(s *Session) {
 	if m.cfg.Engine == EngineCookie {
 		s.rewrite = true // move it back into the cookie
 	}
+}
+
+// lifetimeOver reports whether a session created at created has outlived
+// Config.MaxLifetime.
+func (m *Manager) lifetimeOver(created time.Time) bool {
+	return m.cfg.MaxLifetime > 0 && !created.IsZero() && !m.cfg.Now().Before(created.Add(m.cfg.MaxLifetime))
+}
+
+// refreshDue reports whether saving an unmodified session under
+// SaveEveryRequest would move its expiry enough to be worth a write.
+func (m *Manager) refreshDue(s *Session) bool {
+	if s.expires.IsZero() || m.cfg.RefreshThreshold < 0 {
+		return true
+	}
+	now := m.cfg.Now()
+	moved := s.expiryDate(now).Sub(s.expires)
+	return float64(moved) >= m.cfg.RefreshThreshold*float64(s.expiryAge(now))
 }
 
 // badValue handles a cookie or blob that does not decode: the client gets
@@ -220,6 +246,9 @@ func (m *Manager) commit(s *Session, h http.Header, status int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.committed = true
+	if m.cfg.SaveEveryRequest && s.hadCookie {
+		s.load() // every non-empty session is saved, so read it first
+	}
 	if s.loadErr != nil {
 		return s.loadErr
 	}
@@ -232,7 +261,10 @@ func (m *Manager) commit(s *Session, h http.Header, status int) error {
 	if s.accessed {
 		addVary(h)
 	}
-	if empty || status >= 500 || !(s.modified || s.rewrite || m.cfg.SaveEveryRequest) {
+	if empty || status >= 500 {
+		return nil
+	}
+	if !s.modified && !s.rewrite && !(m.cfg.SaveEveryRequest && m.refreshDue(s)) {
 		return nil
 	}
 	hdr, err := m.save(s)

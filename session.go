@@ -47,6 +47,9 @@ type Session struct {
 	key string
 	// created is when the session was first created.
 	created time.Time
+	// expires is the expiry the session was read with (zero for a new
+	// session).
+	expires time.Time
 	// rewrite asks the middleware to save even an unmodified session: it
 	// was read in an old format, with an old key, or from another engine.
 	rewrite bool
@@ -377,13 +380,30 @@ func (s *Session) ExpiryAge() time.Duration {
 
 func (s *Session) expiryAge(now time.Time) time.Duration {
 	idle, at, custom := s.expiry()
+	age := s.m.cfg.CookieAge
 	switch {
 	case !at.IsZero():
-		return at.Sub(now).Truncate(time.Second)
+		age = at.Sub(now)
 	case custom && idle != 0:
-		return idle
+		age = idle
 	}
-	return s.m.cfg.CookieAge.Truncate(time.Second)
+	if end := s.lifetimeEnd(now); !end.IsZero() && now.Add(age).After(end) {
+		age = end.Sub(now)
+	}
+	return age.Truncate(time.Second)
+}
+
+// lifetimeEnd returns when Config.MaxLifetime ends the session, or the
+// zero Time when there is no cap.
+func (s *Session) lifetimeEnd(now time.Time) time.Time {
+	if s.m.cfg.MaxLifetime <= 0 {
+		return time.Time{}
+	}
+	created := s.created
+	if created.IsZero() {
+		created = now
+	}
+	return created.Add(s.m.cfg.MaxLifetime)
 }
 
 // ExpiryDate returns when the session expires if it is saved now.
@@ -396,7 +416,7 @@ func (s *Session) ExpiryDate() time.Time {
 
 func (s *Session) expiryDate(now time.Time) time.Time {
 	_, at, _ := s.expiry()
-	if !at.IsZero() {
+	if end := s.lifetimeEnd(now); !at.IsZero() && (end.IsZero() || !at.After(end)) {
 		return at
 	}
 	return now.Add(s.expiryAge(now))
