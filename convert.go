@@ -23,7 +23,10 @@ func convert[T any](v any) (T, error) {
 	if err != nil {
 		return zero, err
 	}
-	return out.Interface().(T), nil
+	// A nil interface value (nil asked as an interface type) is T's zero
+	// value; the unchecked assertion would panic on it.
+	t, _ := out.Interface().(T)
+	return t, nil
 }
 
 var (
