@@ -45,6 +45,9 @@ func engineCases() []engineCase {
 	cases := []engineCase{
 		{name: "cookie", engine: EngineCookie},
 		{name: "server-memory", engine: EngineServer, keyed: true, newStore: mem},
+		// Small sessions stay in the cookie under the auto engine; the
+		// spilled side is covered by auto_test.go.
+		{name: "auto-memory", engine: EngineAuto, newStore: mem},
 	}
 	return append(cases, extraEngineCases...)
 }
