@@ -292,6 +292,11 @@ func (s *Session) Modified() bool {
 func (s *Session) Flush(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.loadErr != nil {
+		// An earlier access failed to load the session and dropped its
+		// key: the stored copy cannot be deleted.
+		return s.loadErr
+	}
 	s.clear() // no load: the key is all Flush needs
 	s.created = time.Time{}
 	if s.key == "" {
