@@ -1,0 +1,231 @@
+package envstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/session/server"
+	"github.com/sessionkit/session/server/file"
+	"github.com/sessionkit/session/server/memory"
+	"github.com/sessionkit/session/server/mysql"
+)
+
+// env returns a lookup function over m, standing in for os.LookupEnv.
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := m[k]
+		return v, ok
+	}
+}
+
+const testKey = "envstoretestkey00000000000000000"
+
+// roundTrip checks that s really stores: Create, Load, Delete.
+func roundTrip(t *testing.T, s server.Store) {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.Create(ctx, testKey, []byte("blob"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	got, err := s.Load(ctx, testKey)
+	if err != nil || string(got) != "blob" {
+		t.Fatalf("Load = %q, %v; want \"blob\"", got, err)
+	}
+	if err := s.Delete(ctx, testKey); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	if _, err := s.Load(ctx, testKey); !errors.Is(err, server.ErrNotFound) {
+		t.Fatalf("Load after Delete: %v, want ErrNotFound", err)
+	}
+}
+
+func TestNoStore(t *testing.T) {
+	for _, m := range []map[string]string{{}, {VarStore: ""}, {VarStore: "  "}} {
+		s, closeStore, err := Open(context.Background(), env(m))
+		if s != nil || err != nil {
+			t.Errorf("Open(%v) = %v, %v; want no store and no error", m, s, err)
+		}
+		if closeStore == nil {
+			t.Fatalf("Open(%v): nil close function", m)
+		}
+		if err := closeStore(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	}
+}
+
+func TestMemory(t *testing.T) {
+	for _, v := range []string{"memory", " Memory "} {
+		s, closeStore, err := Open(context.Background(), env(map[string]string{VarStore: v}))
+		if err != nil {
+			t.Fatalf("Open(%s=%q): %v", VarStore, v, err)
+		}
+		if _, ok := s.(*memory.Store); !ok {
+			t.Fatalf("Open(%s=%q) = %T, want *memory.Store", VarStore, v, s)
+		}
+		roundTrip(t, s)
+		if err := closeStore(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	}
+}
+
+func TestFile(t *testing.T) {
+	dir := t.TempDir()
+	s, closeStore, err := Open(context.Background(), env(map[string]string{VarStore: "file", VarFilePath: dir}))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer closeStore()
+	if _, ok := s.(*file.Store); !ok {
+		t.Fatalf("Open = %T, want *file.Store", s)
+	}
+	// The store writes in the directory the variable names.
+	if err := s.Create(context.Background(), testKey, []byte("blob"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, file.Prefix+testKey)); err != nil {
+		t.Fatalf("no session file in %s: %v", dir, err)
+	}
+	if err := s.Delete(context.Background(), testKey); err != nil {
+		t.Fatal(err)
+	}
+	roundTrip(t, s)
+}
+
+// TestErrors checks that every bad configuration is an ErrConfig whose
+// message names the variable at fault and what it accepts, and that no
+// message repeats the DSN (it holds a password).
+func TestErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"unknown store", map[string]string{VarStore: "redis"}, []string{"SESSION_STORE", `"redis"`, "memory, file, mysql"}},
+		{"file without path", map[string]string{VarStore: "file"}, []string{"SESSION_FILE_PATH", "directory"}},
+		{"file with missing directory", map[string]string{VarStore: "file", VarFilePath: "/nonexistent/sessions"}, []string{"SESSION_FILE_PATH", "does not exist"}},
+		{"mysql without DSN", map[string]string{VarStore: "mysql"}, []string{"SESSION_MYSQL_DSN", "user:password@tcp(host:port)/dbname"}},
+		{"mysql with blank DSN", map[string]string{VarStore: "mysql", VarMySQLDSN: "  "}, []string{"SESSION_MYSQL_DSN"}},
+		{"bad DSN", map[string]string{VarStore: "mysql", VarMySQLDSN: "sess:hunter2@tcp(127.0.0.1:1)"}, []string{"SESSION_MYSQL_DSN", "invalid DSN"}},
+		{"bad table", map[string]string{VarStore: "mysql", VarMySQLDSN: "sess:hunter2@tcp(127.0.0.1:1)/db", VarMySQLTable: "sessions; DROP TABLE x"}, []string{"SESSION_MYSQL_TABLE", "letters, digits or underscores"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, closeStore, err := Open(context.Background(), env(tc.env))
+			if err == nil {
+				closeStore()
+				t.Fatalf("Open succeeded with %T; want an error", s)
+			}
+			if s != nil || closeStore == nil {
+				t.Errorf("on error: store %v, close function nil: %v", s, closeStore == nil)
+			}
+			if !errors.Is(err, ErrConfig) {
+				t.Errorf("error %v does not match ErrConfig", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error %q reveals the DSN's password", err)
+			}
+		})
+	}
+}
+
+func TestMySQLTableErrorWrapsStoreError(t *testing.T) {
+	_, _, err := Open(context.Background(), env(map[string]string{VarStore: "mysql", VarMySQLDSN: "u:p@tcp(127.0.0.1:1)/db", VarMySQLTable: "1bad"}))
+	if !errors.Is(err, mysql.ErrMisconfigured) {
+		t.Errorf("error %v does not match mysql.ErrMisconfigured", err)
+	}
+}
+
+// TestMySQLUnreachable checks that a server that does not answer is an
+// error naming SESSION_MYSQL_DSN, not a configuration error, and that it
+// comes back within the context's deadline.
+func TestMySQLUnreachable(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// Port 1 on the loopback interface: the connection is refused.
+	_, _, err := Open(ctx, env(map[string]string{VarStore: "mysql", VarMySQLDSN: "u:p@tcp(127.0.0.1:1)/db"}))
+	if err == nil {
+		t.Fatal("Open succeeded against a closed port")
+	}
+	if errors.Is(err, ErrConfig) {
+		t.Errorf("error %v matches ErrConfig; the configuration is valid, the server is not there", err)
+	}
+	if !strings.Contains(err.Error(), "SESSION_MYSQL_DSN") {
+		t.Errorf("error %q does not name SESSION_MYSQL_DSN", err)
+	}
+}
+
+// testDSN returns the test server's DSN, or skips the test (fails it when
+// SESSION_TEST_REQUIRE_MYSQL=1) if there is none, as the tests of
+// server/mysql do.
+func testDSN(t *testing.T) string {
+	t.Helper()
+	dsn := os.Getenv("SESSION_TEST_MYSQL_DSN")
+	if dsn == "" {
+		if os.Getenv("SESSION_TEST_REQUIRE_MYSQL") == "1" {
+			t.Fatal("MariaDB required (SESSION_TEST_REQUIRE_MYSQL=1) but SESSION_TEST_MYSQL_DSN is not set; run `make test`, which starts one")
+		}
+		t.Skip("no MySQL/MariaDB server: set SESSION_TEST_MYSQL_DSN or run `make test`")
+	}
+	return dsn
+}
+
+func TestMySQL(t *testing.T) {
+	dsn := testDSN(t)
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	table := "envstore_test_" + hex.EncodeToString(b[:])
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	s, closeStore, err := Open(ctx, env(map[string]string{VarStore: "mysql", VarMySQLDSN: dsn, VarMySQLTable: table}))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	st, ok := s.(*mysql.Store)
+	if !ok {
+		t.Fatalf("Open = %T, want *mysql.Store", s)
+	}
+	t.Cleanup(func() {
+		if _, err := st.DB().ExecContext(context.Background(), "DROP TABLE IF EXISTS `"+table+"`"); err != nil {
+			t.Errorf("drop table: %v", err)
+		}
+		if err := closeStore(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	if st.Table() != table {
+		t.Errorf("Table() = %q, want %q", st.Table(), table)
+	}
+	// Open created the table: it is there before any session is saved.
+	var n int
+	err = st.DB().QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?", table).Scan(&n)
+	if err != nil || n != 1 {
+		t.Fatalf("table %s after Open: count %d, %v; want it created", table, n, err)
+	}
+	roundTrip(t, s)
+
+	// Opening again on the existing table is fine.
+	s2, close2, err := Open(ctx, env(map[string]string{VarStore: "mysql", VarMySQLDSN: dsn, VarMySQLTable: table}))
+	if err != nil {
+		t.Fatalf("second Open on an existing table: %v", err)
+	}
+	roundTrip(t, s2)
+	if err := close2(); err != nil {
+		t.Errorf("close: %v", err)
+	}
+}
