@@ -48,6 +48,7 @@ func TestConfigFromLookupEveryVariable(t *testing.T) {
 		"SESSION_COOKIE_PARTITIONED":      "TRUE",
 		"SESSION_SAVE_EVERY_REQUEST":      "t",
 		"SESSION_EXPIRE_AT_BROWSER_CLOSE": "True",
+		"SESSION_MAX_LIFETIME":            "86400",
 	}
 	c, err := configFromLookup(configEnv(env))
 	if err != nil {
@@ -70,6 +71,7 @@ func TestConfigFromLookupEveryVariable(t *testing.T) {
 		CookiePartitioned:    true,
 		SaveEveryRequest:     true,
 		ExpireAtBrowserClose: true,
+		MaxLifetime:          24 * time.Hour,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("configFromLookup:\n got %+v\nwant %+v", c, want)
@@ -151,6 +153,8 @@ func TestConfigFromLookupBadValues(t *testing.T) {
 		{"SESSION_COOKIE_PARTITIONED", "2", []string{`SESSION_COOKIE_PARTITIONED="2"`, "true or false"}},
 		{"SESSION_SAVE_EVERY_REQUEST", "no", []string{`SESSION_SAVE_EVERY_REQUEST="no"`, "true or false"}},
 		{"SESSION_EXPIRE_AT_BROWSER_CLOSE", "maybe", []string{`SESSION_EXPIRE_AT_BROWSER_CLOSE="maybe"`, "true or false"}},
+		{"SESSION_MAX_LIFETIME", "-1", []string{`SESSION_MAX_LIFETIME="-1"`, "number of seconds"}},
+		{"SESSION_MAX_LIFETIME", "1d", []string{`SESSION_MAX_LIFETIME="1d"`, "number of seconds"}},
 	}
 	for _, tt := range tests {
 		_, err := configFromLookup(configEnv(map[string]string{tt.name: tt.value}))
