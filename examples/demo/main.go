@@ -1,0 +1,123 @@
+// Demo is a small web site that shows what package session does: a visit
+// counter, login and logout with a flash message, a shopping cart that
+// grows until it no longer fits in a cookie, and a page that shows the
+// session as the server decoded it.
+//
+// Run it from the repository root:
+//
+//	go run ./examples/demo
+//
+// and open the URL it prints (http://127.0.0.1:8000/ unless -addr or
+// DEMO_ADDR says otherwise). It reads the SESSION_* variables of
+// session.ConfigFromEnv, and SESSION_STORE, SESSION_FILE_PATH,
+// SESSION_MYSQL_DSN and SESSION_MYSQL_TABLE for the server store:
+//
+//	SESSION_ENGINE=server SESSION_STORE=memory go run ./examples/demo
+//	SESSION_ENGINE=auto SESSION_STORE=file SESSION_FILE_PATH=/tmp/sessions go run ./examples/demo
+//
+// Without SESSION_SECRET_KEY it makes up a random key for the run, so
+// sessions do not survive a restart.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/envstore"
+	"github.com/sessionkit/session/server"
+)
+
+func main() {
+	addr := os.Getenv("DEMO_ADDR")
+	if addr == "" {
+		addr = "127.0.0.1:8000"
+	}
+	flag.StringVar(&addr, "addr", addr, "address to listen on (default from DEMO_ADDR)")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, addr, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves the demo on addr until ctx is done.
+func run(ctx context.Context, addr string, out io.Writer) error {
+	cfg, closeStore, err := configure(ctx, out)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	site, err := newSite(cfg)
+	if err != nil {
+		return err
+	}
+
+	var wg sync.WaitGroup
+	defer wg.Wait() // runs before closeStore
+	if cfg.Store != nil {
+		// Remove expired sessions now and then, as cmd/clearsessions
+		// would from cron.
+		wg.Go(func() {
+			server.Cleanup(ctx, cfg.Store, 10*time.Minute, func(err error) {
+				log.Printf("demo: removing expired sessions: %v", err)
+			})
+		})
+	}
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: site, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	fmt.Fprintf(out, "demo: serving on http://%s/ (press Ctrl-C to stop)\n", ln.Addr())
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// configure reads the session configuration and store from the
+// environment. Without SESSION_SECRET_KEY it uses a random key, and says
+// so on out. The returned function releases the store.
+func configure(ctx context.Context, out io.Writer) (session.Config, func() error, error) {
+	cfg, err := session.ConfigFromEnv()
+	if err != nil {
+		return cfg, nil, err
+	}
+	if len(cfg.SecretKey) == 0 {
+		cfg.SecretKey = make([]byte, 32)
+		rand.Read(cfg.SecretKey) // never fails (crypto/rand)
+		fmt.Fprintln(out, "demo: SESSION_SECRET_KEY is not set: using a random key for this run; sessions will not survive a restart")
+	}
+	store, closeStore, err := envstore.FromEnv(ctx)
+	if err != nil {
+		return cfg, nil, err
+	}
+	if store == nil && (cfg.Engine == session.EngineServer || cfg.Engine == session.EngineAuto) {
+		return cfg, nil, fmt.Errorf("SESSION_ENGINE=%s keeps sessions in a server store: set SESSION_STORE to one of memory, file or mysql", cfg.Engine)
+	}
+	cfg.Store = store
+	return cfg, closeStore, nil
+}

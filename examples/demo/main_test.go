@@ -1,0 +1,319 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/server/file"
+	"github.com/sessionkit/session/server/memory"
+)
+
+// setEnv sets the demo's environment for one test: the given variables,
+// and every other variable the demo reads unset.
+func setEnv(t *testing.T, env map[string]string) {
+	for _, k := range []string{
+		"SESSION_ENGINE", "SESSION_SECRET_KEY", "SESSION_SECRET_KEY_FALLBACKS", "SESSION_SERIALIZER",
+		"SESSION_COMPRESSION", "SESSION_SIGN_ONLY", "SESSION_COOKIE_NAME", "SESSION_COOKIE_AGE",
+		"SESSION_COOKIE_DOMAIN", "SESSION_COOKIE_PATH", "SESSION_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY",
+		"SESSION_COOKIE_SAMESITE", "SESSION_COOKIE_PARTITIONED", "SESSION_SAVE_EVERY_REQUEST",
+		"SESSION_EXPIRE_AT_BROWSER_CLOSE", "SESSION_STORE", "SESSION_FILE_PATH", "SESSION_MYSQL_DSN",
+		"SESSION_MYSQL_TABLE",
+	} {
+		t.Setenv(k, "") // restored when the test ends
+		os.Unsetenv(k)
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+}
+
+// client drives the demo like a browser: it keeps cookies and follows
+// redirects.
+type client struct {
+	t    *testing.T
+	srv  *httptest.Server
+	http *http.Client
+}
+
+// startDemo configures the demo from env, serves it, and returns a client
+// and the configuration (whose Store the test may inspect).
+func startDemo(t *testing.T, env map[string]string) (*client, session.Config, string) {
+	t.Helper()
+	setEnv(t, env)
+	var out bytes.Buffer
+	cfg, closeStore, err := configure(context.Background(), &out)
+	if err != nil {
+		t.Fatalf("configure: %v", err)
+	}
+	t.Cleanup(func() { closeStore() })
+	h, err := newSite(cfg)
+	if err != nil {
+		t.Fatalf("newSite: %v", err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &client{t: t, srv: srv, http: &http.Client{Jar: jar}}, cfg, out.String()
+}
+
+func (c *client) do(method, path string, form url.Values) (int, string) {
+	c.t.Helper()
+	var resp *http.Response
+	var err error
+	if method == http.MethodPost {
+		resp, err = c.http.PostForm(c.srv.URL+path, form)
+	} else {
+		resp, err = c.http.Get(c.srv.URL + path)
+	}
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatalf("%s %s: reading the body: %v", method, path, err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// page fetches path (GET, or POST with a form) and fails the test unless the
+// final response is 200 and contains every one of want.
+func (c *client) page(method, path string, form url.Values, want ...string) string {
+	c.t.Helper()
+	status, body := c.do(method, path, form)
+	if status != http.StatusOK {
+		c.t.Fatalf("%s %s: status %d\n%s", method, path, status, body)
+	}
+	for _, w := range want {
+		if !strings.Contains(body, w) {
+			c.t.Fatalf("%s %s: the page lacks %q:\n%s", method, path, w, body)
+		}
+	}
+	return body
+}
+
+// cookie returns the session cookie's value in the client's jar.
+func (c *client) cookie() string {
+	u, _ := url.Parse(c.srv.URL)
+	for _, ck := range c.http.Jar.Cookies(u) {
+		if ck.Name == "sessionid" {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+var (
+	linesRE      = regexp.MustCompile(`<strong>(\d+)</strong> lines`)
+	cookieSizeRE = regexp.MustCompile(`<code>sessionid</code>: <strong>(\d+)</strong> bytes`)
+)
+
+func atoi(t *testing.T, re *regexp.Regexp, body string) int {
+	t.Helper()
+	m := re.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no match for %s in\n%s", re, body)
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+// walk runs the tour every engine must pass: counter, login, cart, session
+// page, logout. storeLen, if not nil, reports how many sessions the server
+// store holds. It returns the cart lines at which saving failed (0 if it
+// never did) after adding up to maxAdds batches of ten.
+func walk(t *testing.T, c *client, storeLen func() int, maxAdds int) (failedAt int) {
+	checkStore := func(when string, want int) {
+		t.Helper()
+		if storeLen != nil {
+			if n := storeLen(); n != want {
+				t.Fatalf("%s: the store holds %d sessions, want %d", when, n, want)
+			}
+		}
+	}
+
+	c.page("GET", "/", nil, "Not logged in", "Visits to this page: <strong>1</strong>")
+	c.page("GET", "/", nil, "Visits to this page: <strong>2</strong>")
+	checkStore("before login", 1)
+
+	before := c.cookie()
+	body := c.page("POST", "/login", url.Values{"username": {"alice <admin>"}},
+		`<p class="flash">Logged in as alice &lt;admin&gt;</p>`,
+		"Signed in as <strong>alice &lt;admin&gt;</strong>",
+		"Visits to this page: <strong>3</strong>")
+	if strings.Contains(body, "<admin>") {
+		t.Fatal("the user name was not escaped")
+	}
+	if c.cookie() == before {
+		t.Fatal("the session cookie did not change at login")
+	}
+	checkStore("after login (the old key deleted by CycleKey)", 1)
+	body = c.page("GET", "/", nil, "Signed in as", "Visits to this page: <strong>4</strong>")
+	if strings.Contains(body, `class="flash"`) {
+		t.Fatal("the flash message was shown twice")
+	}
+	if status, body := c.do("POST", "/login", url.Values{"username": {"  "}}); status != http.StatusUnprocessableEntity || !strings.Contains(body, "Enter a user name") {
+		t.Fatalf("login with a blank name: status %d, want 422 and the form again\n%s", status, body)
+	}
+	c.page("GET", "/", nil, "Signed in as <strong>alice &lt;admin&gt;</strong>") // still logged in
+
+	// Fill the cart ten lines at a time.
+	lines := 0
+	for range maxAdds {
+		status, body := c.do("POST", "/cart", url.Values{"action": {"add10"}})
+		if status != http.StatusOK {
+			if status != http.StatusInternalServerError || !strings.Contains(body, "SESSION_ENGINE=server") ||
+				!strings.Contains(body, "4096") || !strings.Contains(body, "over the 4096-byte budget") {
+				t.Fatalf("adding to a cart of %d lines: status %d\n%s", lines, status, body)
+			}
+			failedAt = lines
+			break
+		}
+		if got := atoi(t, linesRE, body); got != lines+10 {
+			t.Fatalf("the cart has %d lines after adding 10 to %d", got, lines)
+		}
+		lines += 10
+	}
+	// The session page shows the values with their Go types (int64 and
+	// []interface {} from MessagePack and JSON, int and
+	// []map[string]interface {} from gob) and the cookie as the client
+	// holds it.
+	body = c.page("GET", "/session", nil,
+		"<code>visits</code></td><td><code>int",
+		"<code>user</code></td><td><code>string</code>",
+		"<code>cart</code></td><td><code>[]")
+	if got, want := atoi(t, cookieSizeRE, body), len(c.cookie()); got != want {
+		t.Fatalf("the session page says the cookie has %d bytes; the client holds %d", got, want)
+	}
+	if failedAt > 0 {
+		// Nothing of the failed change was saved.
+		body = c.page("GET", "/cart", nil)
+		if got := atoi(t, linesRE, body); got != failedAt {
+			t.Fatalf("after the failed save the cart has %d lines, want %d", got, failedAt)
+		}
+		if n := len(c.cookie()); n < 3000 {
+			t.Fatalf("the cookie was only %d bytes when the save failed", n)
+		}
+	}
+	c.page("POST", "/cart", url.Values{"action": {"clear"}}, "The cart is empty.")
+	checkStore("before logout", 1)
+
+	// Logout flushes the session; the home page then starts a new one.
+	c.page("POST", "/logout", nil, "Not logged in", "Visits to this page: <strong>1</strong>")
+	checkStore("after logout (the old session deleted, a new one for the counter)", 1)
+	return failedAt
+}
+
+func TestCookieEngine(t *testing.T) {
+	c, cfg, out := startDemo(t, nil)
+	if !strings.Contains(out, "sessions will not survive a restart") {
+		t.Errorf("no warning about the random key; output:\n%s", out)
+	}
+	if cfg.Store != nil {
+		t.Fatalf("a store without SESSION_STORE: %T", cfg.Store)
+	}
+	c.page("GET", "/session", nil, "engine <b>cookie</b>", "serializer <b>msgpack</b>", "compression <b>s2</b>", "The session is empty.")
+	failedAt := walk(t, c, nil, 100)
+	if failedAt == 0 {
+		t.Fatal("a cart of 1000 lines fitted in a cookie")
+	}
+	t.Logf("cookie engine: saving failed at %d cart lines", failedAt)
+}
+
+func TestServerEngineMemory(t *testing.T) {
+	key := "a demo test key that is at least 32 bytes long"
+	c, cfg, out := startDemo(t, map[string]string{
+		"SESSION_ENGINE": "server", "SESSION_STORE": "memory", "SESSION_SECRET_KEY": key, "SESSION_SERIALIZER": "json",
+	})
+	if strings.Contains(out, "random key") {
+		t.Errorf("warned about a random key although SESSION_SECRET_KEY is set:\n%s", out)
+	}
+	store, ok := cfg.Store.(*memory.Store)
+	if !ok {
+		t.Fatalf("store %T, want *memory.Store", cfg.Store)
+	}
+	c.page("GET", "/session", nil, "engine <b>server</b>", "serializer <b>json</b>", "store <b>*memory.Store</b>")
+	if failedAt := walk(t, c, store.Len, 30); failedAt != 0 {
+		t.Fatalf("the server engine failed to save a cart of %d lines", failedAt)
+	}
+	// The cookie holds only a reference.
+	body := c.page("GET", "/session", nil, "The data is in the server store")
+	if n := atoi(t, cookieSizeRE, body); n == 0 || n > 400 {
+		t.Errorf("a server-engine cookie of %d bytes", n)
+	}
+}
+
+func TestServerEngineFile(t *testing.T) {
+	dir := t.TempDir()
+	c, cfg, _ := startDemo(t, map[string]string{
+		"SESSION_ENGINE": "server", "SESSION_STORE": "file", "SESSION_FILE_PATH": dir,
+		"SESSION_COMPRESSION": "zstd", "SESSION_SERIALIZER": "gob",
+	})
+	if _, ok := cfg.Store.(*file.Store); !ok {
+		t.Fatalf("store %T, want *file.Store", cfg.Store)
+	}
+	c.page("GET", "/session", nil, "engine <b>server</b>", "serializer <b>gob</b>", "compression <b>zstd</b>", "store <b>*file.Store</b>")
+	sessionFiles := func() int {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), file.Prefix) && !strings.HasPrefix(e.Name(), file.Prefix+".tmp") {
+				n++
+			}
+		}
+		return n
+	}
+	if failedAt := walk(t, c, sessionFiles, 20); failedAt != 0 {
+		t.Fatalf("the server engine failed to save a cart of %d lines", failedAt)
+	}
+}
+
+func TestAutoEngine(t *testing.T) {
+	c, cfg, _ := startDemo(t, map[string]string{"SESSION_ENGINE": "auto", "SESSION_STORE": "memory"})
+	store := cfg.Store.(*memory.Store)
+	c.page("GET", "/", nil, "Visits to this page: <strong>1</strong>")
+	c.page("GET", "/session", nil, "engine <b>auto</b>", "The data, if any, is in the cookie.")
+	if store.Len() != 0 {
+		t.Fatalf("a small session went to the store under the auto engine")
+	}
+	for range 20 {
+		c.page("POST", "/cart", url.Values{"action": {"add10"}})
+	}
+	c.page("GET", "/session", nil, "The data is in the server store")
+	if store.Len() != 1 {
+		t.Fatalf("the store holds %d sessions after the cart outgrew the cookie, want 1", store.Len())
+	}
+}
+
+func TestServerEngineNeedsStore(t *testing.T) {
+	setEnv(t, map[string]string{"SESSION_ENGINE": "server"})
+	_, _, err := configure(context.Background(), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "SESSION_STORE") {
+		t.Fatalf("configure without a store: %v; want an error naming SESSION_STORE", err)
+	}
+}
+
+func TestBadStore(t *testing.T) {
+	setEnv(t, map[string]string{"SESSION_STORE": "redis"})
+	_, _, err := configure(context.Background(), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "SESSION_STORE") {
+		t.Fatalf("configure with SESSION_STORE=redis: %v; want an error naming SESSION_STORE", err)
+	}
+}
