@@ -164,6 +164,13 @@ func (c *mwClock) Now() time.Time {
 	return c.t
 }
 
+// Reset puts the clock back to where newMwClock starts it.
+func (c *mwClock) Reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = newMwClock().t
+}
+
 func (c *mwClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
