@@ -407,10 +407,20 @@ func (c *Codec) Decode(purpose, value string) (Decoded, error) {
 	if !canonicalBase64(value) {
 		return d, fmt.Errorf("%w: not canonical padded base64url", ErrMalformed)
 	}
-	var raw []byte
+	// One pooled buffer serves twice: its pointer receives securecookie's
+	// result (a local slice would escape through securecookie's interface
+	// argument, an allocation per call), and its array receives the
+	// decompressed body, which nothing keeps: serializers copy what they
+	// return.
+	bufp := c.getBuf()
+	scratch := *bufp
+	defer func() {
+		*bufp = scratch
+		c.putBuf(bufp)
+	}()
 	verified := false
 	for _, v := range c.verifiers {
-		err := v.sc.Decode(purpose, value, &raw)
+		err := v.sc.Decode(purpose, value, bufp)
 		if err == nil {
 			d.Stale = v.stale
 			verified = true
@@ -425,7 +435,7 @@ func (c *Codec) Decode(purpose, value string) (Decoded, error) {
 	if !verified {
 		return d, ErrInvalid
 	}
-	h, body, err := parseHeader(raw)
+	h, body, err := parseHeader(*bufp)
 	if err != nil {
 		return d, err
 	}
@@ -442,9 +452,12 @@ func (c *Codec) Decode(purpose, value string) (Decoded, error) {
 		d.Stale |= StaleCompression
 	}
 	if h.comp != compNone {
-		body, err = comp.decompress(body, c.maxSize)
+		body, err = comp.decompress(scratch[:0], body, c.maxSize)
 		if err != nil {
 			return d, err
+		}
+		if cap(body) > cap(scratch) {
+			scratch = body[:0] // decompress needed a larger array: keep it
 		}
 	}
 	if h.kind == KindReference {

@@ -902,3 +902,52 @@ func TestLowThresholdSmallBodies(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodedValuesOutliveTheNextDecode(t *testing.T) {
+	// Decode reuses its buffers from call to call: what it returned must
+	// not share memory with them.
+	for _, ser := range serializers {
+		for _, comp := range compressions {
+			c := mustNew(t, Config{Serializer: ser, Compression: comp})
+			a := callerValues()
+			b := callerValues()
+			b["csrf_token"] = []byte("ffffffffffffffffffffffffffffffff")
+			b["username"] = "mallory.other"
+			sa, err := c.Encode("sessionid", Payload{Kind: KindData, Values: a})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sb, err := c.Encode("sessionid", Payload{Kind: KindData, Values: b})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref, err := c.Encode("sessionid", Payload{Kind: KindReference, Ref: strings.Repeat("reference/", 40)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			first, err := c.Decode("sessionid", sa)
+			if err != nil {
+				t.Fatal(err)
+			}
+			firstRef, err := c.Decode("sessionid", ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 5 {
+				if _, err := c.Decode("sessionid", sb); err != nil {
+					t.Fatal(err)
+				}
+			}
+			again, err := c.Decode("sessionid", sa)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(first.Values, again.Values) {
+				t.Errorf("%s/%s: values decoded earlier changed after later decodes:\n%v\n%v", ser.Name(), comp, first.Values, again.Values)
+			}
+			if firstRef.Ref != strings.Repeat("reference/", 40) {
+				t.Errorf("%s/%s: reference changed to %q", ser.Name(), comp, firstRef.Ref)
+			}
+		}
+	}
+}

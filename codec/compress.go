@@ -28,7 +28,8 @@ type compressor interface {
 	compress(dst, src []byte) []byte
 	// decompress returns src decompressed, or an error wrapping
 	// ErrTooLarge when the result would exceed max bytes, or ErrCorrupt.
-	decompress(src []byte, max int) ([]byte, error)
+	// It decompresses into dst's array when that is large enough.
+	decompress(dst, src []byte, max int) ([]byte, error)
 }
 
 func compressorByName(name string) (compressor, error) {
@@ -57,10 +58,10 @@ func compressorByID(id byte) (compressor, bool) {
 
 type noneComp struct{}
 
-func (noneComp) id() byte                                     { return compNone }
-func (noneComp) name() string                                 { return "none" }
-func (noneComp) compress(dst, src []byte) []byte              { return append(dst, src...) }
-func (noneComp) decompress(src []byte, _ int) ([]byte, error) { return src, nil }
+func (noneComp) id() byte                                        { return compNone }
+func (noneComp) name() string                                    { return "none" }
+func (noneComp) compress(dst, src []byte) []byte                 { return append(dst, src...) }
+func (noneComp) decompress(_, src []byte, _ int) ([]byte, error) { return src, nil }
 
 // s2Comp is S2 block compression: about 70–90 % of zstd's reduction on
 // session-sized data at a fraction of the CPU, with no allocation.
@@ -81,7 +82,7 @@ func (s2Comp) compress(dst, src []byte) []byte {
 	return dst[:n+len(enc)]
 }
 
-func (s2Comp) decompress(src []byte, max int) ([]byte, error) {
+func (s2Comp) decompress(dst, src []byte, max int) ([]byte, error) {
 	n, err := s2.DecodedLen(src)
 	if err != nil {
 		return nil, fmt.Errorf("%w: s2: %v", ErrCorrupt, err)
@@ -89,7 +90,10 @@ func (s2Comp) decompress(src []byte, max int) ([]byte, error) {
 	if n > max {
 		return nil, fmt.Errorf("%w: s2 body inflates to %d bytes, over MaxSize %d", ErrTooLarge, n, max)
 	}
-	out, err := s2.Decode(make([]byte, n), src)
+	if cap(dst) < n {
+		dst = make([]byte, n)
+	}
+	out, err := s2.Decode(dst[:n], src)
 	if err != nil {
 		return nil, fmt.Errorf("%w: s2: %v", ErrCorrupt, err)
 	}
@@ -145,7 +149,7 @@ func (zstdComp) compress(dst, src []byte) []byte {
 	return zstdEncoder().EncodeAll(src, dst)
 }
 
-func (zstdComp) decompress(src []byte, max int) ([]byte, error) {
+func (zstdComp) decompress(dst, src []byte, max int) ([]byte, error) {
 	var h zstd.Header
 	if err := h.Decode(src); err != nil {
 		return nil, fmt.Errorf("%w: zstd: %v", ErrCorrupt, err)
@@ -156,9 +160,12 @@ func (zstdComp) decompress(src []byte, max int) ([]byte, error) {
 	if h.FrameContentSize > uint64(max) {
 		return nil, fmt.Errorf("%w: zstd body inflates to %d bytes, over MaxSize %d", ErrTooLarge, h.FrameContentSize, max)
 	}
+	if uint64(cap(dst)) < h.FrameContentSize {
+		dst = make([]byte, 0, h.FrameContentSize)
+	}
 	// The destination's capacity caps what DecodeAll may write, whatever
 	// the frames say.
-	out, err := zstdDecoder().DecodeAll(src, make([]byte, 0, h.FrameContentSize))
+	out, err := zstdDecoder().DecodeAll(src, dst[:0:h.FrameContentSize])
 	if err != nil {
 		return nil, fmt.Errorf("%w: zstd: %v", ErrCorrupt, err)
 	}
