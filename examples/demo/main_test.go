@@ -20,18 +20,15 @@ import (
 )
 
 // setEnv sets the demo's environment for one test: the given variables,
-// and every other variable the demo reads unset.
+// and every other SESSION_ variable unset (except the SESSION_TEST_ ones,
+// which the demo does not read).
 func setEnv(t *testing.T, env map[string]string) {
-	for _, k := range []string{
-		"SESSION_ENGINE", "SESSION_SECRET_KEY", "SESSION_SECRET_KEY_FALLBACKS", "SESSION_SERIALIZER",
-		"SESSION_COMPRESSION", "SESSION_SIGN_ONLY", "SESSION_COOKIE_NAME", "SESSION_COOKIE_AGE",
-		"SESSION_COOKIE_DOMAIN", "SESSION_COOKIE_PATH", "SESSION_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY",
-		"SESSION_COOKIE_SAMESITE", "SESSION_COOKIE_PARTITIONED", "SESSION_SAVE_EVERY_REQUEST",
-		"SESSION_EXPIRE_AT_BROWSER_CLOSE", "SESSION_STORE", "SESSION_FILE_PATH", "SESSION_MYSQL_DSN",
-		"SESSION_MYSQL_TABLE",
-	} {
-		t.Setenv(k, "") // restored when the test ends
-		os.Unsetenv(k)
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "SESSION_") && !strings.HasPrefix(k, "SESSION_TEST_") {
+			t.Setenv(k, "") // restored when the test ends
+			os.Unsetenv(k)
+		}
 	}
 	for k, v := range env {
 		t.Setenv(k, v)
