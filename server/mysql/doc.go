@@ -85,6 +85,11 @@
 //	Delete         DELETE FROM t WHERE session_key = ?
 //	DeleteExpired  DELETE FROM t WHERE expiry <= ?now LIMIT batch, repeated while a batch is full
 //
+// A write statement that InnoDB rolls back as a deadlock victim (error 1213;
+// it takes concurrent writes to the same keys) had no effect, so the store
+// sends it again after a pause of at most a few milliseconds, a few times at
+// most, and the operation costs more than one round trip only then.
+//
 // "now" is the application's clock (time.Now in UTC), not the database's, so
 // this store applies the same rule as every other one (server.Expired): an
 // entry is gone from its expiry on. Keep the application servers' clocks in

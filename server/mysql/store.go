@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"regexp"
 	"strings"
@@ -342,6 +343,32 @@ func checkBlob(op string, blob []byte) ([]byte, error) {
 	return blob, nil
 }
 
+// deadlockRetries is how many times a write statement that InnoDB rolled
+// back as a deadlock victim is sent again.
+const deadlockRetries = 5
+
+// exec runs a write statement. In autocommit mode a deadlock victim (error
+// 1213) has been rolled back whole by the server and had no effect, so the
+// statement is sent again after a short random pause, up to deadlockRetries
+// times. Deadlocks need concurrent writes to the same keys (or a
+// DeleteExpired batch crossing them), so this is rare.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	for attempt := 0; ; attempt++ {
+		res, err := s.db.ExecContext(ctx, query, args...)
+		var me *gomysql.MySQLError
+		if err == nil || attempt == deadlockRetries || !errors.As(err, &me) || me.Number != 1213 { // ER_LOCK_DEADLOCK
+			return res, err
+		}
+		pause := time.NewTimer(time.Duration(1+rand.IntN(1000*(attempt+1))) * time.Microsecond)
+		select {
+		case <-ctx.Done():
+			pause.Stop()
+			return nil, errors.Join(err, ctx.Err())
+		case <-pause.C:
+		}
+	}
+}
+
 // Load returns the blob stored under key, or server.ErrNotFound if there is
 // none or it has expired.
 func (s *Store) Load(ctx context.Context, key string) ([]byte, error) {
@@ -370,7 +397,7 @@ func (s *Store) Create(ctx context.Context, key string, blob []byte, expires tim
 	if err != nil {
 		return err
 	}
-	if _, err := s.db.ExecContext(ctx, s.qCreate, key, blob, dbTime(expires)); err != nil {
+	if _, err := s.exec(ctx, s.qCreate, key, blob, dbTime(expires)); err != nil {
 		var me *gomysql.MySQLError
 		if errors.As(err, &me) && me.Number == 1062 { // ER_DUP_ENTRY
 			return server.ErrExists
@@ -390,7 +417,7 @@ func (s *Store) Update(ctx context.Context, key string, blob []byte, expires tim
 	if err != nil {
 		return err
 	}
-	res, err := s.db.ExecContext(ctx, s.qUpdate, blob, dbTime(expires), key, now())
+	res, err := s.exec(ctx, s.qUpdate, blob, dbTime(expires), key, now())
 	if err != nil {
 		return fmt.Errorf("session store mysql: update: %w", err)
 	}
@@ -409,7 +436,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := server.ValidateKey(key); err != nil {
 		return fmt.Errorf("session store mysql: delete: %w", err)
 	}
-	if _, err := s.db.ExecContext(ctx, s.qDelete, key); err != nil {
+	if _, err := s.exec(ctx, s.qDelete, key); err != nil {
 		return fmt.Errorf("session store mysql: delete: %w", err)
 	}
 	return nil
@@ -426,7 +453,7 @@ func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 		if err := ctx.Err(); err != nil {
 			return total, fmt.Errorf("session store mysql: delete expired: %w", err)
 		}
-		res, err := s.db.ExecContext(ctx, s.qDeleteExpired, cutoff)
+		res, err := s.exec(ctx, s.qDeleteExpired, cutoff)
 		if err != nil {
 			return total, fmt.Errorf("session store mysql: delete expired: %w", err)
 		}

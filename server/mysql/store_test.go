@@ -735,3 +735,94 @@ func TestStartCleanup(t *testing.T) {
 		t.Fatalf("%d rows left, want the 5 live ones", left)
 	}
 }
+
+// TestDeadlockVictimIsRetried makes DeleteExpired the victim of a real
+// InnoDB deadlock: it holds the lock on one expired row and waits for
+// another that a heavier transaction holds, which then asks for the first.
+// The server rolls the DELETE back; the store must send it again and
+// succeed once the other transaction commits.
+func TestDeadlockVictimIsRetried(t *testing.T) {
+	s := openStore(t, "", Config{})
+	ctx := testCtx(t)
+	db := s.DB()
+	table := "`" + s.Table() + "`"
+	r1, r2 := key("a", 1), key("b", 2)
+	if _, err := db.ExecContext(ctx, "INSERT INTO "+table+" VALUES (?, 'x', ?), (?, 'x', ?)",
+		r1, time.Now().Add(-2*time.Hour).UTC(), r2, time.Now().Add(-time.Hour).UTC()); err != nil {
+		t.Fatal(err)
+	}
+	deadlocks := func() int64 {
+		var name string
+		var n int64
+		if err := db.QueryRowContext(ctx, "SHOW GLOBAL STATUS LIKE 'Innodb_deadlocks'").Scan(&name, &n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := deadlocks()
+
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	// Make this transaction heavier than the DELETE, so that InnoDB picks
+	// the DELETE as the victim.
+	insertTx := func(prefix string, n int) {
+		for i := 0; i < n; i++ {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO "+table+" VALUES (?, 'y', ?)", key(prefix, i), time.Now().Add(time.Hour).UTC()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	insertTx("z", 50)
+	if _, err := tx.ExecContext(ctx, "SELECT data FROM "+table+" WHERE session_key = ? FOR UPDATE", r2); err != nil {
+		t.Fatal(err)
+	}
+
+	type result struct {
+		n   int64
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		n, err := s.DeleteExpired(ctx)
+		done <- result{n, err}
+	}()
+	// Wait until the DELETE is blocked on r2, holding r1: it has been
+	// running for 100 ms (INNODB_TRX would say so directly, but needs the
+	// PROCESS privilege; a user sees its own threads in PROCESSLIST).
+	for {
+		var waiting int
+		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND INFO LIKE ? AND TIME_MS >= 100",
+			"DELETE FROM "+table+" WHERE expiry <=%").Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			break
+		}
+		select {
+		case r := <-done:
+			t.Fatalf("DeleteExpired returned (%d, %v) without waiting for the locked row", r.n, r.err)
+		case <-ctx.Done():
+			t.Fatal("DeleteExpired never waited for the locked row")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE "+table+" SET data = 'z' WHERE session_key = ?", r1); err != nil {
+		t.Fatalf("the heavier transaction was chosen as the deadlock victim (test setup): %v", err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil || r.n != 2 {
+		t.Fatalf("DeleteExpired after a deadlock = %d, %v; want 2, nil", r.n, r.err)
+	}
+	if got := deadlocks() - before; got != 1 {
+		t.Fatalf("Innodb_deadlocks rose by %d, want 1 (the test did not make the deadlock it meant to)", got)
+	}
+	if left := rowCount(t, s); left != 50 {
+		t.Fatalf("%d rows left, want the 50 live ones", left)
+	}
+}
