@@ -64,7 +64,7 @@ func convertTo(v any, t reflect.Type, depth int) (reflect.Value, error) {
 		return reflect.ValueOf(n).Convert(t), nil
 	case reflect.Float32, reflect.Float64:
 		f, ok := asFloat64(v)
-		if !ok {
+		if !ok || reflect.Zero(t).OverflowFloat(f) {
 			return reflect.Value{}, errConvert
 		}
 		return reflect.ValueOf(f).Convert(t), nil

@@ -56,7 +56,7 @@ func New(cfg Config) (*Manager, error) {
 		return nil, configErr("unknown engine %q (want cookie, server or auto)", cfg.Engine)
 	}
 	if len(cfg.SecretKey) == 0 {
-		return nil, configErr("SecretKey is required: at least %d bytes of random data (for example from crypto/rand, base64-encoded in SESSION_SECRET_KEY)", codec.MinSecretLen)
+		return nil, configErr("SecretKey is required: at least %d bytes of random data (for example the output of: head -c 32 /dev/urandom | base64)", codec.MinSecretLen)
 	}
 	if cfg.CookieAge < 0 {
 		return nil, configErr("CookieAge must be positive")
@@ -387,8 +387,13 @@ func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {
 		m.cfg.ErrorHandler(w, r, err)
 		return
 	}
+	// Headers the handler set for the response it meant to send must not
+	// ride on the error response (a redirect's Location, say).
 	h := w.Header()
-	h.Del("Set-Cookie")
+	for _, k := range []string{"Set-Cookie", "Location", "Content-Disposition", "Content-Encoding", "Etag", "Last-Modified", "Refresh"} {
+		h.Del(k)
+	}
+	h.Set("Cache-Control", "no-store")
 	if errors.Is(err, ErrInterrupted) {
 		http.Error(w, ErrInterrupted.Error()+".", http.StatusBadRequest)
 		return

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -59,6 +60,7 @@ type Session struct {
 	accessed  bool
 	modified  bool
 	committed bool
+	late      []string // keys changed after commit, not yet reported
 }
 
 // resolve decodes the cookie, once: a data cookie gives the values, a
@@ -95,11 +97,22 @@ func (s *Session) access() {
 	s.load()
 }
 
-// modify marks the session modified, reporting a change made after the
-// response has started.
+// modify marks the session modified, noting a change made after the
+// response has started; unlock reports it.
 func (s *Session) modify(key string) {
 	s.modified = true
 	if s.committed {
+		s.late = append(s.late, key)
+	}
+}
+
+// unlock releases s.mu, then reports late changes, so that the hooks may
+// use the session.
+func (s *Session) unlock() {
+	late := s.late
+	s.late = nil
+	s.mu.Unlock()
+	for _, key := range late {
 		s.m.lateChange(s, key)
 	}
 }
@@ -111,7 +124,7 @@ func (s *Session) modify(key string) {
 // gives an empty session, as a missing cookie does.
 func (s *Session) Err() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	s.load()
 	return s.loadErr
 }
@@ -125,7 +138,7 @@ func (s *Session) Get(key string) any {
 // Lookup returns the value stored under key and whether it is present.
 func (s *Session) Lookup(key string) (any, bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	s.access()
 	v, ok := s.values[key]
 	return v, ok
@@ -142,7 +155,7 @@ func (s *Session) Has(key string) bool {
 // with an error that names key.
 func (s *Session) Set(key string, v any) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	s.access()
 	s.values[key] = v
 	s.modify(key)
@@ -159,7 +172,7 @@ func (s *Session) Delete(key string) bool {
 // session is marked modified only when key was present.
 func (s *Session) Pop(key string) (any, bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	s.access()
 	v, ok := s.values[key]
 	if ok {
@@ -181,7 +194,7 @@ func (s *Session) PopDefault(key string, def any) any {
 // absent (and only then marking the session modified).
 func (s *Session) SetDefault(key string, v any) any {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	s.access()
 	if cur, ok := s.values[key]; ok {
 		return cur
@@ -195,7 +208,7 @@ func (s *Session) SetDefault(key string, v any) any {
 // when values is empty, as Django does.
 func (s *Session) Update(values map[string]any) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	s.access()
 	maps.Copy(s.values, values)
 	s.modify("")
@@ -204,7 +217,7 @@ func (s *Session) Update(values map[string]any) {
 // Keys returns the keys in sorted order.
 func (s *Session) Keys() []string {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	s.access()
 	return slices.Sorted(maps.Keys(s.values))
 }
@@ -214,7 +227,7 @@ func (s *Session) Keys() []string {
 // back so the change is saved.
 func (s *Session) Values() map[string]any {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	s.access()
 	return maps.Clone(s.values)
 }
@@ -222,7 +235,7 @@ func (s *Session) Values() map[string]any {
 // Len returns the number of keys.
 func (s *Session) Len() int {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	s.access()
 	return len(s.values)
 }
@@ -231,7 +244,7 @@ func (s *Session) Len() int {
 // session key is kept: use Flush to end the session.
 func (s *Session) Clear() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	s.clear()
 }
 
@@ -249,7 +262,7 @@ func (s *Session) clear() {
 // value.
 func (s *Session) IsEmpty() bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	return s.isEmpty()
 }
 
@@ -266,7 +279,7 @@ func (s *Session) isEmpty() bool {
 // kept on the server (the cookie engine, or a session not saved yet).
 func (s *Session) Key() string {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	s.load() // a key the store does not know is dropped
 	return s.key
 }
@@ -274,7 +287,7 @@ func (s *Session) Key() string {
 // Accessed reports whether the session has been read or written.
 func (s *Session) Accessed() bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	return s.accessed
 }
 
@@ -282,7 +295,7 @@ func (s *Session) Accessed() bool {
 // saved.
 func (s *Session) Modified() bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	return s.modified
 }
 
@@ -291,7 +304,7 @@ func (s *Session) Modified() bool {
 // later. Call it at logout.
 func (s *Session) Flush(ctx context.Context) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	if s.loadErr != nil {
 		// An earlier access failed to load the session and dropped its
 		// key: the stored copy cannot be deleted.
@@ -312,7 +325,7 @@ func (s *Session) Flush(ctx context.Context) error {
 // session is re-sealed. Call it at login, to defeat session fixation.
 func (s *Session) CycleKey(ctx context.Context) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	s.access()
 	if s.loadErr != nil {
 		return s.loadErr
@@ -331,7 +344,7 @@ func (s *Session) CycleKey(ctx context.Context) error {
 // closes. A negative d expires it at once.
 func (s *Session) SetExpiry(d time.Duration) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	s.access()
 	s.values[expiryKey] = int64(d / time.Second)
 	s.modify(expiryKey)
@@ -340,7 +353,7 @@ func (s *Session) SetExpiry(d time.Duration) {
 // SetExpiryAt makes the session expire at t, whatever happens until then.
 func (s *Session) SetExpiryAt(t time.Time) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	s.access()
 	s.values[expiryKey] = t.UTC()
 	s.modify(expiryKey)
@@ -350,7 +363,7 @@ func (s *Session) SetExpiryAt(t time.Time) {
 // ExpireAtBrowserClose).
 func (s *Session) ResetExpiry() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	s.access()
 	if _, ok := s.values[expiryKey]; ok {
 		delete(s.values, expiryKey)
@@ -378,7 +391,7 @@ func (s *Session) expiry() (idle time.Duration, at time.Time, custom bool) {
 // second.
 func (s *Session) ExpiryAge() time.Duration {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	s.access()
 	return s.expiryAge(s.m.cfg.Now())
 }
@@ -414,7 +427,7 @@ func (s *Session) lifetimeEnd(now time.Time) time.Time {
 // ExpiryDate returns when the session expires if it is saved now.
 func (s *Session) ExpiryDate() time.Time {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	s.access()
 	return s.expiryDate(s.m.cfg.Now())
 }
@@ -431,7 +444,7 @@ func (s *Session) expiryDate(now time.Time) time.Time {
 // browser session.
 func (s *Session) ExpireAtBrowserClose() bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	s.access()
 	return s.expireAtBrowserClose()
 }
@@ -458,7 +471,7 @@ func (s *Session) DeleteTestCookie() { s.Delete(testCookieKey) }
 // AddFlash appends a one-time message, read by the next call to Flashes.
 func (s *Session) AddFlash(v any) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	s.access()
 	list, _ := convert[[]any](s.values[flashKey])
 	s.values[flashKey] = append(slices.Clip(list), v)
@@ -468,7 +481,7 @@ func (s *Session) AddFlash(v any) {
 // Flashes returns the messages added with AddFlash and removes them.
 func (s *Session) Flashes() []any {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.unlock()
 	s.access()
 	v, ok := s.values[flashKey]
 	if !ok {
@@ -518,7 +531,7 @@ func Get[T any](s *Session, key string) (T, error) {
 	}
 	t, err := convert[T](v)
 	if err != nil {
-		return zero, &TypeError{Key: key, Want: fmt.Sprintf("%T", zero), Got: fmt.Sprintf("%T", v)}
+		return zero, &TypeError{Key: key, Want: reflect.TypeFor[T]().String(), Got: fmt.Sprintf("%T", v)}
 	}
 	return t, nil
 }
