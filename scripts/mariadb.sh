@@ -183,7 +183,8 @@ mariadb_stop_server() {
 # _mariadb_random: 16 hex characters from /dev/urandom.
 _mariadb_random() { od -An -N8 -tx1 /dev/urandom | tr -d ' \n'; }
 
-# mariadb_start: see the top of this file.
+# mariadb_start: see the top of this file. On failure it stops what it
+# started and removes its files.
 mariadb_start() {
 	if [ -n "${SESSION_TEST_MYSQL_DSN:-}" ]; then
 		_mariadb_log "SESSION_TEST_MYSQL_DSN is set: using that server, starting none"
@@ -192,6 +193,13 @@ mariadb_start() {
 		return 0
 	fi
 	MARIADB_EXTERNAL=
+	if ! _mariadb_start; then
+		mariadb_stop
+		return 1
+	fi
+}
+
+_mariadb_start() {
 	local t0 t1
 	t0=$(_mariadb_now)
 	mariadb_install || return 1
@@ -254,7 +262,6 @@ GRANT ALL PRIVILEGES ON \`$db\`.* TO '$user'@'127.0.0.1';
 GRANT ALL PRIVILEGES ON \`$db\`.* TO '$user'@'localhost';
 SQL
 		_mariadb_log "creating the database and user failed"
-		mariadb_stop
 		return 1
 	fi
 
@@ -307,8 +314,8 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	run)
 		shift
 		[ $# -gt 0 ] || { echo "usage: $0 run CMD [ARGS...]" >&2; exit 2; }
-		mariadb_start
 		trap mariadb_stop EXIT
+		mariadb_start
 		"$@"
 		;;
 	*)
