@@ -31,7 +31,7 @@
 //     but three round trips per operation). The store itself sends only ASCII
 //     keys, binary blobs and times, so any other character set is fine.
 //
-// and the defaults it sets when the DSN leaves them out: a dial timeout of
+// When the DSN has no timeout, Open sets a dial timeout of
 // DefaultDialTimeout. The pool of the *sql.DB that Open creates is set to
 // DefaultMaxOpenConns open connections, DefaultMaxIdleConns idle ones, a
 // connection lifetime of DefaultConnMaxLifetime (below the server's
