@@ -102,6 +102,15 @@ _mariadb_port_busy() {
 
 # _mariadb_alive: true if the PID in MARIADB_PIDFILE is a running mariadbd
 # that uses our data directory.
+# _mariadb_running PID: true if PID is a live process (a zombie, which a
+# parent that never waits can leave behind, does not count).
+_mariadb_running() {
+	kill -0 "$1" 2>/dev/null || return 1
+	local state
+	state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ "$state" != Z ]
+}
+
 _mariadb_alive() {
 	local pid
 	[ -s "$MARIADB_PIDFILE" ] || return 1
@@ -172,7 +181,7 @@ mariadb_stop_server() {
 	[ -n "$pid" ] || return 0
 	kill "$pid" 2>/dev/null || return 0
 	for i in $(seq 1 600); do
-		kill -0 "$pid" 2>/dev/null || return 0
+		_mariadb_running "$pid" || return 0
 		sleep 0.1
 	done
 	_mariadb_log "mariadbd (pid $pid) still running after 60 s; sending SIGKILL"
