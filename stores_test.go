@@ -1,0 +1,64 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+
+	"github.com/sessionkit/session/server"
+	"github.com/sessionkit/session/server/file"
+	"github.com/sessionkit/session/server/mysql"
+)
+
+// The Django suite runs against the file and MySQL stores too.
+func init() {
+	extraEngineCases = append(extraEngineCases,
+		engineCase{name: "server-file", engine: EngineServer, keyed: true, newStore: newFileStore},
+		engineCase{name: "server-mysql", engine: EngineServer, keyed: true, newStore: newMySQLStore},
+	)
+}
+
+func newFileStore(t *testing.T) server.Store {
+	s, err := file.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// mysqlDSN returns the test server's DSN. Without one the test skips, or
+// fails when SESSION_TEST_REQUIRE_MYSQL=1 (as `make test` sets).
+func mysqlDSN(t *testing.T) string {
+	t.Helper()
+	dsn := os.Getenv("SESSION_TEST_MYSQL_DSN")
+	if dsn == "" {
+		if os.Getenv("SESSION_TEST_REQUIRE_MYSQL") == "1" {
+			t.Fatal("MariaDB required (SESSION_TEST_REQUIRE_MYSQL=1) but SESSION_TEST_MYSQL_DSN is not set; run `make test`, which starts one")
+		}
+		t.Skip("no MySQL/MariaDB server: set SESSION_TEST_MYSQL_DSN or run `make test`")
+	}
+	return dsn
+}
+
+// newMySQLStore returns a store on a table of its own, dropped at the end.
+func newMySQLStore(t *testing.T) server.Store {
+	t.Helper()
+	dsn := mysqlDSN(t)
+	var b [6]byte
+	rand.Read(b[:])
+	table := "sessions_root_" + hex.EncodeToString(b[:])
+	s, err := mysql.Open(dsn, mysql.Config{Table: table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.DB().Exec("DROP TABLE IF EXISTS `" + table + "`")
+		s.Close()
+	})
+	return s
+}
