@@ -100,9 +100,9 @@
 //
 // Expired rows are never returned, but they stay in the table until
 // DeleteExpired removes them, in batches of Config.DeleteBatch rows so that
-// no statement holds locks for long. Run it periodically: either call
-// StartCleanup once at startup, or call DeleteExpired from a scheduled job
-// (the equivalent of Django's clearsessions).
+// no statement holds locks for long. Run it periodically: either start
+// server.Cleanup in a goroutine at startup, or run cmd/clearsessions (the
+// equivalent of Django's clearsessions) from a scheduled job.
 //
 // # Errors
 //

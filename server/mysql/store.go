@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
@@ -37,9 +36,6 @@ const (
 	DefaultConnMaxIdleTime = time.Minute
 	// DefaultDialTimeout is the dial timeout Open sets when the DSN has none.
 	DefaultDialTimeout = 10 * time.Second
-	// DefaultCleanupInterval is the interval StartCleanup uses when given
-	// zero or less.
-	DefaultCleanupInterval = 10 * time.Minute
 	// MaxBlobLen is the largest blob the data column (MEDIUMBLOB) holds.
 	MaxBlobLen = 1<<24 - 1
 )
@@ -465,43 +461,5 @@ func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 		if n < int64(s.batch) {
 			return total, nil
 		}
-	}
-}
-
-// StartCleanup runs DeleteExpired every interval (DefaultCleanupInterval if
-// interval is zero or less) in a goroutine, until ctx is done or stop is
-// called. If report is not nil, it is called after each run with the number
-// of rows removed and the error, if any; it runs on the cleanup goroutine.
-// stop cancels a run in progress and waits for the goroutine to exit; it may
-// be called more than once.
-func (s *Store) StartCleanup(ctx context.Context, interval time.Duration, report func(removed int64, err error)) (stop func()) {
-	if interval <= 0 {
-		interval = DefaultCleanupInterval
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(interval)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				n, err := s.DeleteExpired(ctx)
-				if ctx.Err() != nil && err != nil {
-					return
-				}
-				if report != nil {
-					report(n, err)
-				}
-			}
-		}
-	}()
-	var once sync.Once
-	return func() {
-		once.Do(cancel)
-		<-done
 	}
 }

@@ -686,56 +686,6 @@ func TestDriverErrorsAreWrapped(t *testing.T) {
 	}
 }
 
-func TestStartCleanup(t *testing.T) {
-	s := openStore(t, "", Config{})
-	ctx := testCtx(t)
-	insertRows(t, s, "exp", 30, time.Now().Add(-time.Minute))
-	insertRows(t, s, "live", 5, time.Now().Add(time.Hour))
-	type result struct {
-		n   int64
-		err error
-	}
-	results := make(chan result, 100)
-	var stopped atomic.Bool
-	var late atomic.Int64
-	stop := s.StartCleanup(ctx, 20*time.Millisecond, func(n int64, err error) {
-		if stopped.Load() {
-			late.Add(1)
-		}
-		select {
-		case results <- result{n, err}:
-		default:
-		}
-	})
-	var first result
-	select {
-	case first = <-results:
-	case <-ctx.Done():
-		t.Fatal("StartCleanup never reported")
-	}
-	if first.err != nil || first.n != 30 {
-		t.Fatalf("first cleanup = %d, %v; want 30, nil", first.n, first.err)
-	}
-	select {
-	case r := <-results:
-		if r.err != nil || r.n != 0 {
-			t.Fatalf("second cleanup = %d, %v; want 0, nil", r.n, r.err)
-		}
-	case <-ctx.Done():
-		t.Fatal("StartCleanup stopped after one run")
-	}
-	stop()
-	stopped.Store(true)
-	stop() // a second call is harmless
-	time.Sleep(60 * time.Millisecond)
-	if n := late.Load(); n != 0 {
-		t.Fatalf("cleanup reported %d times after stop returned", n)
-	}
-	if left := rowCount(t, s); left != 5 {
-		t.Fatalf("%d rows left, want the 5 live ones", left)
-	}
-}
-
 // TestDeadlockVictimIsRetried makes DeleteExpired the victim of a real
 // InnoDB deadlock: it holds the lock on one expired row and waits for
 // another that a heavier transaction holds, which then asks for the first.
