@@ -7,7 +7,11 @@
 // callers may reuse their slices. Expired entries stop loading at their
 // expiry but stay in memory until DeleteExpired removes them; set
 // Options.CleanupInterval to have a background goroutine do that, and call
-// Close when the store is no longer needed so that the goroutine ends.
+// Close when the store is no longer needed so that the goroutine ends. A
+// store without a CleanupInterval starts no goroutine and needs no Close.
+//
+// Expiry instants are compared on the wall clock (their monotonic reading is
+// dropped), as the file and database stores compare them.
 package memory
 
 import (
@@ -117,15 +121,14 @@ func (s *Store) Load(ctx context.Context, key string) ([]byte, error) {
 	now := time.Now()
 	s.mu.RLock()
 	e, ok := s.entries[key]
-	var blob []byte
-	if ok && !server.Expired(e.expires, now) {
-		blob = make([]byte, len(e.blob))
-		copy(blob, e.blob)
-	}
 	s.mu.RUnlock()
-	if blob == nil {
+	if !ok || server.Expired(e.expires, now) {
 		return nil, server.ErrNotFound
 	}
+	// A stored blob is never written to (Update stores a new one), so it
+	// can be copied outside the lock.
+	blob := make([]byte, len(e.blob))
+	copy(blob, e.blob)
 	return blob, nil
 }
 
