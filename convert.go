@@ -19,6 +19,20 @@ func convert[T any](v any) (T, error) {
 		return t, nil
 	}
 	var zero T
+	// The common cases without reflection: an integer stored by one
+	// serializer and read as another integer type.
+	if n, ok := v.(int64); ok {
+		switch p := any(&zero).(type) {
+		case *int:
+			if int64(int(n)) == n {
+				*p = int(n)
+				return zero, nil
+			}
+		case *float64:
+			*p = float64(n)
+			return zero, nil
+		}
+	}
 	out, err := convertTo(v, reflect.TypeFor[T](), 0)
 	if err != nil {
 		return zero, err

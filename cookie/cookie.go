@@ -154,13 +154,29 @@ func (j *Jar) Options() Options { return j.opts }
 func (j *Jar) Codec() *codec.Codec { return j.codec }
 
 // Value returns the raw value of the session cookie in r, and whether there
-// is one.
+// is one. Like http.Request.Cookie it takes the first cookie of that name,
+// but it scans the Cookie headers without parsing every other cookie.
 func (j *Jar) Value(r *http.Request) (string, bool) {
-	c, err := r.Cookie(j.opts.Name)
-	if err != nil {
-		return "", false
+	name := j.opts.Name
+	for _, line := range r.Header["Cookie"] {
+		for len(line) > 0 {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimLeft(part, " \t")
+			if strings.TrimRight(part, " \t") == name {
+				return "", true // a cookie with no "=" has an empty value
+			}
+			if len(part) <= len(name) || part[len(name)] != '=' || part[:len(name)] != name {
+				continue
+			}
+			v := strings.TrimRight(part[len(name)+1:], " \t")
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			return v, true
+		}
 	}
-	return c.Value, true
+	return "", false
 }
 
 // Decode verifies and decodes a cookie value. A value longer than the
@@ -189,10 +205,12 @@ func (j *Jar) Header(value string, maxAge time.Duration, now time.Time) (string,
 	b.WriteString(value)
 	if maxAge > 0 {
 		secs := int64(maxAge / time.Second)
-		b.WriteString("; Expires=")
-		b.WriteString(now.Add(time.Duration(secs) * time.Second).UTC().Format(http.TimeFormat))
-		b.WriteString("; Max-Age=")
-		b.WriteString(strconv.FormatInt(secs, 10))
+		var scratch [64]byte
+		out := append(scratch[:0], "; Expires="...)
+		out = now.Add(time.Duration(secs)*time.Second).UTC().AppendFormat(out, http.TimeFormat)
+		out = append(out, "; Max-Age="...)
+		out = strconv.AppendInt(out, secs, 10)
+		b.Write(out)
 	}
 	b.WriteString(j.suffix)
 	if b.Len() > j.opts.MaxSize {
