@@ -40,8 +40,9 @@
 //
 //   - UnknownKey: Load of a key never stored is server.ErrNotFound and
 //     creates nothing.
-//   - RoundTrip: blobs of 1 byte, 300 bytes and 64 KiB holding every byte
-//     value come back exactly, under keys of the shortest and longest valid
+//   - RoundTrip: blobs of 1 byte, 300 bytes and 64 KiB (one byte more than
+//     a MySQL BLOB column holds) running through every byte value come
+//     back exactly, under keys of the shortest and longest valid
 //     length. Empty blobs are not tested: encoded sessions are never empty,
 //     and a store need not keep them apart from absent ones.
 //   - CreateExisting: Create never overwrites, not even an expired entry.
@@ -54,8 +55,8 @@
 //     and an expiry is not moved to a whole second.
 //   - ExpiryPrecision: an expiry is not moved to a whole 100 ms or 10 ms
 //     (store times may be truncated to a millisecond or a microsecond).
-//     When the machine is too busy to time Loads within a few
-//     milliseconds of an expiry, the 10 ms check skips and says so.
+//     When the machine is too busy to time Loads within 0.9 of that scale
+//     around an expiry, the check at that scale skips and says so.
 //   - InvalidKeys: every method refuses malformed keys (empty, too short,
 //     too long, upper case, path separators, dots, NUL, space, non-ASCII)
 //     with server.ErrInvalidKey.
@@ -68,7 +69,7 @@
 //     per key wins, Loads never see a torn or foreign blob, and no other
 //     errors occur. Run the suite with -race.
 //
-// The time-based subtests sleep a little over two seconds in all. They assume that
+// The time-based subtests sleep between one and two seconds in all. They assume that
 // the store's clock agrees with the test process's clock to within a few
 // milliseconds, which holds when the store compares expiry against the
 // caller's time.Now (as server.Expired does) or runs on the same host.
