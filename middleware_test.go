@@ -1,7 +1,6 @@
 package session
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -28,33 +27,14 @@ import (
 
 var mwSecret = []byte("0123456789abcdef0123456789abcdef")
 
-// mwLogBuf collects log output; it is written by server goroutines and read
-// by the test.
-type mwLogBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *mwLogBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *mwLogBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // mwManager returns a Manager for cfg, with mwSecret when cfg has no
 // secret, and a logger that writes every level to the returned buffer.
-func mwManager(t testing.TB, cfg Config) (*Manager, *mwLogBuf) {
+func mwManager(t testing.TB, cfg Config) (*Manager, *syncBuffer) {
 	t.Helper()
 	if cfg.SecretKey == nil {
 		cfg.SecretKey = mwSecret
 	}
-	logs := &mwLogBuf{}
+	logs := &syncBuffer{}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
