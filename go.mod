@@ -6,10 +6,14 @@ require (
 	github.com/go-sql-driver/mysql v1.10.1
 	github.com/gorilla/securecookie v1.1.2
 	github.com/klauspost/compress v1.20.3
+	github.com/redis/go-redis/v9 v9.22.0
 	github.com/tinylib/msgp v1.6.5
 )
 
 require (
 	filippo.io/edwards25519 v1.2.0 // indirect
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/philhofer/fwd v1.2.0 // indirect
+	go.uber.org/atomic v1.11.0 // indirect
+	golang.org/x/sys v0.30.0 // indirect
 )

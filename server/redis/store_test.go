@@ -1,0 +1,439 @@
+package redis
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/sessionkit/session/server"
+	"github.com/sessionkit/session/server/storetest"
+)
+
+// TestConformance runs the shared store suite, each subtest under a fresh
+// prefix of the test server.
+func TestConformance(t *testing.T) {
+	testURL(t) // skip (or fail) once, here, without a server
+	storetest.Run(t, func(t *testing.T) server.Store {
+		return openStore(t, Config{})
+	})
+}
+
+func TestConfigValidation(t *testing.T) {
+	// No server needed: the configuration is checked before any I/O.
+	client := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1"})
+	defer client.Close()
+	bad := []string{
+		"with space",
+		"tab\t",
+		"nl\n",
+		"nul\x00",
+		"del\x7f",
+		"é:",
+		strings.Repeat("a", MaxPrefixLen+1),
+	}
+	for _, p := range bad {
+		if err := ValidatePrefix(p); !errors.Is(err, ErrMisconfigured) {
+			t.Errorf("ValidatePrefix(%q) = %v, want ErrMisconfigured", p, err)
+		}
+		if _, err := New(client, Config{Prefix: p}); !errors.Is(err, ErrMisconfigured) {
+			t.Errorf("New with prefix %q: err = %v, want ErrMisconfigured", p, err)
+		}
+		if _, err := Open("redis://127.0.0.1:1/0", Config{Prefix: p}); !errors.Is(err, ErrMisconfigured) {
+			t.Errorf("Open with prefix %q: err = %v, want ErrMisconfigured", p, err)
+		}
+	}
+	if err := ValidatePrefix(""); !errors.Is(err, ErrMisconfigured) {
+		t.Errorf("ValidatePrefix(\"\") = %v, want ErrMisconfigured", err)
+	}
+	for _, p := range []string{"s", "sessionkit:", "app:{sessions}:", "a*b?[c]\\", strings.Repeat("~", MaxPrefixLen)} {
+		s, err := New(client, Config{Prefix: p})
+		if err != nil {
+			t.Errorf("New with prefix %q: %v", p, err)
+			continue
+		}
+		if s.Prefix() != p {
+			t.Errorf("Prefix() = %q, want %q", s.Prefix(), p)
+		}
+	}
+	s, err := New(client, Config{})
+	if err != nil || s.Prefix() != DefaultPrefix || s.keepMs != DefaultKeepExpired.Milliseconds() {
+		t.Errorf("New with the zero Config: %v, prefix %q, keep %d ms; want %q and %v", err, s.Prefix(), s.keepMs, DefaultPrefix, DefaultKeepExpired)
+	}
+	if _, err := New(client, Config{KeepExpired: -time.Second}); !errors.Is(err, ErrMisconfigured) {
+		t.Errorf("New with a negative KeepExpired: %v, want ErrMisconfigured", err)
+	}
+	if _, err := New(nil, Config{}); !errors.Is(err, ErrMisconfigured) {
+		t.Errorf("New(nil): %v, want ErrMisconfigured", err)
+	}
+}
+
+func TestOpenBadURL(t *testing.T) {
+	for _, url := range []string{"", "http://u:hunter2@host/0", "redis://:hunter2@host:6379/notadb", "redis://:hunter2@host:6379/0?no_such_option=1"} {
+		_, err := Open(url, Config{})
+		if err == nil {
+			t.Errorf("Open(%q) succeeded", url)
+			continue
+		}
+		if !strings.HasPrefix(err.Error(), "session store redis: open: ") {
+			t.Errorf("Open(%q) = %q, want the store's prefix", url, err)
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("Open(%q) = %q reveals the password", url, err)
+		}
+	}
+}
+
+// TestLayout checks what the store writes: the value under Prefix+key
+// starts with the expiry in milliseconds, and Redis drops the key
+// KeepExpired after that expiry.
+func TestLayout(t *testing.T) {
+	s := openStore(t, Config{KeepExpired: time.Minute})
+	ctx := testCtx(t)
+	k := keyOf(1)
+	exp := time.UnixMilli(time.Now().Add(time.Hour).UnixMilli()).Add(700 * time.Microsecond)
+	if err := s.Create(ctx, k, []byte("blob"), exp); err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.Client().Get(ctx, s.Prefix()+k).Bytes()
+	if err != nil {
+		t.Fatalf("GET %s: %v", s.Prefix()+k, err)
+	}
+	want := []byte("000" + itoa(exp.UnixMilli()) + "blob")
+	if !bytes.Equal(v, want) {
+		t.Errorf("value = %q, want %q", v, want)
+	}
+	pttl, err := s.Client().PTTL(ctx, s.Prefix()+k).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lo, hi := time.Hour+time.Minute-5*time.Second, time.Hour+time.Minute; pttl < lo || pttl > hi {
+		t.Errorf("PTTL = %v, want between %v and %v (expiry + KeepExpired)", pttl, lo, hi)
+	}
+	blob, got, err := s.LoadWithExpiry(ctx, k)
+	if err != nil || string(blob) != "blob" || !got.Equal(exp.Truncate(time.Millisecond)) {
+		t.Errorf("LoadWithExpiry = %q, %v, %v; want \"blob\", %v", blob, got, err, exp.Truncate(time.Millisecond))
+	}
+
+	// An entry that expired longer ago than KeepExpired lives for a
+	// millisecond at most.
+	k2 := keyOf(2)
+	if err := s.Create(ctx, k2, []byte("old"), time.Now().Add(-2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if n, err := s.Client().Exists(ctx, s.Prefix()+k2).Result(); err != nil || n != 0 {
+		t.Errorf("EXISTS of an entry written 2 min after its expiry = %d, %v; want 0", n, err)
+	}
+	// Update of an expired entry that Redis still keeps does not bring it
+	// back, and leaves its time to live alone.
+	k3 := keyOf(3)
+	if err := s.Create(ctx, k3, []byte("gone"), time.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(ctx, k3, []byte("back"), time.Now().Add(time.Hour)); !errors.Is(err, server.ErrNotFound) {
+		t.Errorf("Update of an expired entry = %v, want ErrNotFound", err)
+	}
+	if pttl, err := s.Client().PTTL(ctx, s.Prefix()+k3).Result(); err != nil || pttl > time.Minute {
+		t.Errorf("PTTL after a refused Update = %v, %v; want at most a minute", pttl, err)
+	}
+}
+
+func itoa(n int64) string {
+	var b [20]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}
+
+func TestExpiryClamped(t *testing.T) {
+	s := openStore(t, Config{})
+	ctx := testCtx(t)
+	far := time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := s.Create(ctx, keyOf(1), []byte("far"), far); err != nil {
+		t.Fatal(err)
+	}
+	_, exp, err := s.LoadWithExpiry(ctx, keyOf(1))
+	if err != nil || exp.UnixMilli() != maxExpiryMs {
+		t.Errorf("LoadWithExpiry of an entry expiring in the year 12000 = %v, %v; want the end of 9999", exp, err)
+	}
+	if err := s.Create(ctx, keyOf(2), []byte("past"), time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load(ctx, keyOf(2)); !errors.Is(err, server.ErrNotFound) {
+		t.Errorf("Load of an entry that expired in year 1 = %v, want ErrNotFound", err)
+	}
+}
+
+func TestCorruptValue(t *testing.T) {
+	s := openStore(t, Config{})
+	ctx := testCtx(t)
+	for i, v := range []string{"", "short", "12345678901234x6blob"} {
+		k := keyOf(i)
+		if err := s.Client().Set(ctx, s.Prefix()+k, v, time.Minute).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Load(ctx, k); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("Load of %q = %v, want ErrCorrupt", v, err)
+		}
+		if strings.Contains(errString(s.Load(ctx, k)), k) {
+			t.Errorf("the error names the session key")
+		}
+		// Update does not write over it either.
+		if err := s.Update(ctx, k, []byte("x"), time.Now().Add(time.Hour)); !errors.Is(err, server.ErrNotFound) {
+			t.Errorf("Update over %q = %v, want ErrNotFound", v, err)
+		}
+	}
+}
+
+func errString(_ []byte, err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// TestDeleteExpiredOnlyOwnKeys checks that DeleteExpired removes expired
+// entries under its prefix and leaves alone live ones, keys of another
+// prefix, and keys under its prefix that are not session keys.
+func TestDeleteExpiredOnlyOwnKeys(t *testing.T) {
+	s := openStore(t, Config{Prefix: uniquePrefix(t) + "*?["}) // glob characters are matched literally
+	other := openStore(t, Config{Prefix: strings.TrimSuffix(s.Prefix(), "*?[") + "x?["})
+	ctx := testCtx(t)
+	past := time.Now().Add(-time.Second)
+	for i := range 5 {
+		if err := s.Create(ctx, keyOf(i), []byte("dead"), past); err != nil {
+			t.Fatal(err)
+		}
+		if err := other.Create(ctx, keyOf(i), []byte("dead, other store"), past); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Create(ctx, keyOf(99), []byte("live"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	foreign := s.Prefix() + "cache:" + keyOf(1)
+	if err := s.Client().Set(ctx, foreign, "0000000000000001foreign", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.DeleteExpired(ctx)
+	if err != nil || n != 5 {
+		t.Fatalf("DeleteExpired = %d, %v; want 5", n, err)
+	}
+	if got, err := s.Load(ctx, keyOf(99)); err != nil || string(got) != "live" {
+		t.Errorf("live entry after DeleteExpired: %q, %v", got, err)
+	}
+	if c, err := s.Client().Exists(ctx, foreign).Result(); err != nil || c != 1 {
+		t.Errorf("a key that is not a session key was removed: %d, %v", c, err)
+	}
+	if n, err := other.DeleteExpired(ctx); err != nil || n != 5 {
+		t.Errorf("the other store's DeleteExpired = %d, %v; want its 5 entries still there", n, err)
+	}
+}
+
+// TestDeleteExpiredManyBatches runs DeleteExpired over more keys than one
+// SCAN returns.
+func TestDeleteExpiredManyBatches(t *testing.T) {
+	s := openStore(t, Config{})
+	ctx := testCtx(t)
+	const n = 2500
+	pipe := s.Client().Pipeline()
+	past := time.Now().Add(-time.Second)
+	for i := range n {
+		v, ttl := s.encode([]byte("dead"), past, nowMs())
+		pipe.Set(ctx, s.Prefix()+keyOf(i), v, time.Duration(ttl)*time.Millisecond)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.DeleteExpired(ctx)
+	if err != nil || got != n {
+		t.Fatalf("DeleteExpired = %d, %v; want %d", got, err, n)
+	}
+}
+
+// countingConn counts the writes of a connection: one per round trip for
+// commands and pipelines small enough for one buffer.
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c countingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+// countingHook counts the commands the client processes.
+type countingHook struct{ cmds *atomic.Int64 }
+
+func (h countingHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (h countingHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		h.cmds.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (h countingHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		h.cmds.Add(int64(len(cmds)))
+		return next(ctx, cmds)
+	}
+}
+
+func TestOneRoundTripPerOperation(t *testing.T) {
+	opts := testOptions(t)
+	var writes, cmds atomic.Int64
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	opts.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dialer.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return countingConn{Conn: c, writes: &writes}, nil
+	}
+	opts.PoolSize = 1
+	client := goredis.NewClient(opts)
+	client.AddHook(countingHook{cmds: &cmds})
+	t.Cleanup(func() { client.Close() })
+	s, err := New(client, Config{Prefix: uniquePrefix(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dropPrefix(t, client, s.Prefix()) })
+	ctx := testCtx(t)
+	k := keyOf(1)
+	exp := time.Now().Add(time.Hour)
+	// The first command opens the connection (HELLO and the like).
+	if err := client.Ping(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	want := func(target error) func(error) error {
+		return func(err error) error {
+			if !errors.Is(err, target) {
+				return errors.Join(errors.New("want "+target.Error()), err)
+			}
+			return nil
+		}
+	}
+	ok := func(err error) error { return err }
+	steps := []struct {
+		name  string
+		op    func() error
+		check func(error) error
+	}{
+		{"Create", func() error { return s.Create(ctx, k, []byte("v1"), exp) }, ok},
+		{"Create existing", func() error { return s.Create(ctx, k, []byte("v1"), exp) }, want(server.ErrExists)},
+		{"Load", func() error { _, err := s.Load(ctx, k); return err }, ok},
+		{"LoadWithExpiry", func() error { _, _, err := s.LoadWithExpiry(ctx, k); return err }, ok},
+		{"Load missing", func() error { _, err := s.Load(ctx, keyOf(2)); return err }, want(server.ErrNotFound)},
+		{"Update", func() error { return s.Update(ctx, k, []byte("v2"), exp) }, ok},
+		{"Update identical", func() error { return s.Update(ctx, k, []byte("v2"), exp) }, ok},
+		{"Update missing", func() error { return s.Update(ctx, keyOf(2), []byte("v"), exp) }, want(server.ErrNotFound)},
+		{"Delete", func() error { return s.Delete(ctx, k) }, ok},
+		{"Delete missing", func() error { return s.Delete(ctx, k) }, ok},
+	}
+	for _, st := range steps {
+		w0, c0 := writes.Load(), cmds.Load()
+		if err := st.check(st.op()); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		w, c := writes.Load()-w0, cmds.Load()-c0
+		t.Logf("%-16s round trips %d, commands %d", st.name, w, c)
+		if w != 1 || c != 1 {
+			t.Errorf("%s: %d round trips and %d commands, want 1 and 1", st.name, w, c)
+		}
+	}
+}
+
+// TestDeadline checks that a context's deadline bounds a call to a server
+// that accepts the connection and never answers.
+func TestDeadline(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // read nothing, answer nothing
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	s, err := Open("redis://"+ln.Addr().String()+"/0?protocol=2&max_retries=-1", Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err = s.Load(ctx, keyOf(1))
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Load from a server that never answers = %v, want an error wrapping context.DeadlineExceeded", err)
+	}
+	if errors.Is(err, server.ErrNotFound) {
+		t.Error("a server that does not answer was reported as an empty session")
+	}
+}
+
+// TestUnreachable checks that a Redis that is down is an error from every
+// method, never server.ErrNotFound.
+func TestUnreachable(t *testing.T) {
+	s, err := Open("redis://127.0.0.1:1/0?max_retries=-1", Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	k := keyOf(1)
+	exp := time.Now().Add(time.Hour)
+	_, err = s.Load(ctx, k)
+	errs := map[string]error{"Load": err}
+	_, _, errs["LoadWithExpiry"] = s.LoadWithExpiry(ctx, k)
+	errs["Create"] = s.Create(ctx, k, []byte("x"), exp)
+	errs["Update"] = s.Update(ctx, k, []byte("x"), exp)
+	errs["Delete"] = s.Delete(ctx, k)
+	_, errs["DeleteExpired"] = s.DeleteExpired(ctx)
+	for op, err := range errs {
+		switch {
+		case err == nil:
+			t.Errorf("%s against a closed port succeeded", op)
+		case errors.Is(err, server.ErrNotFound) || errors.Is(err, server.ErrExists):
+			t.Errorf("%s against a closed port = %v; an outage must not read as an answer", op, err)
+		case !strings.HasPrefix(err.Error(), "session store redis: "):
+			t.Errorf("%s: error %q lacks the store's prefix", op, err)
+		}
+		var ne *net.OpError
+		if err != nil && !errors.As(err, &ne) {
+			t.Errorf("%s: error %v does not wrap the *net.OpError", op, err)
+		}
+	}
+}
