@@ -1,0 +1,39 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sessionkit/session/server"
+)
+
+var _ server.ExpiryLoader = (*Store)(nil)
+
+// LoadWithExpiry is Load that also returns the row's expiry (UTC, to the
+// microsecond), in the same single statement:
+//
+//	SELECT data, expiry FROM t WHERE session_key = ? AND expiry > ?now
+//
+// It implements server.ExpiryLoader.
+func (s *Store) LoadWithExpiry(ctx context.Context, key string) ([]byte, time.Time, error) {
+	if err := server.ValidateKey(key); err != nil {
+		return nil, time.Time{}, fmt.Errorf("session store mysql: load: %w", err)
+	}
+	q := "SELECT data, expiry FROM `" + s.table + "` WHERE session_key = ? AND expiry > ?"
+	var (
+		data   []byte
+		expiry time.Time
+	)
+	err := s.db.QueryRowContext(ctx, q, key, now()).Scan(&data, &expiry)
+	switch {
+	case err == nil:
+		return data, expiry, nil
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, time.Time{}, server.ErrNotFound
+	default:
+		return nil, time.Time{}, fmt.Errorf("session store mysql: load: %w", err)
+	}
+}
