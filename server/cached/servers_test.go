@@ -1,0 +1,111 @@
+package cached
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/session/server"
+	"github.com/sessionkit/session/server/mysql"
+	"github.com/sessionkit/session/server/redis"
+	"github.com/sessionkit/session/server/storetest"
+)
+
+// serverEnv returns the variable's value, or skips the test (fails it when
+// require is "1") if it is not set. scripts/test.sh (make test) starts the
+// servers and sets both.
+func serverEnv(t *testing.T, name, require, what string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		if os.Getenv(require) == "1" {
+			t.Fatalf("%s required (%s=1) but %s is not set; run `make test`, which starts one", what, require, name)
+		}
+		t.Skipf("no %s server: set %s or run `make test`", what, name)
+	}
+	return v
+}
+
+func randomHex(t *testing.T) string {
+	t.Helper()
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// redisMySQL returns a cached store with Redis (a fresh prefix) in front of
+// MySQL (a fresh table), both removed when the test ends.
+func redisMySQL(t *testing.T) *Store {
+	t.Helper()
+	url := serverEnv(t, "SESSION_TEST_REDIS_URL", "SESSION_TEST_REQUIRE_REDIS", "Redis")
+	dsn := serverEnv(t, "SESSION_TEST_MYSQL_DSN", "SESSION_TEST_REQUIRE_MYSQL", "MySQL/MariaDB")
+	id := randomHex(t)
+	cache, err := redis.Open(url, redis.Config{Prefix: "sessionkit-test:cached:" + id + ":"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	backing, err := mysql.Open(dsn, mysql.Config{Table: "sessions_cached_" + id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := backing.Migrate(c); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := backing.DB().ExecContext(c, "DROP TABLE IF EXISTS `"+backing.Table()+"`"); err != nil {
+			t.Errorf("drop table: %v", err)
+		}
+		iter := cache.Client().Scan(c, 0, cache.Prefix()+"*", 1000).Iterator()
+		for iter.Next(c) {
+			cache.Client().Del(c, iter.Val())
+		}
+		_ = backing.Close()
+		_ = cache.Close()
+	})
+	s, err := New(cache, backing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformanceRedisMySQL(t *testing.T) {
+	serverEnv(t, "SESSION_TEST_REDIS_URL", "SESSION_TEST_REQUIRE_REDIS", "Redis")
+	serverEnv(t, "SESSION_TEST_MYSQL_DSN", "SESSION_TEST_REQUIRE_MYSQL", "MySQL/MariaDB")
+	storetest.Run(t, func(t *testing.T) server.Store { return redisMySQL(t) })
+}
+
+// TestRedisMySQLHits checks on the real servers that a session the cache
+// holds is read from Redis alone.
+func TestRedisMySQLHits(t *testing.T) {
+	s := redisMySQL(t)
+	ctx := context.Background()
+	if err := s.Create(ctx, k1, []byte("v1"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	// Remove the row behind the cache's back: the cache still answers.
+	if _, err := s.Backing().(*mysql.Store).DB().ExecContext(ctx, "DELETE FROM `"+s.Backing().(*mysql.Store).Table()+"`"); err != nil {
+		t.Fatal(err)
+	}
+	mustLoad(t, s, k1, "v1")
+	if st := s.Stats(); st != (Stats{Hits: 1}) {
+		t.Errorf("Stats = %+v, want one hit", st)
+	}
+	// Lose the cache's copy: the next Load misses and finds nothing.
+	if err := s.Cache().Delete(ctx, k1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load(ctx, k1); !errors.Is(err, server.ErrNotFound) {
+		t.Errorf("Load of a session neither store holds = %v, want ErrNotFound", err)
+	}
+}
