@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"github.com/sessionkit/session/server"
+	"github.com/sessionkit/session/server/cached"
 	"github.com/sessionkit/session/server/file"
 	"github.com/sessionkit/session/server/memory"
 	"github.com/sessionkit/session/server/mysql"
+	"github.com/sessionkit/session/server/redis"
 )
 
 // env returns a lookup function over m, standing in for os.LookupEnv.
@@ -109,7 +111,17 @@ func TestErrors(t *testing.T) {
 		env  map[string]string
 		want []string
 	}{
-		{"unknown store", map[string]string{VarStore: "redis"}, []string{"SESSION_STORE", `"redis"`, "memory, file, mysql"}},
+		{"unknown store", map[string]string{VarStore: "memcached"}, []string{"SESSION_STORE", `"memcached"`, "memory, file, mysql, redis, cached"}},
+		{"redis without URL", map[string]string{VarStore: "redis"}, []string{"SESSION_STORE=redis", "SESSION_REDIS_URL", "redis://"}},
+		{"bad redis URL", map[string]string{VarStore: "redis", VarRedisURL: "http://:hunter2@cache:6379/0"}, []string{"SESSION_REDIS_URL", "invalid URL scheme"}},
+		{"bad redis prefix", map[string]string{VarStore: "redis", VarRedisURL: "redis://:hunter2@cache:6379/0", VarRedisPrefix: "two words"}, []string{"SESSION_REDIS_PREFIX", "printable ASCII without spaces"}},
+		{"cached without cache", map[string]string{VarStore: "cached", VarBackingStore: "file"}, []string{"SESSION_CACHE_STORE", "memory, redis"}},
+		{"cached with unknown cache", map[string]string{VarStore: "cached", VarCacheStore: "file", VarBackingStore: "file"}, []string{"SESSION_CACHE_STORE", "memory, redis", `"file"`}},
+		{"cached without backing", map[string]string{VarStore: "cached", VarCacheStore: "memory"}, []string{"SESSION_BACKING_STORE", "file, mysql"}},
+		{"cached with unknown backing", map[string]string{VarStore: "cached", VarCacheStore: "memory", VarBackingStore: "redis"}, []string{"SESSION_BACKING_STORE", "file, mysql", `"redis"`}},
+		{"cached redis without URL", map[string]string{VarStore: "cached", VarCacheStore: "redis", VarBackingStore: "file"}, []string{"SESSION_CACHE_STORE=redis", "SESSION_REDIS_URL"}},
+		{"cached file without path", map[string]string{VarStore: "cached", VarCacheStore: "memory", VarBackingStore: "file"}, []string{"SESSION_BACKING_STORE=file", "SESSION_FILE_PATH"}},
+		{"cached mysql without DSN", map[string]string{VarStore: "cached", VarCacheStore: "redis", VarRedisURL: "redis://:hunter2@cache:6379/0", VarBackingStore: "mysql"}, []string{"SESSION_BACKING_STORE=mysql", "SESSION_MYSQL_DSN"}},
 		{"file without path", map[string]string{VarStore: "file"}, []string{"SESSION_FILE_PATH", "directory"}},
 		{"file with missing directory", map[string]string{VarStore: "file", VarFilePath: "/nonexistent/sessions"}, []string{"SESSION_FILE_PATH", "does not exist"}},
 		{"mysql without DSN", map[string]string{VarStore: "mysql"}, []string{"SESSION_MYSQL_DSN", "user:password@tcp(host:port)/dbname"}},
@@ -228,4 +240,179 @@ func TestMySQL(t *testing.T) {
 	if err := close2(); err != nil {
 		t.Errorf("close: %v", err)
 	}
+}
+
+// testRedisURL returns the test Redis server's URL, or skips the test
+// (fails it when SESSION_TEST_REQUIRE_REDIS=1) if there is none, as the
+// tests of server/redis do.
+func testRedisURL(t *testing.T) string {
+	t.Helper()
+	url := os.Getenv("SESSION_TEST_REDIS_URL")
+	if url == "" {
+		if os.Getenv("SESSION_TEST_REQUIRE_REDIS") == "1" {
+			t.Fatal("Redis required (SESSION_TEST_REQUIRE_REDIS=1) but SESSION_TEST_REDIS_URL is not set; run `make test`, which starts one")
+		}
+		t.Skip("no Redis server: set SESSION_TEST_REDIS_URL or run `make test`")
+	}
+	return url
+}
+
+func randomHex(t *testing.T) string {
+	t.Helper()
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b[:])
+}
+
+func TestRedis(t *testing.T) {
+	url := testRedisURL(t)
+	prefix := "sessionkit-test:envstore:" + randomHex(t) + ":"
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, closeStore, err := Open(ctx, env(map[string]string{VarStore: "Redis", VarRedisURL: url, VarRedisPrefix: prefix}))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer closeStore()
+	st, ok := s.(*redis.Store)
+	if !ok {
+		t.Fatalf("Open = %T, want *redis.Store", s)
+	}
+	if st.Prefix() != prefix {
+		t.Errorf("Prefix() = %q, want %q", st.Prefix(), prefix)
+	}
+	if err := s.Create(ctx, testKey, []byte("blob"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	// The store writes under the prefix the variable names.
+	if n, err := st.Client().Exists(ctx, prefix+testKey).Result(); err != nil || n != 1 {
+		t.Fatalf("EXISTS %s = %d, %v; want 1", prefix+testKey, n, err)
+	}
+	if err := s.Delete(ctx, testKey); err != nil {
+		t.Fatal(err)
+	}
+	roundTrip(t, s)
+
+	// Without SESSION_REDIS_PREFIX, the store's default.
+	s2, close2, err := Open(ctx, env(map[string]string{VarStore: "redis", VarRedisURL: url}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer close2()
+	if p := s2.(*redis.Store).Prefix(); p != redis.DefaultPrefix {
+		t.Errorf("default prefix %q, want %q", p, redis.DefaultPrefix)
+	}
+}
+
+// TestRedisUnreachable checks that a Redis that does not answer is an
+// error naming SESSION_REDIS_URL, not a configuration error, and that the
+// error does not repeat the URL's password.
+func TestRedisUnreachable(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, _, err := Open(ctx, env(map[string]string{VarStore: "redis", VarRedisURL: "redis://:hunter2@127.0.0.1:1/0?max_retries=-1"}))
+	if err == nil {
+		t.Fatal("Open succeeded against a closed port")
+	}
+	if errors.Is(err, ErrConfig) {
+		t.Errorf("error %v matches ErrConfig; the configuration is valid, the server is not there", err)
+	}
+	if !strings.Contains(err.Error(), "SESSION_REDIS_URL") || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("error %q should name SESSION_REDIS_URL and not reveal the password", err)
+	}
+}
+
+func TestCachedMemoryFile(t *testing.T) {
+	dir := t.TempDir()
+	s, closeStore, err := Open(context.Background(), env(map[string]string{
+		VarStore: "cached", VarCacheStore: "Memory", VarBackingStore: "file", VarFilePath: dir,
+		VarRedisURL: "redis://127.0.0.1:1/0", // not named by SESSION_CACHE_STORE: ignored
+	}))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer closeStore()
+	st, ok := s.(*cached.Store)
+	if !ok {
+		t.Fatalf("Open = %T, want *cached.Store", s)
+	}
+	if _, ok := st.Cache().(*memory.Store); !ok {
+		t.Errorf("cache %T, want *memory.Store", st.Cache())
+	}
+	if _, ok := st.Backing().(*file.Store); !ok {
+		t.Errorf("backing %T, want *file.Store", st.Backing())
+	}
+	if err := s.Create(context.Background(), testKey, []byte("blob"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, file.Prefix+testKey)); err != nil {
+		t.Fatalf("no session file in %s: %v", dir, err)
+	}
+	if _, err := s.Load(context.Background(), testKey); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Stats(); got.Hits != 1 {
+		t.Errorf("Stats = %+v, want a cache hit", got)
+	}
+	if err := s.Delete(context.Background(), testKey); err != nil {
+		t.Fatal(err)
+	}
+	roundTrip(t, s)
+	if err := closeStore(); err != nil {
+		t.Errorf("close: %v", err)
+	}
+}
+
+func TestCachedRedisMySQL(t *testing.T) {
+	url, dsn := testRedisURL(t), testDSN(t)
+	id := randomHex(t)
+	table, prefix := "envstore_cached_"+id, "sessionkit-test:envstore:"+id+":"
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	vars := map[string]string{
+		VarStore: "cached", VarCacheStore: "redis", VarBackingStore: "mysql",
+		VarRedisURL: url, VarMySQLDSN: dsn, VarMySQLTable: table,
+	}
+	s, closeStore, err := Open(ctx, env(vars))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	st := s.(*cached.Store)
+	cache, db := st.Cache().(*redis.Store), st.Backing().(*mysql.Store)
+	t.Cleanup(func() {
+		if _, err := db.DB().ExecContext(context.Background(), "DROP TABLE IF EXISTS `"+table+"`"); err != nil {
+			t.Errorf("drop table: %v", err)
+		}
+		if err := closeStore(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	if cache.Prefix() != DefaultCachePrefix || db.Table() != table {
+		t.Errorf("cache prefix %q, table %q; want %q, %q", cache.Prefix(), db.Table(), DefaultCachePrefix, table)
+	}
+	// The table was created by Open.
+	roundTrip(t, s)
+
+	vars[VarRedisPrefix] = prefix
+	s2, close2, err := Open(ctx, env(vars))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer close2()
+	if p := s2.(*cached.Store).Cache().(*redis.Store).Prefix(); p != prefix {
+		t.Errorf("cache prefix %q, want %q from %s", p, prefix, VarRedisPrefix)
+	}
+	roundTrip(t, s2)
+
+	// A cache that is down does not stop Open: the cached store works
+	// without it.
+	vars[VarRedisURL] = "redis://127.0.0.1:1/0?max_retries=-1"
+	s3, close3, err := Open(ctx, env(vars))
+	if err != nil {
+		t.Fatalf("Open with the cache down: %v", err)
+	}
+	defer close3()
+	roundTrip(t, s3)
 }
