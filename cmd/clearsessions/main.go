@@ -10,10 +10,23 @@
 //
 // It reads the variables of the store (see internal/envstore):
 //
-//	SESSION_STORE        file | mysql
-//	SESSION_FILE_PATH    the file store's directory
-//	SESSION_MYSQL_DSN    user:password@tcp(host:port)/dbname
-//	SESSION_MYSQL_TABLE  the table, default sessions (created if missing)
+//	SESSION_STORE          file | mysql | redis | cached
+//	SESSION_FILE_PATH      the file store's directory
+//	SESSION_MYSQL_DSN      user:password@tcp(host:port)/dbname
+//	SESSION_MYSQL_TABLE    the table, default sessions (created if missing)
+//	SESSION_REDIS_URL      redis://[:password@]host:port/db
+//	SESSION_REDIS_PREFIX   the key prefix, default "sessionkit:" ("sessionkit:cache:" for a cache)
+//	SESSION_CACHE_STORE    with cached: memory | redis
+//	SESSION_BACKING_STORE  with cached: file | mysql
+//
+// With SESSION_STORE=cached it clears the backing store, which is the one
+// that keeps expired sessions, and reports its count; a Redis cache's
+// expired entries go too, uncounted.
+//
+// Redis drops expired sessions by itself, redis.DefaultKeepExpired after
+// their expiry, so a Redis store needs no cron job. With
+// SESSION_STORE=redis, clearsessions removes the expired sessions that
+// Redis still keeps, and says so.
 //
 // On success it prints "deleted N expired sessions" and exits with status
 // 0. On failure it prints the error, and the count of sessions removed
@@ -54,6 +67,7 @@ import (
 
 	"github.com/sessionkit/session/internal/envstore"
 	"github.com/sessionkit/session/server/memory"
+	"github.com/sessionkit/session/server/redis"
 )
 
 func main() {
@@ -69,7 +83,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	flags.SetOutput(stderr)
 	timeout := flags.Duration("timeout", 5*time.Minute, "give up after this long, connecting included")
 	flags.Usage = func() {
-		fmt.Fprintln(stderr, "usage: clearsessions [-timeout 5m]\n\nRemoves expired sessions from the store named by SESSION_STORE (file or mysql).")
+		fmt.Fprintln(stderr, "usage: clearsessions [-timeout 5m]\n\nRemoves expired sessions from the store named by SESSION_STORE (file, mysql, redis or cached).")
 		flags.PrintDefaults()
 	}
 	if err := flags.Parse(args); err != nil {
@@ -118,6 +132,9 @@ func clearExpired(ctx context.Context, timeout time.Duration, lookup func(string
 		return withTimeout(fmt.Errorf("deleting expired sessions: %w", err), timeout)
 	}
 	fmt.Fprintf(stdout, "deleted %d expired sessions\n", n)
+	if _, ok := store.(*redis.Store); ok {
+		fmt.Fprintf(stdout, "Redis drops expired sessions by itself, %v after they expire; this run only removed those it still kept\n", redis.DefaultKeepExpired)
+	}
 	return nil
 }
 

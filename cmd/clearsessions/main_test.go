@@ -16,6 +16,7 @@ import (
 	"github.com/sessionkit/session/server"
 	"github.com/sessionkit/session/server/file"
 	"github.com/sessionkit/session/server/mysql"
+	"github.com/sessionkit/session/server/redis"
 )
 
 const (
@@ -134,7 +135,8 @@ func TestClearsessions(t *testing.T) {
 		want string
 	}{
 		{"memory store", map[string]string{"SESSION_STORE": "memory"}, nil, 1, "server.Cleanup"},
-		{"unknown store", map[string]string{"SESSION_STORE": "redis"}, nil, 1, "want one of memory, file, mysql"},
+		{"unknown store", map[string]string{"SESSION_STORE": "memcached"}, nil, 1, "want one of memory, file, mysql, redis, cached"},
+		{"cached without backing", map[string]string{"SESSION_STORE": "cached", "SESSION_CACHE_STORE": "memory"}, nil, 1, "SESSION_BACKING_STORE"},
 		{"file without path", map[string]string{"SESSION_STORE": "file"}, nil, 1, "SESSION_FILE_PATH"},
 		{"missing directory", map[string]string{"SESSION_STORE": "file", "SESSION_FILE_PATH": "/nonexistent/sessions"}, nil, 1, "does not exist"},
 		{"bad timeout", nil, []string{"-timeout", "soon"}, 2, "invalid value"},
@@ -155,6 +157,47 @@ func TestClearsessions(t *testing.T) {
 		if code != 1 || !strings.Contains(stderr, "deadline exceeded") || !strings.Contains(stderr, "-timeout 1ns") {
 			t.Errorf("exit %d, stderr %q; want 1 and a deadline error naming -timeout", code, stderr)
 		}
+	})
+
+	t.Run("cached store", func(t *testing.T) {
+		dir := t.TempDir()
+		st, err := file.New(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seed(t, st)
+		env := map[string]string{"SESSION_STORE": "cached", "SESSION_CACHE_STORE": "memory", "SESSION_BACKING_STORE": "file", "SESSION_FILE_PATH": dir}
+		code, stdout, stderr := exe(t, bin, env)
+		if code != 0 || stdout != "deleted 1 expired sessions\n" || stderr != "" {
+			t.Fatalf("exit %d, stdout %q, stderr %q; want 0, \"deleted 1 expired sessions\\n\", nothing", code, stdout, stderr)
+		}
+		checkOnlyLiveLeft(t, st)
+	})
+
+	t.Run("redis store", func(t *testing.T) {
+		url := os.Getenv("SESSION_TEST_REDIS_URL")
+		if url == "" {
+			if os.Getenv("SESSION_TEST_REQUIRE_REDIS") == "1" {
+				t.Fatal("Redis required (SESSION_TEST_REQUIRE_REDIS=1) but SESSION_TEST_REDIS_URL is not set; run `make test`, which starts one")
+			}
+			t.Skip("no Redis server: set SESSION_TEST_REDIS_URL or run `make test`")
+		}
+		var b [8]byte
+		rand.Read(b[:])
+		prefix := "sessionkit-test:clearsessions:" + hex.EncodeToString(b[:]) + ":"
+		st, err := redis.Open(url, redis.Config{Prefix: prefix})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		seed(t, st)
+		defer st.Delete(context.Background(), liveKey)
+		defer st.Delete(context.Background(), expiredKey)
+		code, stdout, stderr := exe(t, bin, map[string]string{"SESSION_STORE": "redis", "SESSION_REDIS_URL": url, "SESSION_REDIS_PREFIX": prefix})
+		if code != 0 || !strings.HasPrefix(stdout, "deleted 1 expired sessions\n") || !strings.Contains(stdout, "Redis drops expired sessions by itself") {
+			t.Fatalf("exit %d, stdout %q, stderr %q; want 0, the count and a note that Redis expires sessions itself", code, stdout, stderr)
+		}
+		checkOnlyLiveLeft(t, st)
 	})
 
 	t.Run("mysql store", func(t *testing.T) {
