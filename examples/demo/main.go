@@ -9,11 +9,26 @@
 //
 // and open the URL it prints (http://127.0.0.1:8000/ unless -addr or
 // DEMO_ADDR says otherwise). It reads the SESSION_* variables of
-// session.ConfigFromEnv, and SESSION_STORE, SESSION_FILE_PATH,
-// SESSION_MYSQL_DSN and SESSION_MYSQL_TABLE for the server store:
+// session.ConfigFromEnv, and those of internal/envstore for the server
+// store:
+//
+//	SESSION_STORE          memory | file | mysql | redis | cached
+//	SESSION_FILE_PATH      file: the directory of the session files
+//	SESSION_MYSQL_DSN      mysql: user:password@tcp(host:port)/dbname
+//	SESSION_MYSQL_TABLE    mysql: the table (default sessions, created if missing)
+//	SESSION_REDIS_URL      redis: redis://[:password@]host:port/db
+//	SESSION_REDIS_PREFIX   redis: the key prefix (default "sessionkit:", or
+//	                       "sessionkit:cache:" for a cache)
+//	SESSION_CACHE_STORE    cached: the cache in front, memory | redis
+//	SESSION_BACKING_STORE  cached: the store behind it, file | mysql
+//
+// For example:
 //
 //	SESSION_ENGINE=server SESSION_STORE=memory go run ./examples/demo
 //	SESSION_ENGINE=auto SESSION_STORE=file SESSION_FILE_PATH=/tmp/sessions go run ./examples/demo
+//	SESSION_ENGINE=server SESSION_STORE=redis SESSION_REDIS_URL=redis://127.0.0.1:6379/0 go run ./examples/demo
+//	SESSION_ENGINE=server SESSION_STORE=cached SESSION_CACHE_STORE=redis SESSION_REDIS_URL=redis://127.0.0.1:6379/0 \
+//		SESSION_BACKING_STORE=mysql SESSION_MYSQL_DSN='sess:secret@tcp(127.0.0.1:3306)/app' go run ./examples/demo
 //
 // Without SESSION_SECRET_KEY it makes up a random key for the run, so
 // sessions do not survive a restart.
@@ -31,6 +46,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -116,7 +132,7 @@ func configure(ctx context.Context, out io.Writer) (session.Config, func() error
 		return cfg, nil, err
 	}
 	if store == nil && (cfg.Engine == session.EngineServer || cfg.Engine == session.EngineAuto) {
-		return cfg, nil, fmt.Errorf("SESSION_ENGINE=%s keeps sessions in a server store: set SESSION_STORE to one of memory, file or mysql", cfg.Engine)
+		return cfg, nil, fmt.Errorf("SESSION_ENGINE=%s keeps sessions in a server store: set SESSION_STORE to one of %s", cfg.Engine, strings.Join(envstore.Stores, ", "))
 	}
 	cfg.Store = store
 	return cfg, closeStore, nil

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -15,8 +17,10 @@ import (
 	"testing"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/server/cached"
 	"github.com/sessionkit/session/server/file"
 	"github.com/sessionkit/session/server/memory"
+	"github.com/sessionkit/session/server/redis"
 )
 
 // setEnv sets the demo's environment for one test: the given variables,
@@ -308,9 +312,81 @@ func TestServerEngineNeedsStore(t *testing.T) {
 }
 
 func TestBadStore(t *testing.T) {
-	setEnv(t, map[string]string{"SESSION_STORE": "redis"})
+	setEnv(t, map[string]string{"SESSION_STORE": "memcached"})
 	_, _, err := configure(context.Background(), io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "SESSION_STORE") {
-		t.Fatalf("configure with SESSION_STORE=redis: %v; want an error naming SESSION_STORE", err)
+	if err == nil || !strings.Contains(err.Error(), "SESSION_STORE") || !strings.Contains(err.Error(), "redis, cached") {
+		t.Fatalf("configure with SESSION_STORE=memcached: %v; want an error naming SESSION_STORE and the stores", err)
+	}
+}
+
+// TestServerEngineCached runs the demo on a memory cache in front of the
+// file store.
+func TestServerEngineCached(t *testing.T) {
+	dir := t.TempDir()
+	c, cfg, _ := startDemo(t, map[string]string{
+		"SESSION_ENGINE": "server", "SESSION_STORE": "cached",
+		"SESSION_CACHE_STORE": "memory", "SESSION_BACKING_STORE": "file", "SESSION_FILE_PATH": dir,
+	})
+	st, ok := cfg.Store.(*cached.Store)
+	if !ok {
+		t.Fatalf("store %T, want *cached.Store", cfg.Store)
+	}
+	c.page("GET", "/session", nil, "engine <b>server</b>", "store <b>*cached.Store</b>")
+	sessionFiles := func() int {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), file.Prefix) && !strings.HasPrefix(e.Name(), file.Prefix+".tmp") {
+				n++
+			}
+		}
+		return n
+	}
+	if failedAt := walk(t, c, sessionFiles, 20); failedAt != 0 {
+		t.Fatalf("the server engine failed to save a cart of %d lines", failedAt)
+	}
+	if s := st.Stats(); s.Hits == 0 || s.CacheErrors != 0 {
+		t.Errorf("cache stats %+v: want hits and no errors", s)
+	}
+}
+
+// TestServerEngineRedis runs the demo on the Redis store.
+func TestServerEngineRedis(t *testing.T) {
+	url := os.Getenv("SESSION_TEST_REDIS_URL")
+	if url == "" {
+		if os.Getenv("SESSION_TEST_REQUIRE_REDIS") == "1" {
+			t.Fatal("Redis required (SESSION_TEST_REQUIRE_REDIS=1) but SESSION_TEST_REDIS_URL is not set; run `make test`, which starts one")
+		}
+		t.Skip("no Redis server: set SESSION_TEST_REDIS_URL or run `make test`")
+	}
+	var b [8]byte
+	rand.Read(b[:])
+	prefix := "sessionkit-test:demo:" + hex.EncodeToString(b[:]) + ":"
+	c, cfg, _ := startDemo(t, map[string]string{
+		"SESSION_ENGINE": "server", "SESSION_STORE": "redis", "SESSION_REDIS_URL": url, "SESSION_REDIS_PREFIX": prefix,
+	})
+	st, ok := cfg.Store.(*redis.Store)
+	if !ok {
+		t.Fatalf("store %T, want *redis.Store", cfg.Store)
+	}
+	keys := func() []string {
+		k, err := st.Client().Keys(context.Background(), prefix+"*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	t.Cleanup(func() {
+		for _, k := range keys() {
+			st.Client().Del(context.Background(), k)
+		}
+	})
+	c.page("GET", "/session", nil, "engine <b>server</b>", "store <b>*redis.Store</b>")
+	// Deleted sessions go at once (DEL), so the count is of live ones.
+	if failedAt := walk(t, c, func() int { return len(keys()) }, 20); failedAt != 0 {
+		t.Fatalf("the server engine failed to save a cart of %d lines", failedAt)
 	}
 }
