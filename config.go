@@ -59,8 +59,9 @@ type Config struct {
 	// Serializer writes sessions: "msgpack" (default), "json" or "gob".
 	// Sessions written by any of them stay readable.
 	Serializer string
-	// Compression for sessions above a few hundred bytes: "s2" (default),
-	// "zstd" or "none".
+	// Compression for sessions above a few hundred bytes: "auto" (the
+	// default: s2 for mid-sized sessions, zstd from half a kilobyte, where
+	// it is markedly smaller), "s2", "zstd" or "none".
 	Compression string
 	// SignOnly turns encryption off: cookies are authenticated but their
 	// content is readable by the client.
@@ -170,7 +171,7 @@ func configErr(format string, args ...any) error {
 //	SESSION_SECRET_KEY               at least 32 bytes
 //	SESSION_SECRET_KEY_FALLBACKS     earlier keys, comma-separated, newest first
 //	SESSION_SERIALIZER               msgpack | json | gob
-//	SESSION_COMPRESSION              s2 | zstd | none
+//	SESSION_COMPRESSION              auto | s2 | zstd | none
 //	SESSION_SIGN_ONLY                true | false
 //	SESSION_COOKIE_NAME              default sessionid
 //	SESSION_COOKIE_AGE               seconds, default 1209600

@@ -259,7 +259,7 @@ func TestConfigNewAccepts(t *testing.T) {
 	}
 	// The defaults.
 	c := m.cfg
-	if c.Engine != EngineCookie || c.Serializer != "msgpack" || c.Compression != "s2" || c.CookieName != "sessionid" ||
+	if c.Engine != EngineCookie || c.Serializer != "msgpack" || c.Compression != "auto" || c.CookieName != "sessionid" ||
 		c.CookieAge != 14*24*time.Hour || c.CookiePath != "/" || c.CookieSameSite != http.SameSiteLaxMode || c.CookieMaxSize != 4096 {
 		t.Errorf("defaults: %+v", c)
 	}

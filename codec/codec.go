@@ -76,7 +76,10 @@ const (
 	DefaultMaxLength         = 1 << 20
 	DefaultMaxSize           = 1 << 20
 	DefaultCompressThreshold = 256
-	DefaultCompression       = "s2"
+	// AutoZstdFrom is the body size from which the "auto" compression
+	// uses zstd instead of s2.
+	AutoZstdFrom = 512
+	DefaultCompression       = "auto"
 )
 
 // Config configures a Codec. Only Secret is required.
@@ -90,7 +93,11 @@ type Config struct {
 	// Serializer writes new values. Nil means serializer.MsgPack. Values
 	// written by any built-in serializer stay readable.
 	Serializer serializer.Serializer
-	// Compression is "none", "s2" or "zstd". Empty means "s2".
+	// Compression is "auto" (the default when empty), "s2", "zstd" or
+	// "none". "auto" uses s2 for bodies under AutoZstdFrom bytes, where it
+	// is nearly as small as zstd at a fraction of the CPU, and zstd for
+	// larger bodies, where cookie space is scarce and zstd is markedly
+	// smaller.
 	Compression string
 	// CompressThreshold is the serialized size from which compression is
 	// tried; the compressed form is kept only when it is smaller. Zero
@@ -190,7 +197,9 @@ type Decoded struct {
 // build one per configuration and reuse it.
 type Codec struct {
 	ser       serializer.Serializer
-	comp      compressor
+	comp      compressor // for bodies under AutoZstdFrom bytes
+	compLarge compressor // for larger bodies
+	compName  string
 	threshold int
 	maxLen    int
 	maxSize   int
@@ -227,11 +236,15 @@ func New(cfg Config) (*Codec, error) {
 	if name == "" {
 		name = DefaultCompression
 	}
-	comp, err := compressorByName(name)
-	if err != nil {
-		return nil, err
+	if strings.EqualFold(name, "auto") {
+		c.comp, c.compLarge, c.compName = s2Comp{}, zstdComp{}, "auto"
+	} else {
+		comp, err := compressorByName(name)
+		if err != nil {
+			return nil, err
+		}
+		c.comp, c.compLarge, c.compName = comp, comp, comp.name()
 	}
-	c.comp = comp
 	if c.threshold < 0 || c.maxLen < 0 || c.maxSize < 0 {
 		return nil, errors.New("codec: CompressThreshold, MaxLength and MaxSize must not be negative")
 	}
@@ -305,7 +318,7 @@ func newVerifiers(secret []byte) (enc, sig *securecookie.SecureCookie, err error
 func (c *Codec) Serializer() serializer.Serializer { return c.ser }
 
 // Compression returns the name of the compression that Encode uses.
-func (c *Codec) Compression() string { return c.comp.name() }
+func (c *Codec) Compression() string { return c.compName }
 
 // MaxLength returns the cap on encoded values.
 func (c *Codec) MaxLength() int { return c.maxLen }
@@ -371,10 +384,14 @@ func (c *Codec) Encode(purpose string, p Payload) (string, error) {
 	defer c.putBuf(outBuf)
 	out := appendHeader(*outBuf, header{kind: p.Kind, ser: c.ser.ID(), comp: compNone, expires: p.Expires, created: p.Created})
 	hdrLen := len(out)
-	if c.comp.id() != compNone && len(body) >= c.threshold {
-		out = c.comp.compress(out, body)
+	comp := c.comp
+	if len(body) >= AutoZstdFrom {
+		comp = c.compLarge
+	}
+	if comp.id() != compNone && len(body) >= c.threshold {
+		out = comp.compress(out, body)
 		if len(out)-hdrLen < len(body) {
-			out[compOffset] = c.comp.id()
+			out[compOffset] = comp.id()
 		} else {
 			out = out[:hdrLen]
 		}
@@ -448,7 +465,7 @@ func (c *Codec) Decode(purpose, value string) (Decoded, error) {
 		return d, fmt.Errorf("%w: ID %d", ErrUnknownCompression, h.comp)
 	}
 	d.Compression = comp.name()
-	if h.comp != compNone && h.comp != c.comp.id() {
+	if h.comp != compNone && h.comp != c.comp.id() && h.comp != c.compLarge.id() {
 		d.Stale |= StaleCompression
 	}
 	if h.comp != compNone {

@@ -589,7 +589,7 @@ func TestConfigValidation(t *testing.T) {
 		{"empty fallback", Config{Secret: good, Fallbacks: [][]byte{nil}}, true, []string{"Fallbacks[0]", "32"}},
 		{"fallback repeats secret", Config{Secret: good, Fallbacks: [][]byte{testSecret(2), testSecret(1)}}, true, []string{"Fallbacks[1]", "repeats"}},
 		{"fallbacks repeat", Config{Secret: good, Fallbacks: [][]byte{testSecret(2), testSecret(2)}}, true, []string{"Fallbacks[1]", "repeats"}},
-		{"unknown compression", Config{Secret: good, Compression: "lz4"}, false, []string{`"lz4"`, "none, s2, zstd"}},
+		{"unknown compression", Config{Secret: good, Compression: "lz4"}, false, []string{`"lz4"`, "auto, s2, zstd, none"}},
 		{"negative threshold", Config{Secret: good, CompressThreshold: -1}, false, []string{"CompressThreshold", "negative"}},
 		{"negative max length", Config{Secret: good, MaxLength: -1}, false, []string{"MaxLength", "negative"}},
 		{"negative max size", Config{Secret: good, MaxSize: -5}, false, []string{"MaxSize", "negative"}},
@@ -869,7 +869,7 @@ func TestStrings(t *testing.T) {
 			t.Errorf("got %q, want %q", tt.got, tt.want)
 		}
 	}
-	if got := strings.Join(CompressionNames(), ","); got != "none,s2,zstd" {
+	if got := strings.Join(CompressionNames(), ","); got != "auto,s2,zstd,none" {
 		t.Errorf("CompressionNames() = %q", got)
 	}
 }

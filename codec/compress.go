@@ -17,7 +17,7 @@ const (
 )
 
 // CompressionNames lists the accepted Config.Compression values.
-func CompressionNames() []string { return []string{"none", "s2", "zstd"} }
+func CompressionNames() []string { return []string{"auto", "s2", "zstd", "none"} }
 
 // compressor is one compression algorithm.
 type compressor interface {

@@ -40,7 +40,7 @@ type fixture struct {
 // fixtureReader is the codec every fixture decodes under: secret 1,
 // fallback secret 2, msgpack, s2, encrypted.
 func fixtureReader(tb testing.TB) *Codec {
-	return mustNew(tb, Config{Secret: testSecret(1), Fallbacks: [][]byte{testSecret(2)}})
+	return mustNew(tb, Config{Secret: testSecret(1), Fallbacks: [][]byte{testSecret(2)}, Compression: "s2"})
 }
 
 func writeFixtures(tb testing.TB) {

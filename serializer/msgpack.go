@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/tinylib/msgp/msgp"
@@ -20,15 +21,27 @@ func (msgpackSerializer) Name() string { return "msgpack" }
 
 func (msgpackSerializer) Append(dst []byte, values map[string]any) ([]byte, error) {
 	dst = msgp.AppendMapHeader(dst, uint32(len(values)))
-	for k, v := range values {
+	var scratch [16]string
+	for _, k := range sortedKeys(scratch[:0], values) {
 		dst = msgp.AppendString(dst, k)
 		var bad string
-		dst, bad = appendMsgpack(dst, v, 0)
+		dst, bad = appendMsgpack(dst, values[k], 0)
 		if bad != "" {
 			return dst, &UnsupportedError{Serializer: "msgpack", Key: k, Type: bad}
 		}
 	}
 	return dst, nil
+}
+
+// sortedKeys appends the keys of m to dst in order. Maps are written in key
+// order so that one session always encodes to the same bytes: its size, and
+// so whether it fits a cookie, does not change from one save to the next.
+func sortedKeys(dst []string, m map[string]any) []string {
+	for k := range m {
+		dst = append(dst, k)
+	}
+	slices.Sort(dst)
+	return dst
 }
 
 // appendMsgpack appends v; on failure it returns a description of the
@@ -83,10 +96,11 @@ func appendMsgpack(b []byte, v any, depth int) ([]byte, string) {
 		return b, ""
 	case map[string]any:
 		b = msgp.AppendMapHeader(b, uint32(len(v)))
-		for k, e := range v {
+		var scratch [16]string
+		for _, k := range sortedKeys(scratch[:0], v) {
 			b = msgp.AppendString(b, k)
 			var bad string
-			if b, bad = appendMsgpack(b, e, depth+1); bad != "" {
+			if b, bad = appendMsgpack(b, v[k], depth+1); bad != "" {
 				return b, bad
 			}
 		}

@@ -171,3 +171,22 @@ func TestAppendKeepsPrefix(t *testing.T) {
 		}
 	}
 }
+
+// MessagePack output does not depend on map order: the same session always
+// encodes to the same bytes.
+func TestMsgPackDeterministic(t *testing.T) {
+	values := map[string]any{"b": 1, "a": "x", "c": map[string]any{"z": 1, "y": 2, "x": []any{map[string]any{"q": 1, "p": 2}}}}
+	for i := range 20 {
+		values[string(rune('d'+i))] = i
+	}
+	first, err := MsgPack.Append(nil, values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 50 {
+		again, _ := MsgPack.Append(nil, values)
+		if string(again) != string(first) {
+			t.Fatal("two encodings of one session differ")
+		}
+	}
+}
