@@ -149,7 +149,7 @@ func (m *Manager) loadStored(s *Session) {
 		return // expired or deleted: a new session, never under the old key
 	}
 	if err != nil {
-		s.loadErr = fmt.Errorf("%w: loading: %w", ErrStore, err)
+		s.err = fmt.Errorf("%w: loading: %w", ErrStore, err)
 		return
 	}
 	d, err := m.codec.Decode(rk, string(blob))
@@ -249,8 +249,8 @@ func (m *Manager) commit(s *Session, h http.Header, status int) error {
 	if m.cfg.SaveEveryRequest && s.hadCookie {
 		s.load() // every non-empty session is saved, so read it first
 	}
-	if s.loadErr != nil {
-		return s.loadErr
+	if s.err != nil {
+		return s.err
 	}
 	empty := s.isEmpty()
 	if s.hadCookie && empty {

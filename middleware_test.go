@@ -812,14 +812,24 @@ func TestMiddlewareStoreErrors(t *testing.T) {
 		}
 	}, value)
 
-	// Deleting fails: Flush reports it.
+	// Deleting fails: Flush reports it, and the response is the error
+	// response, which keeps the cookie: the logout did not happen.
 	store.failDelete.Store(true)
-	mwDo(m, func(w http.ResponseWriter, r *http.Request) {
+	rec = mwDo(m, func(w http.ResponseWriter, r *http.Request) {
 		if err := FromRequest(r).Flush(r.Context()); !errors.Is(err, errMwStore) || !errors.Is(err, ErrStore) {
 			t.Errorf("Flush with a failing store: %v", err)
 		}
+		io.WriteString(w, "logged out")
 	}, value)
+	if rec.Code != 500 || len(rec.Result().Header.Values("Set-Cookie")) != 0 || strings.Contains(rec.Body.String(), "logged out") {
+		t.Errorf("failed logout answered %d %v %q", rec.Code, rec.Result().Header, rec.Body)
+	}
 	store.failDelete.Store(false)
+	mwDo(m, func(w http.ResponseWriter, r *http.Request) {
+		if n, err := Get[int](FromRequest(r), "n"); n != 1 || err != nil {
+			t.Errorf("after a failed logout: n = %v, %v; the session must still be there", n, err)
+		}
+	}, value)
 }
 
 // TestMiddlewareClearedStoredSession is Django's "a session emptied of data

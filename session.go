@@ -38,9 +38,9 @@ type Session struct {
 	cookieValue string
 	hadCookie   bool
 
-	resolved bool // the cookie has been decoded
-	loaded   bool // the values are known
-	loadErr  error
+	resolved bool  // the cookie has been decoded
+	loaded   bool  // the values are known
+	err      error // a store failure this request met: load or delete
 	values   map[string]any
 
 	// key is the server-store session key; empty when the session is not
@@ -117,16 +117,17 @@ func (s *Session) unlock() {
 	}
 }
 
-// Err returns the error that loading the session met, if any: a server store
-// that could not be reached, for example. When it is not nil the session is
-// empty, and the middleware answers with its error response and saves
-// nothing. A tampered, expired or unreadable cookie is not an error: it
+// Err returns the store failure that this request's session met, if any:
+// loading it, or deleting it in Flush or CycleKey, from a server store that
+// could not be reached, for example. When it is not nil the middleware
+// answers with its error response and saves nothing; after a failed load
+// the session is empty. A tampered, expired or unreadable cookie is not an error: it
 // gives an empty session, as a missing cookie does.
 func (s *Session) Err() error {
 	s.mu.Lock()
 	defer s.unlock()
 	s.load()
-	return s.loadErr
+	return s.err
 }
 
 // Get returns the value stored under key, or nil.
@@ -305,10 +306,10 @@ func (s *Session) Modified() bool {
 func (s *Session) Flush(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.unlock()
-	if s.loadErr != nil {
+	if s.err != nil {
 		// An earlier access failed to load the session and dropped its
 		// key: the stored copy cannot be deleted.
-		return s.loadErr
+		return s.err
 	}
 	s.clear() // no load: the key is all Flush needs
 	s.created = time.Time{}
@@ -317,7 +318,17 @@ func (s *Session) Flush(ctx context.Context) error {
 	}
 	key := s.key
 	s.key = ""
-	return s.m.deleteKey(ctx, key)
+	return s.fail(s.m.deleteKey(ctx, key))
+}
+
+// fail records err, if any, as the request's session failure: the
+// middleware then answers with the error response instead of pretending
+// the operation worked (a logout whose delete failed, say).
+func (s *Session) fail(err error) error {
+	if err != nil && s.err == nil {
+		s.err = err
+	}
+	return err
 }
 
 // CycleKey gives the session a new identity and keeps its data: the
@@ -327,8 +338,8 @@ func (s *Session) CycleKey(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.unlock()
 	s.access()
-	if s.loadErr != nil {
-		return s.loadErr
+	if s.err != nil {
+		return s.err
 	}
 	s.modify("")
 	if s.key == "" {
@@ -336,7 +347,7 @@ func (s *Session) CycleKey(ctx context.Context) error {
 	}
 	old := s.key
 	s.key = ""
-	return s.m.deleteKey(ctx, old)
+	return s.fail(s.m.deleteKey(ctx, old))
 }
 
 // SetExpiry makes the session expire after d of inactivity: each save
