@@ -519,6 +519,7 @@ type TypeError struct {
 	Got  string // the stored value's type
 }
 
+// Error names the key and both types.
 func (e *TypeError) Error() string {
 	return fmt.Sprintf("session: key %q holds a %s, not a %s", e.Key, e.Got, e.Want)
 }

@@ -129,6 +129,7 @@ const (
 	KindReference Kind = 2
 )
 
+// String returns "data" or "reference".
 func (k Kind) String() string {
 	switch k {
 	case KindData:
@@ -165,6 +166,7 @@ const (
 	StaleCompression                   // compressed by another algorithm
 )
 
+// String lists the reasons, or returns "current" when there are none.
 func (s Stale) String() string {
 	if s == 0 {
 		return "current"

@@ -33,6 +33,7 @@ type SizeError struct {
 	Limit int    // the budget
 }
 
+// Error describes the size, the budget and what to do.
 func (e *SizeError) Error() string {
 	return fmt.Sprintf("cookie: session cookie %q would be %d bytes, over the %d-byte budget (store less in the session, or use a server store)", e.Name, e.Size, e.Limit)
 }

@@ -118,6 +118,7 @@ type UnsupportedError struct {
 	Err        error  // the underlying error, if any
 }
 
+// Error names the serializer, the session key and the type.
 func (e *UnsupportedError) Error() string {
 	msg := fmt.Sprintf("serializer %s: session key %q: cannot encode value of type %s", e.Serializer, e.Key, e.Type)
 	if e.Err != nil {
