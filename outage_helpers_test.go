@@ -1,0 +1,185 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// The outage tests run clients against a counter site while a server
+// behind the session store is stopped and started again.
+
+// counterSite returns a server whose every request increments the
+// client's counter "n" in m's session and writes the new value.
+func counterSite(t *testing.T, m *Manager) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := FromRequest(r)
+		n, err := Get[int](s, "n")
+		if err != nil && s.Err() != nil {
+			return // the middleware answers with its error response
+		}
+		s.Set("n", n+1)
+		fmt.Fprint(w, n+1)
+	})))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// outageClient plays one browser against a counter site.
+type outageClient struct {
+	cookie string
+	n      int // the counter the server last confirmed
+	ok     int // successful requests since the session began
+	fail   int // error responses
+	outage int // error responses while the server was down
+	resets int // sessions that started again at 1 after the server came back empty
+}
+
+// outageRun drives clients against a counter site at url.
+type outageRun struct {
+	t   *testing.T
+	url string
+	// down is set while the server is down.
+	down atomic.Bool
+	// mayReset is set once the server may have come back without its
+	// data: from then on, a client's counter may start again at 1 (a new
+	// session), once.
+	mayReset atomic.Bool
+}
+
+func (r *outageRun) do(c *outageClient) (status int, body string, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", r.url, nil)
+	if c.cookie != "" {
+		req.AddCookie(&http.Cookie{Name: "sessionid", Value: c.cookie})
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, ck := range resp.Cookies() {
+		if resp.StatusCode == http.StatusOK {
+			c.cookie = ck.Value
+		} else {
+			r.t.Errorf("a %d response set a cookie", resp.StatusCode)
+		}
+	}
+	return resp.StatusCode, string(b), nil
+}
+
+// step makes one request for c and checks the answer.
+func (r *outageRun) step(c *outageClient) {
+	status, body, err := r.do(c)
+	if err != nil {
+		r.t.Errorf("request failed at the HTTP level (the server must answer): %v", err)
+		return
+	}
+	switch status {
+	case http.StatusOK:
+		got, _ := strconv.Atoi(body)
+		switch {
+		case got == c.n+1:
+		case got == 1 && c.resets == 0 && r.mayReset.Load():
+			// The server came back empty: a new session.
+			c.resets++
+			c.ok = 0
+		default:
+			// 1 would mean an empty session served as new: the user
+			// logged out by an outage.
+			r.t.Errorf("counter went from %d to %q", c.n, body)
+		}
+		c.n = got
+		c.ok++
+	case http.StatusInternalServerError:
+		c.fail++
+		if r.down.Load() {
+			c.outage++
+		}
+	default:
+		r.t.Errorf("unexpected status %d: %s", status, body)
+	}
+}
+
+// runOutage runs eight clients against the counter site at url: three
+// requests each first, which must succeed; then requests every few
+// milliseconds from all of them while the shell command stop takes the
+// server down for a second and start brings it back; then one more request
+// each, which must succeed and increment the counter. lossy says that the
+// server comes back without its data. It returns the clients for the
+// caller's checks.
+func runOutage(t *testing.T, url, stop, start string, lossy bool) []*outageClient {
+	t.Helper()
+	r := &outageRun{t: t, url: url}
+	clients := make([]*outageClient, 8)
+	for i := range clients {
+		clients[i] = &outageClient{}
+		for range 3 {
+			r.step(clients[i])
+		}
+		if clients[i].n != 3 || clients[i].fail != 0 {
+			t.Fatalf("before the outage: client %d at %d with %d failures", i, clients[i].n, clients[i].fail)
+		}
+	}
+
+	var wg sync.WaitGroup
+	ctx, cancel := context.WithCancel(context.Background())
+	for _, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 2000 && ctx.Err() == nil; i++ {
+				r.step(c)
+				time.Sleep(5 * time.Millisecond)
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	run := func(cmd string) {
+		out, err := exec.Command("bash", "-c", cmd).CombinedOutput()
+		if err != nil {
+			cancel()
+			wg.Wait()
+			t.Fatalf("%s: %v\n%s", cmd, err, out)
+		}
+	}
+	run(stop)
+	r.down.Store(true)
+	time.Sleep(time.Second)
+	r.down.Store(false)
+	if lossy {
+		r.mayReset.Store(true)
+	}
+	run(start)
+	time.Sleep(time.Second)
+	cancel()
+	wg.Wait()
+
+	for i, c := range clients {
+		before := c.n
+		r.step(c) // the same Manager works again
+		if c.n != before+1 {
+			t.Errorf("client %d: after the restart the counter went from %d to %d", i, before, c.n)
+		}
+		// Nothing half-written: what the store holds is what the last
+		// successful response said.
+		if c.ok != c.n {
+			t.Errorf("client %d: %d successful increments but the counter is %d", i, c.ok, c.n)
+		}
+	}
+	return clients
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
