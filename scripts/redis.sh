@@ -38,6 +38,14 @@
 #	scripts/redis.sh install                   # install the packages if redis-server is missing
 #	scripts/redis.sh run CMD [ARGS...]         # start, run CMD with the variables above, stop
 #	scripts/redis.sh start-server|stop-server  # what REDIS_START_CMD/REDIS_STOP_CMD run
+#	scripts/redis.sh start-private             # start one more server, print its variables
+#	                                           # (NAME=value lines) and leave it running
+#	REDIS_RUNDIR=DIR scripts/redis.sh remove   # stop the server of DIR and remove DIR
+#
+# start-private ignores SESSION_TEST_REDIS_URL and REDIS_PORT (it takes the
+# first free port from 6380 on): a test that takes a server
+# down starts its own with it, so that the tests sharing the first server go
+# on undisturbed.
 #
 # Environment: REDIS_PORT (fixed port: fail if it is taken).
 
@@ -322,6 +330,18 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 		_redis_paths_from_rundir
 		redis_stop_server
 		;;
+	start-private)
+		# A new server: nothing of the one this environment may describe.
+		unset SESSION_TEST_REDIS_URL REDIS_PORT REDIS_PID REDIS_RUNDIR REDIS_CONF REDIS_PIDFILE REDIS_LOG REDIS_EXTERNAL
+		redis_start >&2
+		for v in SESSION_TEST_REDIS_URL REDIS_PID REDIS_PORT REDIS_RUNDIR REDIS_START_CMD REDIS_STOP_CMD; do
+			printf '%s=%s\n' "$v" "${!v}"
+		done
+		;;
+	remove)
+		_redis_paths_from_rundir
+		redis_stop
+		;;
 	run)
 		shift
 		[ $# -gt 0 ] || { echo "usage: $0 run CMD [ARGS...]" >&2; exit 2; }
@@ -330,7 +350,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 		"$@"
 		;;
 	*)
-		echo "usage: $0 install | run CMD [ARGS...] | start-server | stop-server (or source it)" >&2
+		echo "usage: $0 install | run CMD [ARGS...] | start-server | stop-server | start-private | remove (or source it)" >&2
 		exit 2
 		;;
 	esac

@@ -1,0 +1,219 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/sessionkit/session/server"
+	"github.com/sessionkit/session/server/cached"
+	"github.com/sessionkit/session/server/redis"
+)
+
+// The Django suite runs against the Redis store and against Redis in front
+// of MySQL too.
+func init() {
+	extraEngineCases = append(extraEngineCases,
+		engineCase{name: "server-redis", engine: EngineServer, keyed: true, newStore: newRedisStore},
+		engineCase{name: "server-cached-redis-mysql", engine: EngineServer, keyed: true, newStore: newCachedStore},
+	)
+}
+
+// redisURL returns the test Redis server's URL. Without one the test
+// skips, or fails when SESSION_TEST_REQUIRE_REDIS=1 (as `make test` sets).
+func redisURL(t *testing.T) string {
+	t.Helper()
+	url := os.Getenv("SESSION_TEST_REDIS_URL")
+	if url == "" {
+		if os.Getenv("SESSION_TEST_REQUIRE_REDIS") == "1" {
+			t.Fatal("Redis required (SESSION_TEST_REQUIRE_REDIS=1) but SESSION_TEST_REDIS_URL is not set; run `make test`, which starts one")
+		}
+		t.Skip("no Redis server: set SESSION_TEST_REDIS_URL or run `make test`")
+	}
+	return url
+}
+
+// openRedis opens a Redis store on url under a prefix of its own, whose
+// keys are deleted when the test ends. opts adjusts the client's options.
+func openRedis(t *testing.T, url string, opts func(*goredis.Options)) *redis.Store {
+	t.Helper()
+	o, err := goredis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.ContextTimeoutEnabled = true
+	if opts != nil {
+		opts(o)
+	}
+	client := goredis.NewClient(o)
+	var b [6]byte
+	rand.Read(b[:])
+	s, err := redis.New(client, redis.Config{Prefix: "sessionkit-test:root:" + hex.EncodeToString(b[:]) + ":"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		iter := client.Scan(ctx, 0, s.Prefix()+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			client.Del(ctx, iter.Val())
+		}
+		client.Close()
+	})
+	return s
+}
+
+// noRetries makes a client fail at once when Redis is down: no retry of
+// commands, one dial.
+func noRetries(o *goredis.Options) {
+	o.MaxRetries = -1
+	o.DialerRetries = 1
+	o.DialTimeout = time.Second
+}
+
+func newRedisStore(t *testing.T) server.Store { return openRedis(t, redisURL(t), nil) }
+
+// newCachedStore returns Redis in front of MySQL.
+func newCachedStore(t *testing.T) server.Store {
+	t.Helper()
+	cache := openRedis(t, redisURL(t), nil)
+	s, err := cached.New(cache, newMySQLStore(t), cached.Options{Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// privateRedis starts a Redis server for this test alone (the outage tests
+// stop it, and a restarted Redis is empty: the other tests keep the shared
+// one) and returns its URL and the commands that stop and start it. The
+// server and its files are removed when the test ends.
+func privateRedis(t *testing.T) (url, stop, start string) {
+	t.Helper()
+	redisURL(t)
+	if os.Getenv("REDIS_STOP_CMD") == "" {
+		if os.Getenv("REDIS_PID") != "" {
+			t.Fatal("REDIS_STOP_CMD is not set; run `make test`")
+		}
+		t.Skip("the Redis server is not ours (no REDIS_STOP_CMD): run `make test`, which starts one and can start more")
+	}
+	out, err := exec.Command("bash", "scripts/redis.sh", "start-private").Output()
+	vars := map[string]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			vars[k] = v
+		}
+	}
+	if dir := vars["REDIS_RUNDIR"]; dir != "" {
+		t.Cleanup(func() {
+			cmd := exec.Command("bash", "scripts/redis.sh", "remove")
+			cmd.Env = append(os.Environ(), "REDIS_RUNDIR="+dir)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("removing the private Redis: %v\n%s", err, out)
+			}
+		})
+	}
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("scripts/redis.sh start-private: %v\n%s", err, stderr)
+	}
+	url, stop, start = vars["SESSION_TEST_REDIS_URL"], vars["REDIS_STOP_CMD"], vars["REDIS_START_CMD"]
+	if url == "" || stop == "" || start == "" {
+		t.Fatalf("scripts/redis.sh start-private printed no URL or commands:\n%s", out)
+	}
+	return url, stop, start
+}
+
+// TestRedisOutage stops Redis while requests are in flight on the Redis
+// store, and starts it again. During the outage requests get the error
+// response, never an empty session served as if the user were logged out.
+// The restarted Redis keeps nothing on disk, so it comes back empty: each
+// client then starts a new session, once, and the same Manager works
+// again.
+func TestRedisOutage(t *testing.T) {
+	url, stop, start := privateRedis(t)
+	// No retries: with the client's defaults (three retries, five dials
+	// each) a request waits out a one-second outage and never fails.
+	store := openRedis(t, url, noRetries)
+	m, err := New(Config{SecretKey: testSecret, Engine: EngineServer, Store: store, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := counterSite(t, m)
+	clients := runOutage(t, srv.URL, stop, start, true)
+	outage, resets := 0, 0
+	for _, c := range clients {
+		outage += c.outage
+		resets += c.resets
+	}
+	if outage == 0 {
+		t.Fatal("no request failed while Redis was down: the outage was not observed")
+	}
+	if resets != len(clients) {
+		t.Errorf("%d of %d clients started a new session after the restart; Redis came back empty, so all must", resets, len(clients))
+	}
+	t.Logf("%d error responses during the outage", outage)
+}
+
+// TestCachedRedisOutage stops the Redis cache in front of MySQL while
+// requests are in flight: every request succeeds from MySQL, no session is
+// lost or goes back in time, the cache's failures are counted, and the
+// cache is used again once Redis is back.
+func TestCachedRedisOutage(t *testing.T) {
+	url, stop, start := privateRedis(t)
+	// A cache is tried on every request: no retries, so that an outage
+	// costs each request one refused connection.
+	cache := openRedis(t, url, noRetries)
+	store, err := cached.New(cache, newMySQLStore(t), cached.Options{Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(Config{SecretKey: testSecret, Engine: EngineServer, Store: store, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := counterSite(t, m)
+	clients := runOutage(t, srv.URL, stop, start, false)
+	for i, c := range clients {
+		if c.fail != 0 {
+			t.Errorf("client %d: %d error responses; with MySQL up, none may fail", i, c.fail)
+		}
+	}
+	st := store.Stats()
+	if st.CacheErrors == 0 {
+		t.Fatal("no cache error counted: the outage was not observed")
+	}
+	// Redis came back empty; the cache fills again and answers.
+	r := &outageRun{t: t, url: srv.URL}
+	for _, c := range clients {
+		r.step(c)
+	}
+	if after := store.Stats(); after.Hits <= st.Hits {
+		t.Errorf("no cache hit after Redis came back: %+v, then %+v", st, after)
+	}
+	t.Logf("cache stats after the outage: %+v", st)
+}
+
+// A program that uses only cookie sessions must not link the Redis client.
+func TestCookieOnlyLinksNoRedis(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if strings.HasPrefix(dep, "github.com/redis/") {
+			t.Errorf("package session depends on %s", dep)
+		}
+	}
+}
