@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The full test run: formatting, vet, every test with the race detector
-# (against a private MariaDB, see scripts/mariadb.sh), and bounded fuzzing.
-# CI runs exactly this (through `make test`). With SESSION_TEST_MYSQL_DSN set,
-# the MySQL tests use that server instead and none is started.
+# (against a private MariaDB and a private Redis, see scripts/mariadb.sh and
+# scripts/redis.sh), and bounded fuzzing. CI runs exactly this (through
+# `make test`). With SESSION_TEST_MYSQL_DSN or SESSION_TEST_REDIS_URL set,
+# the MySQL or Redis tests use that server instead and none is started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,13 +16,16 @@ fi
 echo "== go vet"
 go vet ./...
 
-echo "== MariaDB"
+echo "== MariaDB and Redis"
 source scripts/mariadb.sh
-trap mariadb_stop EXIT
+source scripts/redis.sh
+trap 'redis_stop; mariadb_stop' EXIT
 mariadb_start
+redis_start
 
 echo "== go test -race"
 go test -race -count=1 ./...
+redis_stop
 mariadb_stop
 
 echo "== fuzz (bounded)"
