@@ -80,6 +80,14 @@
 // front of a database that keeps serving while Redis is down, see package
 // server/cached.
 //
+// How long a request waits before that error is the client's business:
+// with go-redis's defaults a failed command is sent again up to three times
+// and each connection attempt is made up to five times, 100 ms apart, so a
+// Redis that is back within a second or so is waited for rather than
+// reported. Set MaxRetries (max_retries in the URL) and DialerRetries to
+// fail sooner. A restarted Redis has only what it persisted (RDB or AOF);
+// sessions it lost are new sessions to their users.
+//
 // Errors wrap those of go-redis and of the context (errors.Is(err,
 // context.Canceled)) and start with "session store redis: " and the
 // operation. They never contain a session key.

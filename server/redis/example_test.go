@@ -1,0 +1,58 @@
+package redis_test
+
+import (
+	"context"
+	"log"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/sessionkit/session/server/redis"
+)
+
+// A single server, from a URL.
+func ExampleOpen() {
+	st, err := redis.Open("redis://:secret@127.0.0.1:6379/0?dial_timeout=2s", redis.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer st.Close()
+	// Use st as session.Config.Store.
+}
+
+// Sentinel: NewUniversalClient returns a failover client when MasterName
+// is set; the store follows the master the sentinels elect.
+func ExampleNew_sentinel() {
+	client := goredis.NewUniversalClient(&goredis.UniversalOptions{
+		MasterName:            "sessions",
+		Addrs:                 []string{"sentinel-1:26379", "sentinel-2:26379", "sentinel-3:26379"},
+		Password:              "secret",
+		ContextTimeoutEnabled: true,
+	})
+	defer client.Close()
+	st, err := redis.New(client, redis.Config{Prefix: "myapp:sessions:"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = st // Use st as session.Config.Store.
+}
+
+// Cluster: NewUniversalClient returns a cluster client for several
+// addresses. Every command of the store names one key, so sessions spread
+// over the slots; DeleteExpired scans every master.
+func ExampleNew_cluster() {
+	client := goredis.NewUniversalClient(&goredis.UniversalOptions{
+		Addrs:                 []string{"redis-1:6379", "redis-2:6379", "redis-3:6379"},
+		ContextTimeoutEnabled: true,
+	})
+	defer client.Close()
+	st, err := redis.New(client, redis.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if n, err := st.DeleteExpired(ctx); err == nil {
+		log.Printf("removed %d expired sessions", n)
+	}
+}
