@@ -18,7 +18,7 @@ import (
 // serverEnv returns the variable's value, or skips the test (fails it when
 // require is "1") if it is not set. scripts/test.sh (make test) starts the
 // servers and sets both.
-func serverEnv(t *testing.T, name, require, what string) string {
+func serverEnv(t testing.TB, name, require, what string) string {
 	t.Helper()
 	v := os.Getenv(name)
 	if v == "" {
@@ -30,7 +30,7 @@ func serverEnv(t *testing.T, name, require, what string) string {
 	return v
 }
 
-func randomHex(t *testing.T) string {
+func randomHex(t testing.TB) string {
 	t.Helper()
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -41,7 +41,7 @@ func randomHex(t *testing.T) string {
 
 // redisMySQL returns a cached store with Redis (a fresh prefix) in front of
 // MySQL (a fresh table), both removed when the test ends.
-func redisMySQL(t *testing.T) *Store {
+func redisMySQL(t testing.TB) *Store {
 	t.Helper()
 	url := serverEnv(t, "SESSION_TEST_REDIS_URL", "SESSION_TEST_REQUIRE_REDIS", "Redis")
 	dsn := serverEnv(t, "SESSION_TEST_MYSQL_DSN", "SESSION_TEST_REQUIRE_MYSQL", "MySQL/MariaDB")

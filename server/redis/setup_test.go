@@ -79,6 +79,14 @@ func openStore(t testing.TB, cfg Config) *Store {
 	return s
 }
 
+// newClient returns a client with opts, closed when the test ends.
+func newClient(t testing.TB, opts *goredis.Options) *goredis.Client {
+	t.Helper()
+	c := goredis.NewClient(opts)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 // dropPrefix deletes every key that starts with prefix.
 func dropPrefix(t testing.TB, c goredis.UniversalClient, prefix string) {
 	t.Helper()
