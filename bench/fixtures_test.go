@@ -146,8 +146,8 @@ func (c ourConfig) isDefault() bool {
 
 // ourConfigs lists every configuration measured for a payload: each
 // serializer, encrypted (the default) or signed only, without compression,
-// with s2 or with the default ("auto": s2 under 1 KiB, zstd above), and
-// with zstd too for the larger sessions.
+// with s2 or with the default ("auto": s2 for bodies under 512 bytes, zstd
+// from 512), and with zstd too for the larger sessions.
 func ourConfigs(p payload) []ourConfig {
 	comps := []string{"none", "s2", codec.DefaultCompression}
 	if p.name != "small" {

@@ -114,7 +114,7 @@ func newMySQLBench(tb testing.TB) *mysqlBench {
 	dsn := serverEnv(tb, envMySQLDSN, envRequireMySQL, "MariaDB")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	mb := &mysqlBench{expiry: time.Now().Add(24 * time.Hour).UTC().Truncate(time.Microsecond), run: randomHex(tb, 8)}
+	mb := &mysqlBench{run: randomHex(tb, 8)}
 
 	admin, err := sql.Open("mysql", dsn)
 	if err != nil {
@@ -159,15 +159,7 @@ func newMySQLBench(tb testing.TB) *mysqlBench {
 	tb.Cleanup(func() { prepared.Close() })
 	mb.scsPrepared = mysqlstore.NewWithCleanupInterval(prepared, 0)
 
-	cd := newCodec(tb, ourConfig{ser: serializer.MsgPack, comp: codec.DefaultCompression})
-	s, err := cd.Encode(cookieName, ourPayload(payloads[0]))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	mb.ourBlob = []byte(s)
-	if mb.scsBlob, err = scsCodec.Encode(mb.expiry, userValues()); err != nil {
-		tb.Fatal(err)
-	}
+	mb.fillBlobs(tb)
 
 	// The other sessions, inserted in batches of 1000 rows.
 	for start := 0; start < benchRows; start += 1000 {
@@ -193,6 +185,23 @@ func newMySQLBench(tb testing.TB) *mysqlBench {
 		}
 	}
 	return mb
+}
+
+// fillBlobs sets the expiry of every stored session (a day from now) and
+// the blobs: the small session as session.Manager stores it (default codec
+// configuration) and as scs stores it (gob).
+func (mb *mysqlBench) fillBlobs(tb testing.TB) {
+	tb.Helper()
+	mb.expiry = time.Now().Add(24 * time.Hour).UTC().Truncate(time.Microsecond)
+	cd := newCodec(tb, ourConfig{ser: serializer.MsgPack, comp: codec.DefaultCompression})
+	s, err := cd.Encode(cookieName, ourPayload(payloads[0]))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	mb.ourBlob = []byte(s)
+	if mb.scsBlob, err = scsCodec.Encode(mb.expiry, userValues()); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 // ourKey returns a row key of the length session.Manager uses (64 hex

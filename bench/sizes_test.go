@@ -18,9 +18,10 @@ import (
 var sizesOut = flag.String("sizes", "", "also write the sizes table, in Markdown, to this file")
 
 // sizeSamples is how many times each value is encoded. Go randomizes map
-// iteration order, and the msgpack and gob serializers write maps in that
-// order, so with compression (and, slightly, for gob) the length varies from
-// one encoding to the next: the table gives the median and the range.
+// iteration order, and gob (sessionkit's gob serializer, and gorilla's)
+// writes maps in that order, so its length can vary from one encoding to the
+// next: the table gives the median and the range. msgpack and JSON write
+// maps in key order, so their lengths do not vary.
 const sizeSamples = 101
 
 // cookieLimit is securecookie's default MaxLength and what browsers accept
@@ -45,8 +46,8 @@ func (s sizeStats) String() string {
 // value decodes back, logs the table of encoded sizes and checks the size
 // targets against gorilla/sessions' CookieStore:
 //
-//   - small session, default configuration (msgpack, s2, encrypted): no
-//     larger than gorilla's encrypted cookie;
+//   - small session, default configuration (msgpack, auto compression,
+//     encrypted): no larger than gorilla's encrypted cookie;
 //   - sessions with a cart (cart10, cart20): the default configuration stays
 //     under 4096 bytes and at most half of gorilla's encrypted cookie;
 //   - cart20, the ~2 KB session, does not fit in gorilla's default store.

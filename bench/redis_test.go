@@ -1,0 +1,300 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/alexedwards/scs/goredisstore"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/sessionkit/session/server/cached"
+	"github.com/sessionkit/session/server/redis"
+)
+
+// The Redis benchmarks compare server/redis with scs' goredisstore on the
+// same Redis server (SESSION_TEST_REDIS_URL), through the very same
+// go-redis client: the one redis.Open makes (goredis.ParseURL of the URL,
+// ContextTimeoutEnabled, go-redis' default pool: 10 connections per
+// GOMAXPROCS). Each store has a key prefix of its own for this run.
+//
+//	Load    server/redis Load (GET) / goredisstore FindCtx (GET) of an
+//	        existing session
+//	Update  server/redis Update (EVAL of a script that checks the stored
+//	        expiry, then SET) / goredisstore CommitCtx (SET) of an existing
+//	        session
+//	Create  server/redis Create (SET NX) / goredisstore CommitCtx (SET) of a
+//	        new session
+//
+// BenchmarkCached compares Load on server/cached (server/redis in front of
+// server/mysql, the session in the cache) with Load on the same
+// server/mysql alone.
+//
+// round-trips/op counts the commands (and pipelines) the client sends, with
+// a go-redis hook. The server's total_commands_processed would also count
+// the commands a script runs (server/redis Update runs two).
+
+// redisBench is what the Redis benchmarks and tests share.
+type redisBench struct {
+	client *goredis.Client
+	ours   *redis.Store
+	scs    *goredisstore.RedisStore
+	mb     *mysqlBench // for the cached store's backing store; nil unless needed
+	run    string
+	sent   commandCounter
+}
+
+// newRedisBench connects to the test Redis server. With backing, it also
+// opens the MySQL stores (newMySQLBench).
+func newRedisBench(tb testing.TB, backing bool) *redisBench {
+	tb.Helper()
+	url := serverEnv(tb, envRedisURL, envRequireRedis, "Redis")
+	rb := &redisBench{run: randomHex(tb, 8)}
+	if backing {
+		rb.mb = newMySQLBench(tb)
+	}
+	opts, err := goredis.ParseURL(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	opts.ContextTimeoutEnabled = true
+	rb.client = goredis.NewClient(opts)
+	rb.client.AddHook(&rb.sent)
+	tb.Cleanup(func() { rb.client.Close() })
+	if rb.ours, err = redis.New(rb.client, redis.Config{Prefix: "sessionkit:bench:" + rb.run + ":"}); err != nil {
+		tb.Fatal(err)
+	}
+	rb.scs = goredisstore.NewWithPrefix(rb.client, "scs:bench:"+rb.run+":")
+	tb.Cleanup(func() { rb.removeKeys(tb) })
+	return rb
+}
+
+// removeKeys deletes every key this run wrote.
+func (rb *redisBench) removeKeys(tb testing.TB) {
+	ctx := context.Background()
+	for _, pattern := range []string{"sessionkit:bench:" + rb.run + ":*", "sessionkit:cache:" + rb.run + ":*", "scs:bench:" + rb.run + ":*"} {
+		iter := rb.client.Scan(ctx, 0, pattern, 1000).Iterator()
+		var keys []string
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
+		if err := iter.Err(); err != nil {
+			tb.Error(err)
+			return
+		}
+		for len(keys) > 0 {
+			n := min(len(keys), 1000)
+			if err := rb.client.Del(ctx, keys[:n]...).Err(); err != nil {
+				tb.Error(err)
+				return
+			}
+			keys = keys[n:]
+		}
+	}
+}
+
+// commandCounter is a go-redis hook that counts the round trips the client
+// makes: each command, and each pipeline, is one.
+type commandCounter struct{ n atomic.Int64 }
+
+func (h *commandCounter) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (h *commandCounter) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (h *commandCounter) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+// roundTrips returns the client's round trips as a counter.
+func (rb *redisBench) roundTrips() *serverCounters {
+	return &serverCounters{
+		units: []string{"round-trips/op"},
+		read:  func() []int64 { return []int64{rb.sent.n.Load()} },
+	}
+}
+
+// redisImpls returns the store operations of each implementation, each
+// client on its own existing session. Keys and blobs are those of the
+// MySQL benchmarks.
+func (rb *redisBench) redisImpls(tb testing.TB, mb *mysqlBench) []storeImpl {
+	ctx := context.Background()
+	for c := range 32 {
+		if err := rb.ours.Create(ctx, mb.ourKey("client", c), mb.ourBlob, mb.expiry); err != nil {
+			tb.Fatal(err)
+		}
+		if err := rb.scs.CommitCtx(ctx, mb.scsToken("client", c), mb.scsBlob, mb.expiry); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	var created atomic.Int64
+	return []storeImpl{{
+		name: "sessionkit",
+		load: func(ctx context.Context, c int) error {
+			_, err := rb.ours.Load(ctx, mb.ourKey("client", c))
+			return err
+		},
+		update: func(ctx context.Context, c int) error {
+			return rb.ours.Update(ctx, mb.ourKey("client", c), mb.ourBlob, mb.expiry)
+		},
+		create: func(ctx context.Context, c int) error {
+			return rb.ours.Create(ctx, mb.ourKey("new", int(created.Add(1))), mb.ourBlob, mb.expiry)
+		},
+	}, {
+		name: "scs-goredisstore",
+		load: func(ctx context.Context, c int) error {
+			_, found, err := rb.scs.FindCtx(ctx, mb.scsToken("client", c))
+			if err == nil && !found {
+				err = errors.New("goredisstore: session not found")
+			}
+			return err
+		},
+		update: func(ctx context.Context, c int) error {
+			return rb.scs.CommitCtx(ctx, mb.scsToken("client", c), mb.scsBlob, mb.expiry)
+		},
+		create: func(ctx context.Context, c int) error {
+			return rb.scs.CommitCtx(ctx, mb.scsToken("new", int(created.Add(1))), mb.scsBlob, mb.expiry)
+		},
+	}}
+}
+
+// keysOnly is a mysqlBench with no server behind it: its keys, blobs and
+// expiry, for the Redis benchmarks that need no MySQL.
+func keysOnly(tb testing.TB) *mysqlBench {
+	tb.Helper()
+	mb := &mysqlBench{run: randomHex(tb, 8)}
+	mb.fillBlobs(tb)
+	return mb
+}
+
+// BenchmarkRedis is named BenchmarkRedis/<operation>/clients-<n>/<implementation>.
+func BenchmarkRedis(b *testing.B) {
+	rb := newRedisBench(b, false)
+	impls := rb.redisImpls(b, keysOnly(b))
+	cmds := rb.roundTrips()
+	for _, operation := range []string{"Load", "Update", "Create"} {
+		b.Run(operation, func(b *testing.B) {
+			for _, clients := range clientCounts {
+				b.Run(fmt.Sprintf("clients-%d", clients), func(b *testing.B) {
+					for _, im := range impls {
+						fn := map[string]op{"Load": im.load, "Update": im.update, "Create": im.create}[operation]
+						b.Run(im.name, func(b *testing.B) { runClients(b, clients, cmds, fn) })
+					}
+				})
+			}
+		})
+	}
+}
+
+// newCached returns server/cached with server/redis (on rb's client, a
+// prefix of its own) in front of rb.mb's server/mysql, and stores each
+// client's session in it.
+func (rb *redisBench) newCached(tb testing.TB) *cached.Store {
+	tb.Helper()
+	cache, err := redis.New(rb.client, redis.Config{Prefix: "sessionkit:cache:" + rb.run + ":"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	st, err := cached.New(cache, rb.mb.ours)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx := context.Background()
+	for c := range 32 {
+		if err := st.Create(ctx, rb.mb.ourKey("cached", c), rb.mb.ourBlob, rb.mb.expiry); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return st
+}
+
+// BenchmarkCached is named BenchmarkCached/Load/clients-<n>/<store>: Load
+// of a session on server/mysql alone, and on server/cached with
+// server/redis in front of that server/mysql.
+func BenchmarkCached(b *testing.B) {
+	rb := newRedisBench(b, true)
+	st := rb.newCached(b)
+	stores := []struct {
+		name string
+		load op
+	}{{
+		name: "mysql",
+		load: func(ctx context.Context, c int) error {
+			_, err := rb.mb.ours.Load(ctx, rb.mb.ourKey("cached", c))
+			return err
+		},
+	}, {
+		name: "cached-redis+mysql",
+		load: func(ctx context.Context, c int) error {
+			_, err := st.Load(ctx, rb.mb.ourKey("cached", c))
+			return err
+		},
+	}}
+	b.Run("Load", func(b *testing.B) {
+		for _, clients := range clientCounts {
+			b.Run(fmt.Sprintf("clients-%d", clients), func(b *testing.B) {
+				for _, s := range stores {
+					b.Run(s.name, func(b *testing.B) { runClients(b, clients, nil, s.load) })
+				}
+			})
+		}
+	})
+}
+
+// TestRedisBench checks what the Redis benchmarks measure: every store
+// operation of each implementation succeeds in one round trip.
+func TestRedisBench(t *testing.T) {
+	rb := newRedisBench(t, false)
+	cmds := rb.roundTrips()
+	ctx := context.Background()
+	for _, im := range rb.redisImpls(t, keysOnly(t)) {
+		for _, o := range []struct {
+			name string
+			fn   op
+		}{{"Load", im.load}, {"Update", im.update}, {"Create", im.create}} {
+			a := cmds.read()
+			readCost := sub(cmds.read(), a)
+			c0 := cmds.read()
+			const n = 20
+			for range n {
+				if err := o.fn(ctx, 3); err != nil {
+					t.Fatalf("%s %s: %v", im.name, o.name, err)
+				}
+			}
+			if got := float64(sub(sub(cmds.read(), c0), readCost)[0]) / n; got != 1 {
+				t.Errorf("%s %s: %v round trips per call, want 1", im.name, o.name, got)
+			}
+		}
+	}
+}
+
+// TestCachedBench checks that BenchmarkCached's server/cached Loads are
+// cache hits and return the stored blob.
+func TestCachedBench(t *testing.T) {
+	rb := newRedisBench(t, true)
+	st := rb.newCached(t)
+	ctx := context.Background()
+	before := st.Stats()
+	for c := range 32 {
+		blob, err := st.Load(ctx, rb.mb.ourKey("cached", c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(blob) != string(rb.mb.ourBlob) {
+			t.Fatalf("client %d: Load returned %d bytes, not the %d stored", c, len(blob), len(rb.mb.ourBlob))
+		}
+	}
+	after := st.Stats()
+	if hits, misses := after.Hits-before.Hits, after.Misses-before.Misses; hits != 32 || misses != 0 || after.CacheErrors != 0 {
+		t.Errorf("32 Loads: %d hits, %d misses, %d cache errors; want 32 hits", hits, misses, after.CacheErrors)
+	}
+}
