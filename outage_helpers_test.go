@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -197,3 +199,42 @@ func runOutage(t *testing.T, url, stop, start string, lossy bool) []*outageClien
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// privateServer starts a server for one test alone with
+// `bash scripts/SCRIPT start-private`, removes it (by the directory named
+// in rundirVar) when the test ends, and returns the variables the script
+// printed, failing the test if one of want is missing. A fault test stops
+// and starts its own server so that the tests sharing the main one are not
+// disturbed.
+func privateServer(t *testing.T, script, rundirVar string, want ...string) map[string]string {
+	t.Helper()
+	out, err := exec.Command("bash", "scripts/"+script, "start-private").Output()
+	vars := map[string]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			vars[k] = v
+		}
+	}
+	if dir := vars[rundirVar]; dir != "" {
+		t.Cleanup(func() {
+			cmd := exec.Command("bash", "scripts/"+script, "remove")
+			cmd.Env = append(os.Environ(), rundirVar+"="+dir)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("removing the private server: %v\n%s", err, out)
+			}
+		})
+	}
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("scripts/%s start-private: %v\n%s", script, err, stderr)
+	}
+	for _, k := range want {
+		if vars[k] == "" {
+			t.Fatalf("scripts/%s start-private printed no %s:\n%s", script, k, out)
+		}
+	}
+	return vars
+}

@@ -94,8 +94,7 @@ func newCachedStore(t *testing.T) server.Store {
 
 // privateRedis starts a Redis server for this test alone (the outage tests
 // stop it, and a restarted Redis is empty: the other tests keep the shared
-// one) and returns its URL and the commands that stop and start it. The
-// server and its files are removed when the test ends.
+// one) and returns its URL and the commands that stop and start it.
 func privateRedis(t *testing.T) (url, stop, start string) {
 	t.Helper()
 	redisURL(t)
@@ -105,34 +104,8 @@ func privateRedis(t *testing.T) (url, stop, start string) {
 		}
 		t.Skip("the Redis server is not ours (no REDIS_STOP_CMD): run `make test`, which starts one and can start more")
 	}
-	out, err := exec.Command("bash", "scripts/redis.sh", "start-private").Output()
-	vars := map[string]string{}
-	for _, line := range strings.Split(string(out), "\n") {
-		if k, v, ok := strings.Cut(line, "="); ok {
-			vars[k] = v
-		}
-	}
-	if dir := vars["REDIS_RUNDIR"]; dir != "" {
-		t.Cleanup(func() {
-			cmd := exec.Command("bash", "scripts/redis.sh", "remove")
-			cmd.Env = append(os.Environ(), "REDIS_RUNDIR="+dir)
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Errorf("removing the private Redis: %v\n%s", err, out)
-			}
-		})
-	}
-	if err != nil {
-		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = ee.Stderr
-		}
-		t.Fatalf("scripts/redis.sh start-private: %v\n%s", err, stderr)
-	}
-	url, stop, start = vars["SESSION_TEST_REDIS_URL"], vars["REDIS_STOP_CMD"], vars["REDIS_START_CMD"]
-	if url == "" || stop == "" || start == "" {
-		t.Fatalf("scripts/redis.sh start-private printed no URL or commands:\n%s", out)
-	}
-	return url, stop, start
+	v := privateServer(t, "redis.sh", "REDIS_RUNDIR", "SESSION_TEST_REDIS_URL", "REDIS_STOP_CMD", "REDIS_START_CMD")
+	return v["SESSION_TEST_REDIS_URL"], v["REDIS_STOP_CMD"], v["REDIS_START_CMD"]
 }
 
 // TestRedisOutage stops Redis while requests are in flight on the Redis

@@ -78,8 +78,8 @@ const (
 	DefaultCompressThreshold = 256
 	// AutoZstdFrom is the body size from which the "auto" compression
 	// uses zstd instead of s2.
-	AutoZstdFrom = 512
-	DefaultCompression       = "auto"
+	AutoZstdFrom       = 512
+	DefaultCompression = "auto"
 )
 
 // Config configures a Codec. Only Secret is required.

@@ -36,6 +36,12 @@
 #	scripts/mariadb.sh install                 # install the packages if mariadbd is missing
 #	scripts/mariadb.sh run CMD [ARGS...]       # start, run CMD with the variables above, stop
 #	scripts/mariadb.sh start-server|stop-server   # what MARIADB_START_CMD/MARIADB_STOP_CMD run
+#	scripts/mariadb.sh start-private           # start one more server, print its variables
+#	MARIADB_RUNDIR=DIR scripts/mariadb.sh remove  # stop the server of DIR and remove DIR
+#
+# start-private ignores SESSION_TEST_MYSQL_DSN and MARIADB_PORT: it takes the
+# next free port, so that a fault test can stop its own server without
+# disturbing the tests that share the main one.
 #
 # Environment: MARIADB_PORT (fixed port: fail if it is taken), MARIADB_DATABASE
 # (default sessions_test), MARIADB_USER (default sess).
@@ -320,6 +326,17 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 		_mariadb_paths_from_rundir
 		mariadb_stop_server
 		;;
+	start-private)
+		unset SESSION_TEST_MYSQL_DSN MARIADB_PORT MARIADB_PID MARIADB_RUNDIR MARIADB_EXTERNAL
+		mariadb_start >&2
+		for v in SESSION_TEST_MYSQL_DSN MARIADB_PID MARIADB_PORT MARIADB_RUNDIR MARIADB_START_CMD MARIADB_STOP_CMD; do
+			printf '%s=%s\n' "$v" "${!v}"
+		done
+		;;
+	remove)
+		_mariadb_paths_from_rundir
+		mariadb_stop
+		;;
 	run)
 		shift
 		[ $# -gt 0 ] || { echo "usage: $0 run CMD [ARGS...]" >&2; exit 2; }
@@ -328,7 +345,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 		"$@"
 		;;
 	*)
-		echo "usage: $0 install | run CMD [ARGS...] | start-server | stop-server (or source it)" >&2
+		echo "usage: $0 install | run CMD [ARGS...] | start-server | stop-server | start-private | remove (or source it)" >&2
 		exit 2
 		;;
 	esac

@@ -227,7 +227,7 @@ func TestCookieEngine(t *testing.T) {
 	if cfg.Store != nil {
 		t.Fatalf("a store without SESSION_STORE: %T", cfg.Store)
 	}
-	c.page("GET", "/session", nil, "engine <b>cookie</b>", "serializer <b>msgpack</b>", "compression <b>s2</b>", "The session is empty.")
+	c.page("GET", "/session", nil, "engine <b>cookie</b>", "serializer <b>msgpack</b>", "compression <b>auto</b>", "The session is empty.")
 	failedAt := walk(t, c, nil, 100)
 	if failedAt == 0 {
 		t.Fatal("a cart of 1000 lines fitted in a cookie")
