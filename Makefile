@@ -1,13 +1,25 @@
-# The project's test command. It installs and starts what the tests need
-# (MariaDB from Debian's packages) and runs every test with the race detector.
+# The project's test command: gofmt, go vet, every test with the race
+# detector against a private MariaDB and a private Redis (installed from
+# Debian's packages when missing, started on free ports, stopped by PID),
+# the bench module's tests, and a bounded run of the fuzz targets.
 .PHONY: test test-quick bench fuzz
 
 test:
 	./scripts/test.sh
 
-# Unit tests only, no servers: what a laptop without MariaDB can run.
+# Unit tests only, no servers: what a laptop without MariaDB or Redis can
+# run (the MySQL and Redis tests skip).
 test-quick:
 	go test -race ./...
 
+# The benchmarks side by side with gorilla/sessions and scs (BENCHMARKS.md).
+# The MySQL and Redis ones need SESSION_TEST_MYSQL_DSN and
+# SESSION_TEST_REDIS_URL, for example through scripts/mariadb.sh run.
 bench:
 	cd bench && go test -run '^$$' -bench . -benchmem -count 5
+
+# A longer fuzzing run than the one make test does.
+FUZZTIME ?= 5m
+fuzz:
+	go test ./codec -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
+	go test ./codec -run '^$$' -fuzz '^FuzzParseHeader$$' -fuzztime $(FUZZTIME)

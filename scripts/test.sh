@@ -28,6 +28,9 @@ go test -race -count=1 ./...
 redis_stop
 mariadb_stop
 
+echo "== bench module (its tests; the benchmarks run with make bench)"
+(cd bench && go vet ./... && go test -count=1 ./...)
+
 echo "== fuzz (bounded)"
 FUZZTIME=${FUZZTIME:-20s}
 go test ./codec -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$FUZZTIME"

@@ -1,6 +1,7 @@
 // Package server defines the contract between the session engine and the
-// stores that keep sessions on the server: MySQL/MariaDB (server/mysql), files
-// (server/file), process memory (server/memory), or a store of your own.
+// stores that keep sessions on the server: MySQL/MariaDB (server/mysql), Redis
+// (server/redis), files (server/file), process memory (server/memory), a
+// cache in front of another store (server/cached), or a store of your own.
 //
 // A Store keeps opaque blobs under keys. The blobs are already encoded and
 // authenticated by package codec, and each is bound to its key, so a store
