@@ -160,7 +160,13 @@ func expiryMs(t time.Time) int64 {
 // context.DeadlineExceeded) holds for a call the deadline cut short (the
 // client reports that as a network timeout).
 func wrap(ctx context.Context, op string, err error) error {
-	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+	cerr := ctx.Err()
+	if d, ok := ctx.Deadline(); cerr == nil && ok && !time.Now().Before(d) {
+		// The client's read deadline is the context's, and it can fire
+		// a moment before the context reports itself done.
+		cerr = context.DeadlineExceeded
+	}
+	if cerr != nil && !errors.Is(err, cerr) {
 		err = errors.Join(err, cerr)
 	}
 	return fmt.Errorf("session store redis: %s: %w", op, err)
