@@ -25,11 +25,11 @@ redis_start
 
 echo "== go test -race"
 go test -race -count=1 ./...
+
+echo "== bench module (its tests, on the same servers; the benchmarks run with make bench)"
+(cd bench && go vet ./... && go test -count=1 ./...)
 redis_stop
 mariadb_stop
-
-echo "== bench module (its tests; the benchmarks run with make bench)"
-(cd bench && go vet ./... && go test -count=1 ./...)
 
 echo "== fuzz (bounded)"
 FUZZTIME=${FUZZTIME:-20s}
