@@ -68,6 +68,10 @@
 //   - Concurrency: goroutines racing on the same keys: exactly one Create
 //     per key wins, Loads never see a torn or foreign blob, and no other
 //     errors occur. Run the suite with -race.
+//   - LoadWithExpiry: for stores that implement the optional
+//     server.ExpiryLoader, the expiry comes back with the blob, to the
+//     millisecond and never later, and unknown, expired and invalid keys
+//     and done contexts are answered as Load answers them.
 //
 // The time-based subtests sleep between one and two seconds in all. They assume that
 // the store's clock agrees with the test process's clock to within a few
@@ -110,6 +114,7 @@ func Run(t *testing.T, newStore func(t *testing.T) server.Store) {
 		{"BlobIsolation", testBlobIsolation},
 		{"Context", testContext},
 		{"Concurrency", testConcurrency},
+		{"LoadWithExpiry", testLoadWithExpiry},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
