@@ -4,6 +4,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/sessionkit/session/internal/testenv"
 	"github.com/sessionkit/session/server/mysql"
 )
 
@@ -13,7 +14,7 @@ import (
 // half-written. Afterwards the same Manager works again and every session
 // saved before the outage is still there.
 func TestMySQLOutage(t *testing.T) {
-	mysqlDSN(t)
+	testenv.MySQLDSN(t)
 	if os.Getenv("MARIADB_STOP_CMD") == "" {
 		if os.Getenv("MARIADB_PID") != "" {
 			t.Fatal("MARIADB_STOP_CMD is not set; run `make test`")

@@ -12,6 +12,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/sessionkit/session/internal/testenv"
 	"github.com/sessionkit/session/server"
 	"github.com/sessionkit/session/server/cached"
 	"github.com/sessionkit/session/server/redis"
@@ -24,20 +25,6 @@ func init() {
 		engineCase{name: "server-redis", engine: EngineServer, keyed: true, newStore: newRedisStore},
 		engineCase{name: "server-cached-redis-mysql", engine: EngineServer, keyed: true, newStore: newCachedStore},
 	)
-}
-
-// redisURL returns the test Redis server's URL. Without one the test
-// skips, or fails when SESSION_TEST_REQUIRE_REDIS=1 (as `make test` sets).
-func redisURL(t *testing.T) string {
-	t.Helper()
-	url := os.Getenv("SESSION_TEST_REDIS_URL")
-	if url == "" {
-		if os.Getenv("SESSION_TEST_REQUIRE_REDIS") == "1" {
-			t.Fatal("Redis required (SESSION_TEST_REQUIRE_REDIS=1) but SESSION_TEST_REDIS_URL is not set; run `make test`, which starts one")
-		}
-		t.Skip("no Redis server: set SESSION_TEST_REDIS_URL or run `make test`")
-	}
-	return url
 }
 
 // openRedis opens a Redis store on url under a prefix of its own, whose
@@ -79,12 +66,12 @@ func noRetries(o *goredis.Options) {
 	o.DialTimeout = time.Second
 }
 
-func newRedisStore(t *testing.T) server.Store { return openRedis(t, redisURL(t), nil) }
+func newRedisStore(t *testing.T) server.Store { return openRedis(t, testenv.RedisURL(t), nil) }
 
 // newCachedStore returns Redis in front of MySQL.
 func newCachedStore(t *testing.T) server.Store {
 	t.Helper()
-	cache := openRedis(t, redisURL(t), nil)
+	cache := openRedis(t, testenv.RedisURL(t), nil)
 	s, err := cached.New(cache, newMySQLStore(t), cached.Options{Logger: discardLogger()})
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +84,7 @@ func newCachedStore(t *testing.T) server.Store {
 // one) and returns its URL and the commands that stop and start it.
 func privateRedis(t *testing.T) (url, stop, start string) {
 	t.Helper()
-	redisURL(t)
+	testenv.RedisURL(t)
 	if os.Getenv("REDIS_STOP_CMD") == "" {
 		if os.Getenv("REDIS_PID") != "" {
 			t.Fatal("REDIS_STOP_CMD is not set; run `make test`")

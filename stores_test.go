@@ -4,9 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"testing"
 
+	"github.com/sessionkit/session/internal/testenv"
 	"github.com/sessionkit/session/server"
 	"github.com/sessionkit/session/server/file"
 	"github.com/sessionkit/session/server/mysql"
@@ -28,24 +28,10 @@ func newFileStore(t *testing.T) server.Store {
 	return s
 }
 
-// mysqlDSN returns the test server's DSN. Without one the test skips, or
-// fails when SESSION_TEST_REQUIRE_MYSQL=1 (as `make test` sets).
-func mysqlDSN(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("SESSION_TEST_MYSQL_DSN")
-	if dsn == "" {
-		if os.Getenv("SESSION_TEST_REQUIRE_MYSQL") == "1" {
-			t.Fatal("MariaDB required (SESSION_TEST_REQUIRE_MYSQL=1) but SESSION_TEST_MYSQL_DSN is not set; run `make test`, which starts one")
-		}
-		t.Skip("no MySQL/MariaDB server: set SESSION_TEST_MYSQL_DSN or run `make test`")
-	}
-	return dsn
-}
-
 // newMySQLStore returns a store on a table of its own, dropped at the end.
 func newMySQLStore(t *testing.T) server.Store {
 	t.Helper()
-	dsn := mysqlDSN(t)
+	dsn := testenv.MySQLDSN(t)
 	var b [6]byte
 	rand.Read(b[:])
 	table := "sessions_root_" + hex.EncodeToString(b[:])

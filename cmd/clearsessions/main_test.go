@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionkit/session/internal/testenv"
 	"github.com/sessionkit/session/server"
 	"github.com/sessionkit/session/server/file"
 	"github.com/sessionkit/session/server/mysql"
@@ -175,13 +176,7 @@ func TestClearsessions(t *testing.T) {
 	})
 
 	t.Run("redis store", func(t *testing.T) {
-		url := os.Getenv("SESSION_TEST_REDIS_URL")
-		if url == "" {
-			if os.Getenv("SESSION_TEST_REQUIRE_REDIS") == "1" {
-				t.Fatal("Redis required (SESSION_TEST_REQUIRE_REDIS=1) but SESSION_TEST_REDIS_URL is not set; run `make test`, which starts one")
-			}
-			t.Skip("no Redis server: set SESSION_TEST_REDIS_URL or run `make test`")
-		}
+		url := testenv.RedisURL(t)
 		var b [8]byte
 		rand.Read(b[:])
 		prefix := "sessionkit-test:clearsessions:" + hex.EncodeToString(b[:]) + ":"
@@ -201,13 +196,7 @@ func TestClearsessions(t *testing.T) {
 	})
 
 	t.Run("mysql store", func(t *testing.T) {
-		dsn := os.Getenv("SESSION_TEST_MYSQL_DSN")
-		if dsn == "" {
-			if os.Getenv("SESSION_TEST_REQUIRE_MYSQL") == "1" {
-				t.Fatal("MariaDB required (SESSION_TEST_REQUIRE_MYSQL=1) but SESSION_TEST_MYSQL_DSN is not set; run `make test`, which starts one")
-			}
-			t.Skip("no MySQL/MariaDB server: set SESSION_TEST_MYSQL_DSN or run `make test`")
-		}
+		dsn := testenv.MySQLDSN(t)
 		var b [8]byte
 		rand.Read(b[:])
 		table := "clearsessions_test_" + hex.EncodeToString(b[:])

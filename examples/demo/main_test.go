@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/testenv"
 	"github.com/sessionkit/session/server/cached"
 	"github.com/sessionkit/session/server/file"
 	"github.com/sessionkit/session/server/memory"
@@ -356,13 +357,7 @@ func TestServerEngineCached(t *testing.T) {
 
 // TestServerEngineRedis runs the demo on the Redis store.
 func TestServerEngineRedis(t *testing.T) {
-	url := os.Getenv("SESSION_TEST_REDIS_URL")
-	if url == "" {
-		if os.Getenv("SESSION_TEST_REQUIRE_REDIS") == "1" {
-			t.Fatal("Redis required (SESSION_TEST_REQUIRE_REDIS=1) but SESSION_TEST_REDIS_URL is not set; run `make test`, which starts one")
-		}
-		t.Skip("no Redis server: set SESSION_TEST_REDIS_URL or run `make test`")
-	}
+	url := testenv.RedisURL(t)
 	var b [8]byte
 	rand.Read(b[:])
 	prefix := "sessionkit-test:demo:" + hex.EncodeToString(b[:]) + ":"

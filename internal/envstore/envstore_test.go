@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionkit/session/internal/testenv"
 	"github.com/sessionkit/session/server"
 	"github.com/sessionkit/session/server/cached"
 	"github.com/sessionkit/session/server/file"
@@ -179,23 +180,8 @@ func TestMySQLUnreachable(t *testing.T) {
 	}
 }
 
-// testDSN returns the test server's DSN, or skips the test (fails it when
-// SESSION_TEST_REQUIRE_MYSQL=1) if there is none, as the tests of
-// server/mysql do.
-func testDSN(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("SESSION_TEST_MYSQL_DSN")
-	if dsn == "" {
-		if os.Getenv("SESSION_TEST_REQUIRE_MYSQL") == "1" {
-			t.Fatal("MariaDB required (SESSION_TEST_REQUIRE_MYSQL=1) but SESSION_TEST_MYSQL_DSN is not set; run `make test`, which starts one")
-		}
-		t.Skip("no MySQL/MariaDB server: set SESSION_TEST_MYSQL_DSN or run `make test`")
-	}
-	return dsn
-}
-
 func TestMySQL(t *testing.T) {
-	dsn := testDSN(t)
+	dsn := testenv.MySQLDSN(t)
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		t.Fatal(err)
@@ -242,21 +228,6 @@ func TestMySQL(t *testing.T) {
 	}
 }
 
-// testRedisURL returns the test Redis server's URL, or skips the test
-// (fails it when SESSION_TEST_REQUIRE_REDIS=1) if there is none, as the
-// tests of server/redis do.
-func testRedisURL(t *testing.T) string {
-	t.Helper()
-	url := os.Getenv("SESSION_TEST_REDIS_URL")
-	if url == "" {
-		if os.Getenv("SESSION_TEST_REQUIRE_REDIS") == "1" {
-			t.Fatal("Redis required (SESSION_TEST_REQUIRE_REDIS=1) but SESSION_TEST_REDIS_URL is not set; run `make test`, which starts one")
-		}
-		t.Skip("no Redis server: set SESSION_TEST_REDIS_URL or run `make test`")
-	}
-	return url
-}
-
 func randomHex(t *testing.T) string {
 	t.Helper()
 	var b [8]byte
@@ -267,7 +238,7 @@ func randomHex(t *testing.T) string {
 }
 
 func TestRedis(t *testing.T) {
-	url := testRedisURL(t)
+	url := testenv.RedisURL(t)
 	prefix := "sessionkit-test:envstore:" + randomHex(t) + ":"
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -366,7 +337,7 @@ func TestCachedMemoryFile(t *testing.T) {
 }
 
 func TestCachedRedisMySQL(t *testing.T) {
-	url, dsn := testRedisURL(t), testDSN(t)
+	url, dsn := testenv.RedisURL(t), testenv.MySQLDSN(t)
 	id := randomHex(t)
 	table, prefix := "envstore_cached_"+id, "sessionkit-test:envstore:"+id+":"
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -5,30 +5,15 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"os"
 	"testing"
 	"time"
 
+	"github.com/sessionkit/session/internal/testenv"
 	"github.com/sessionkit/session/server"
 	"github.com/sessionkit/session/server/mysql"
 	"github.com/sessionkit/session/server/redis"
 	"github.com/sessionkit/session/server/storetest"
 )
-
-// serverEnv returns the variable's value, or skips the test (fails it when
-// require is "1") if it is not set. scripts/test.sh (make test) starts the
-// servers and sets both.
-func serverEnv(t testing.TB, name, require, what string) string {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		if os.Getenv(require) == "1" {
-			t.Fatalf("%s required (%s=1) but %s is not set; run `make test`, which starts one", what, require, name)
-		}
-		t.Skipf("no %s server: set %s or run `make test`", what, name)
-	}
-	return v
-}
 
 func randomHex(t testing.TB) string {
 	t.Helper()
@@ -43,8 +28,8 @@ func randomHex(t testing.TB) string {
 // MySQL (a fresh table), both removed when the test ends.
 func redisMySQL(t testing.TB) *Store {
 	t.Helper()
-	url := serverEnv(t, "SESSION_TEST_REDIS_URL", "SESSION_TEST_REQUIRE_REDIS", "Redis")
-	dsn := serverEnv(t, "SESSION_TEST_MYSQL_DSN", "SESSION_TEST_REQUIRE_MYSQL", "MySQL/MariaDB")
+	url := testenv.RedisURL(t)
+	dsn := testenv.MySQLDSN(t)
 	id := randomHex(t)
 	cache, err := redis.Open(url, redis.Config{Prefix: "sessionkit-test:cached:" + id + ":"})
 	if err != nil {
@@ -80,8 +65,8 @@ func redisMySQL(t testing.TB) *Store {
 }
 
 func TestConformanceRedisMySQL(t *testing.T) {
-	serverEnv(t, "SESSION_TEST_REDIS_URL", "SESSION_TEST_REQUIRE_REDIS", "Redis")
-	serverEnv(t, "SESSION_TEST_MYSQL_DSN", "SESSION_TEST_REQUIRE_MYSQL", "MySQL/MariaDB")
+	testenv.RedisURL(t)
+	testenv.MySQLDSN(t)
 	storetest.Run(t, func(t *testing.T) server.Store { return redisMySQL(t) })
 }
 

@@ -5,41 +5,21 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
-)
 
-// The tests talk to a real MySQL or MariaDB server named by this variable;
-// scripts/test.sh (make test) starts a private MariaDB and sets it.
-const (
-	envDSN     = "SESSION_TEST_MYSQL_DSN"
-	envRequire = "SESSION_TEST_REQUIRE_MYSQL"
+	"github.com/sessionkit/session/internal/testenv"
 )
-
-// testDSN returns the test server's DSN, or skips the test (fails it when
-// SESSION_TEST_REQUIRE_MYSQL=1) if there is none.
-func testDSN(t testing.TB) string {
-	t.Helper()
-	dsn := os.Getenv(envDSN)
-	if dsn == "" {
-		if os.Getenv(envRequire) == "1" {
-			t.Fatalf("MariaDB required (%s=1) but %s is not set; run `make test`, which starts one", envRequire, envDSN)
-		}
-		t.Skipf("no MySQL/MariaDB server: set %s (user:pass@tcp(host:port)/db?parseTime=true&loc=UTC&clientFoundRows=true) or run `make test`", envDSN)
-	}
-	return dsn
-}
 
 // testConfig parses the test DSN into a driver Config the test may change.
 func testConfig(t testing.TB) *gomysql.Config {
 	t.Helper()
-	mc, err := gomysql.ParseDSN(testDSN(t))
+	mc, err := gomysql.ParseDSN(testenv.MySQLDSN(t))
 	if err != nil {
-		t.Fatalf("parse %s: %v", envDSN, err)
+		t.Fatalf("parse %s: %v", testenv.MySQLDSNVar, err)
 	}
 	return mc
 }
@@ -69,7 +49,7 @@ func testCtx(t testing.TB) context.Context {
 func openStore(t testing.TB, dsn string, cfg Config) *Store {
 	t.Helper()
 	if dsn == "" {
-		dsn = testDSN(t)
+		dsn = testenv.MySQLDSN(t)
 	}
 	if cfg.Table == "" {
 		cfg.Table = uniqueTable(t)

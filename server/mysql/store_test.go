@@ -14,6 +14,7 @@ import (
 
 	gomysql "github.com/go-sql-driver/mysql"
 
+	"github.com/sessionkit/session/internal/testenv"
 	"github.com/sessionkit/session/server"
 )
 
@@ -329,7 +330,7 @@ func countingDSN(t testing.TB) string {
 	t.Helper()
 	mc := testConfig(t)
 	if mc.Net != "tcp" {
-		t.Skipf("round trips are counted on TCP; %s uses %q", envDSN, mc.Net)
+		t.Skipf("round trips are counted on TCP; %s uses %q", testenv.MySQLDSNVar, mc.Net)
 	}
 	registerOnce.Do(func() {
 		gomysql.RegisterDialContext("counting_tcp", func(ctx context.Context, addr string) (net.Conn, error) {
@@ -560,7 +561,7 @@ func TestNewChecksConnection(t *testing.T) {
 }
 
 func TestCloseClosesOwnedDB(t *testing.T) {
-	s, err := Open(testDSN(t), Config{})
+	s, err := Open(testenv.MySQLDSN(t), Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

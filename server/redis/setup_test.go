@@ -4,40 +4,20 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"testing"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
-)
 
-// The tests talk to a real Redis server named by this variable;
-// scripts/test.sh (make test) starts a private one and sets it.
-const (
-	envURL     = "SESSION_TEST_REDIS_URL"
-	envRequire = "SESSION_TEST_REQUIRE_REDIS"
+	"github.com/sessionkit/session/internal/testenv"
 )
-
-// testURL returns the test server's URL, or skips the test (fails it when
-// SESSION_TEST_REQUIRE_REDIS=1) if there is none.
-func testURL(t testing.TB) string {
-	t.Helper()
-	url := os.Getenv(envURL)
-	if url == "" {
-		if os.Getenv(envRequire) == "1" {
-			t.Fatalf("Redis required (%s=1) but %s is not set; run `make test`, which starts one", envRequire, envURL)
-		}
-		t.Skipf("no Redis server: set %s (redis://:password@host:port/db) or run `make test`", envURL)
-	}
-	return url
-}
 
 // testOptions parses the test URL into client options the test may change.
 func testOptions(t testing.TB) *goredis.Options {
 	t.Helper()
-	opts, err := goredis.ParseURL(testURL(t))
+	opts, err := goredis.ParseURL(testenv.RedisURL(t))
 	if err != nil {
-		t.Fatalf("parse %s: %v", envURL, err)
+		t.Fatalf("parse %s: %v", testenv.RedisURLVar, err)
 	}
 	opts.ContextTimeoutEnabled = true
 	return opts
@@ -67,7 +47,7 @@ func testCtx(t testing.TB) context.Context {
 // the test ends.
 func openStore(t testing.TB, cfg Config) *Store {
 	t.Helper()
-	url := testURL(t)
+	url := testenv.RedisURL(t)
 	if cfg.Prefix == "" {
 		cfg.Prefix = uniquePrefix(t)
 	}

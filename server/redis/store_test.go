@@ -13,6 +13,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/sessionkit/session/internal/testenv"
 	"github.com/sessionkit/session/server"
 	"github.com/sessionkit/session/server/storetest"
 )
@@ -20,7 +21,7 @@ import (
 // TestConformance runs the shared store suite, each subtest under a fresh
 // prefix of the test server.
 func TestConformance(t *testing.T) {
-	testURL(t) // skip (or fail) once, here, without a server
+	testenv.RedisURL(t) // skip (or fail) once, here, without a server
 	storetest.Run(t, func(t *testing.T) server.Store {
 		return openStore(t, Config{})
 	})

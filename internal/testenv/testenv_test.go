@@ -1,0 +1,102 @@
+package testenv
+
+import (
+	"fmt"
+	"testing"
+)
+
+// recorder stands in for a testing.TB: it records Fatal and Skip instead of
+// ending the test.
+type recorder struct {
+	fatal, skip []string
+}
+
+func (r *recorder) Helper()           {}
+func (r *recorder) Fatal(args ...any) { r.fatal = append(r.fatal, fmt.Sprint(args...)) }
+func (r *recorder) Skip(args ...any)  { r.skip = append(r.skip, fmt.Sprint(args...)) }
+
+func TestLookup(t *testing.T) {
+	const (
+		mysqlFatal = "MariaDB required (SESSION_TEST_REQUIRE_MYSQL=1) but SESSION_TEST_MYSQL_DSN is not set; run `make test`, which starts one"
+		mysqlSkip  = "no MySQL/MariaDB server: set SESSION_TEST_MYSQL_DSN (user:pass@tcp(host:port)/db?parseTime=true&loc=UTC&clientFoundRows=true) or run `make test`"
+		redisFatal = "Redis required (SESSION_TEST_REQUIRE_REDIS=1) but SESSION_TEST_REDIS_URL is not set; run `make test`, which starts one"
+		redisSkip  = "no Redis server: set SESSION_TEST_REDIS_URL (redis://:password@host:port/db) or run `make test`"
+	)
+	for _, tc := range []struct {
+		name              string
+		s                 server
+		value, require    string
+		want, fatal, skip string
+	}{
+		{name: "mysql set", s: mysqlServer, value: "u:p@tcp(h:1)/db", want: "u:p@tcp(h:1)/db"},
+		{name: "mysql set and required", s: mysqlServer, value: "u:p@tcp(h:1)/db", require: "1", want: "u:p@tcp(h:1)/db"},
+		{name: "mysql unset", s: mysqlServer, skip: mysqlSkip},
+		{name: "mysql unset, required", s: mysqlServer, require: "1", fatal: mysqlFatal},
+		{name: "mysql unset, require not 1", s: mysqlServer, require: "yes", skip: mysqlSkip},
+		{name: "redis set", s: redisServer, value: "redis://:pw@h:1/0", want: "redis://:pw@h:1/0"},
+		{name: "redis set and required", s: redisServer, value: "redis://:pw@h:1/0", require: "1", want: "redis://:pw@h:1/0"},
+		{name: "redis unset", s: redisServer, skip: redisSkip},
+		{name: "redis unset, required", s: redisServer, require: "1", fatal: redisFatal},
+		{name: "redis unset, require 0", s: redisServer, require: "0", skip: redisSkip},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(tc.s.envVar, tc.value)
+			t.Setenv(tc.s.require, tc.require)
+			var r recorder
+			got := lookup(&r, tc.s)
+			if got != tc.want {
+				t.Errorf("lookup = %q, want %q", got, tc.want)
+			}
+			if want := messages(tc.fatal); fmt.Sprint(r.fatal) != fmt.Sprint(want) {
+				t.Errorf("Fatal calls %q, want %q", r.fatal, want)
+			}
+			if want := messages(tc.skip); fmt.Sprint(r.skip) != fmt.Sprint(want) {
+				t.Errorf("Skip calls %q, want %q", r.skip, want)
+			}
+		})
+	}
+}
+
+// messages returns the calls expected for msg: none when it is empty.
+func messages(msg string) []string {
+	if msg == "" {
+		return nil
+	}
+	return []string{msg}
+}
+
+// The exported functions, on a real testing.T: the value when the variable
+// is set, a skipped test when it is not.
+func TestExported(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		envVar  string
+		require string
+		get     func(testing.TB) string
+	}{
+		{"MySQLDSN", MySQLDSNVar, RequireMySQLVar, MySQLDSN},
+		{"RedisURL", RedisURLVar, RequireRedisVar, RedisURL},
+	} {
+		t.Run(tc.name+" set", func(t *testing.T) {
+			t.Setenv(tc.envVar, "the-server")
+			t.Setenv(tc.require, "1")
+			if got := tc.get(t); got != "the-server" {
+				t.Errorf("%s = %q, want %q", tc.name, got, "the-server")
+			}
+		})
+		t.Run(tc.name+" unset", func(t *testing.T) {
+			t.Setenv(tc.envVar, "")
+			t.Setenv(tc.require, "")
+			var inner *testing.T
+			returned := false
+			t.Run("inner", func(t *testing.T) {
+				inner = t
+				tc.get(t)
+				returned = true
+			})
+			if !inner.Skipped() || returned {
+				t.Errorf("%s without a server: skipped %v, returned %v; want a skip that ends the test", tc.name, inner.Skipped(), returned)
+			}
+		})
+	}
+}
