@@ -1,12 +1,22 @@
-// Package bench measures the session codec side by side with the Go session
+// Package bench measures this module side by side with the Go session
 // libraries people use today: gorilla/sessions' CookieStore (gob and
-// gorilla/securecookie) and alexedwards/scs (gob).
+// gorilla/securecookie) and alexedwards/scs (gob, with its memstore,
+// mysqlstore and goredisstore).
 //
 // It is a separate module so that the library itself never depends on those
 // peers. Everything lives in test files:
 //
 //	go test -run '^$' -bench . -benchmem -count 5   # speed, allocations, bytes
 //	go test -run TestSizes -v                       # the encoded sizes table
+//
+// The codec benchmarks (Encode, Decode) and the middleware round trip
+// (RoundTrip) need nothing else. The store benchmarks (MySQL, Redis, Cached)
+// need servers, named by SESSION_TEST_MYSQL_DSN and SESSION_TEST_REDIS_URL,
+// and skip without them; scripts/mariadb.sh and scripts/redis.sh start
+// private ones:
+//
+//	bash scripts/mariadb.sh run bash scripts/redis.sh run \
+//	    bash -c 'cd bench && go test -run "^$" -bench "MySQL|Redis|Cached" -benchtime 2000x'
 //
 // BENCHMARKS.md at the repository root records the figures.
 package bench

@@ -44,11 +44,13 @@ import (
 // (runClients), each client on its own session:
 //
 //	Load       server/mysql Load / mysqlstore Find of an existing session
-//	Update     server/mysql Update / mysqlstore Commit of an existing session
+//	Update     server/mysql Update / mysqlstore Commit of an existing session,
+//	           with a new expiry each time
 //	Create     server/mysql Create / mysqlstore Commit of a new session
 //	RoundTrip  the middleware round trip of roundtrip_test.go: session.Manager
 //	           with EngineServer on server/mysql, against scs LoadAndSave on
-//	           mysqlstore
+//	           mysqlstore; scs-mysqlstore-idletimeout sets scs' IdleTimeout,
+//	           so that each save moves the expiry, as session.Manager's do
 //
 // queries/op and round-trips/op come from the server's counters (SHOW GLOBAL
 // STATUS; see statusCounters); they are exact only when nothing else uses
@@ -76,6 +78,14 @@ type mysqlBench struct {
 	scsBlob     []byte                 // the small session as scs stores it
 	expiry      time.Time
 	run         string // a prefix unique to this run, for new keys
+	moved       atomic.Int64
+}
+
+// nextExpiry returns the expiry moved on by one more millisecond on every
+// call, so that every update changes the stored row (as a session's save
+// does: its expiry moves): an UPDATE that changes nothing writes nothing.
+func (mb *mysqlBench) nextExpiry() time.Time {
+	return mb.expiry.Add(time.Duration(mb.moved.Add(1)) * time.Millisecond)
 }
 
 // readmeDSN is dsn reduced to what mysqlstore's README sets: parseTime=true.
@@ -293,7 +303,7 @@ func (mb *mysqlBench) mysqlImpls(tb testing.TB) []storeImpl {
 			return err
 		},
 		update: func(ctx context.Context, c int) error {
-			return mb.ours.Update(ctx, mb.ourKey("client", c), mb.ourBlob, mb.expiry)
+			return mb.ours.Update(ctx, mb.ourKey("client", c), mb.ourBlob, mb.nextExpiry())
 		},
 		create: func(ctx context.Context, c int) error {
 			return mb.ours.Create(ctx, mb.ourKey("new", int(created.Add(1))), mb.ourBlob, mb.expiry)
@@ -313,7 +323,7 @@ func (mb *mysqlBench) mysqlImpls(tb testing.TB) []storeImpl {
 				return err
 			},
 			update: func(ctx context.Context, c int) error {
-				return s.st.Commit(mb.scsToken("client", c), mb.scsBlob, mb.expiry)
+				return s.st.Commit(mb.scsToken("client", c), mb.scsBlob, mb.nextExpiry())
 			},
 			create: func(ctx context.Context, c int) error {
 				return s.st.Commit(mb.scsToken("new", int(created.Add(1))), mb.scsBlob, mb.expiry)
@@ -323,10 +333,23 @@ func (mb *mysqlBench) mysqlImpls(tb testing.TB) []storeImpl {
 	return impls
 }
 
-// scsMySQLVariant is scs with its default settings on st.
+// scsMySQLVariant is scs with its default settings on st: a session
+// expires a fixed Lifetime (24 hours) after its creation, so saving it
+// does not move its expiry.
 func scsMySQLVariant(name string, st *mysqlstore.MySQLStore) variant {
 	sm := scs.New()
 	sm.Store = st
+	return scsVariant(name, sm)
+}
+
+// scsMySQLIdleVariant is scs on st with an IdleTimeout, so that every save
+// moves the session's expiry, as session.Manager's saves do (Django's
+// expiry: the cookie age from the last save).
+func scsMySQLIdleVariant(name string, st *mysqlstore.MySQLStore) variant {
+	sm := scs.New()
+	sm.Store = st
+	sm.Lifetime = 30 * 24 * time.Hour
+	sm.IdleTimeout = 14 * 24 * time.Hour
 	return scsVariant(name, sm)
 }
 
@@ -335,6 +358,7 @@ func (mb *mysqlBench) roundTripVariants(tb testing.TB) []variant {
 	return []variant{
 		sessionkitServerVariant(tb, "sessionkit", mb.ours),
 		scsMySQLVariant("scs-mysqlstore", mb.scsSame),
+		scsMySQLIdleVariant("scs-mysqlstore-idletimeout", mb.scsSame),
 		scsMySQLVariant("scs-mysqlstore-prepared", mb.scsPrepared),
 	}
 }

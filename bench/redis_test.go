@@ -24,7 +24,7 @@ import (
 //	        existing session
 //	Update  server/redis Update (EVAL of a script that checks the stored
 //	        expiry, then SET) / goredisstore CommitCtx (SET) of an existing
-//	        session
+//	        session, with a new expiry each time
 //	Create  server/redis Create (SET NX) / goredisstore CommitCtx (SET) of a
 //	        new session
 //
@@ -144,7 +144,7 @@ func (rb *redisBench) redisImpls(tb testing.TB, mb *mysqlBench) []storeImpl {
 			return err
 		},
 		update: func(ctx context.Context, c int) error {
-			return rb.ours.Update(ctx, mb.ourKey("client", c), mb.ourBlob, mb.expiry)
+			return rb.ours.Update(ctx, mb.ourKey("client", c), mb.ourBlob, mb.nextExpiry())
 		},
 		create: func(ctx context.Context, c int) error {
 			return rb.ours.Create(ctx, mb.ourKey("new", int(created.Add(1))), mb.ourBlob, mb.expiry)
@@ -159,7 +159,7 @@ func (rb *redisBench) redisImpls(tb testing.TB, mb *mysqlBench) []storeImpl {
 			return err
 		},
 		update: func(ctx context.Context, c int) error {
-			return rb.scs.CommitCtx(ctx, mb.scsToken("client", c), mb.scsBlob, mb.expiry)
+			return rb.scs.CommitCtx(ctx, mb.scsToken("client", c), mb.scsBlob, mb.nextExpiry())
 		},
 		create: func(ctx context.Context, c int) error {
 			return rb.scs.CommitCtx(ctx, mb.scsToken("new", int(created.Add(1))), mb.scsBlob, mb.expiry)
