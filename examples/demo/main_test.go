@@ -269,20 +269,7 @@ func TestServerEngineFile(t *testing.T) {
 		t.Fatalf("store %T, want *file.Store", cfg.Store)
 	}
 	c.page("GET", "/session", nil, "engine <b>server</b>", "serializer <b>gob</b>", "compression <b>zstd</b>", "store <b>*file.Store</b>")
-	sessionFiles := func() int {
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := 0
-		for _, e := range entries {
-			if strings.HasPrefix(e.Name(), file.Prefix) && !strings.HasPrefix(e.Name(), file.Prefix+".tmp") {
-				n++
-			}
-		}
-		return n
-	}
-	if failedAt := walk(t, c, sessionFiles, 20); failedAt != 0 {
+	if failedAt := walk(t, c, func() int { return sessionFiles(t, dir) }, 20); failedAt != 0 {
 		t.Fatalf("the server engine failed to save a cart of %d lines", failedAt)
 	}
 }
@@ -334,20 +321,7 @@ func TestServerEngineCached(t *testing.T) {
 		t.Fatalf("store %T, want *cached.Store", cfg.Store)
 	}
 	c.page("GET", "/session", nil, "engine <b>server</b>", "store <b>*cached.Store</b>")
-	sessionFiles := func() int {
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := 0
-		for _, e := range entries {
-			if strings.HasPrefix(e.Name(), file.Prefix) && !strings.HasPrefix(e.Name(), file.Prefix+".tmp") {
-				n++
-			}
-		}
-		return n
-	}
-	if failedAt := walk(t, c, sessionFiles, 20); failedAt != 0 {
+	if failedAt := walk(t, c, func() int { return sessionFiles(t, dir) }, 20); failedAt != 0 {
 		t.Fatalf("the server engine failed to save a cart of %d lines", failedAt)
 	}
 	if s := st.Stats(); s.Hits == 0 || s.CacheErrors != 0 {
@@ -385,4 +359,20 @@ func TestServerEngineRedis(t *testing.T) {
 	if failedAt := walk(t, c, func() int { return len(keys()) }, 20); failedAt != 0 {
 		t.Fatalf("the server engine failed to save a cart of %d lines", failedAt)
 	}
+}
+
+// sessionFiles counts the session files the file store keeps in dir.
+func sessionFiles(t *testing.T, dir string) int {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), file.Prefix) && !strings.HasPrefix(e.Name(), file.Prefix+".tmp") {
+			n++
+		}
+	}
+	return n
 }

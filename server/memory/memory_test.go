@@ -186,18 +186,8 @@ func TestErrorsAreTyped(t *testing.T) {
 }
 
 func BenchmarkLoadParallel(b *testing.B) {
-	s := New()
+	s, keys, _ := benchStore(b)
 	ctx := context.Background()
-	keys := make([]string, 1024)
-	blob := make([]byte, 512)
-	for i := range keys {
-		buf := make([]byte, 32)
-		rand.Read(buf)
-		keys[i] = hex.EncodeToString(buf)
-		if err := s.Create(ctx, keys[i], blob, time.Now().Add(time.Hour)); err != nil {
-			b.Fatal(err)
-		}
-	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -213,18 +203,8 @@ func BenchmarkLoadParallel(b *testing.B) {
 }
 
 func BenchmarkUpdateParallel(b *testing.B) {
-	s := New()
+	s, keys, blob := benchStore(b)
 	ctx := context.Background()
-	keys := make([]string, 1024)
-	blob := make([]byte, 512)
-	for i := range keys {
-		buf := make([]byte, 32)
-		rand.Read(buf)
-		keys[i] = hex.EncodeToString(buf)
-		if err := s.Create(ctx, keys[i], blob, time.Now().Add(time.Hour)); err != nil {
-			b.Fatal(err)
-		}
-	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -237,4 +217,21 @@ func BenchmarkUpdateParallel(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// benchStore returns a store holding 1024 sessions of 512 bytes, their
+// keys and the blob.
+func benchStore(b *testing.B) (*Store, []string, []byte) {
+	s := New()
+	keys := make([]string, 1024)
+	blob := make([]byte, 512)
+	for i := range keys {
+		buf := make([]byte, 32)
+		rand.Read(buf)
+		keys[i] = hex.EncodeToString(buf)
+		if err := s.Create(context.Background(), keys[i], blob, time.Now().Add(time.Hour)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return s, keys, blob
 }
