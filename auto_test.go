@@ -56,7 +56,8 @@ func randomText(n int) string {
 }
 
 func TestAutoBoundary(t *testing.T) {
-	values := map[string]any{"user": "alice", "blob": randomText(1500)}
+	// One key, so that no serializer's map order can change the size.
+	values := map[string]any{"blob": randomText(1500)}
 	for _, ser := range []string{"msgpack", "json", "gob"} {
 		for _, comp := range []string{"none", "s2", "zstd"} {
 			t.Run(ser+"/"+comp, func(t *testing.T) {
