@@ -288,12 +288,8 @@ func (m *Manager) save(s *Session) (string, error) {
 		maxAge = 0
 	} else if maxAge <= 0 {
 		// Already expired: drop the stored copy and the cookie.
-		if s.key != "" {
-			old := s.key
-			s.key = ""
-			if err := m.deleteKey(s.ctx, old); err != nil {
-				return "", err
-			}
+		if err := m.dropStored(s.ctx, s); err != nil {
+			return "", err
 		}
 		return m.jar.DeleteHeader(), nil
 	}
@@ -307,12 +303,9 @@ func (m *Manager) save(s *Session) (string, error) {
 		}
 		switch {
 		case err == nil:
-			if s.key != "" { // it lived in the store: move it out
-				old := s.key
-				s.key = ""
-				if err := m.deleteKey(s.ctx, old); err != nil {
-					return "", err
-				}
+			// If it lived in the store, it now lives in the cookie alone.
+			if err := m.dropStored(s.ctx, s); err != nil {
+				return "", err
 			}
 			return hdr, nil
 		case m.cfg.Engine == EngineCookie || !errors.Is(err, cookie.ErrTooLarge) && !errors.Is(err, codec.ErrTooLarge):
@@ -329,6 +322,17 @@ func (m *Manager) save(s *Session) (string, error) {
 		return "", err
 	}
 	return m.jar.Header(value, maxAge, now)
+}
+
+// dropStored deletes the store entry of s, if it has one, and forgets its
+// key.
+func (m *Manager) dropStored(ctx context.Context, s *Session) error {
+	if s.key == "" {
+		return nil
+	}
+	old := s.key
+	s.key = ""
+	return m.deleteKey(ctx, old)
 }
 
 // saveStored creates or updates the store entry of s.

@@ -313,12 +313,7 @@ func (s *Session) Flush(ctx context.Context) error {
 	}
 	s.clear() // no load: the key is all Flush needs
 	s.created = time.Time{}
-	if s.key == "" {
-		return nil
-	}
-	key := s.key
-	s.key = ""
-	return s.fail(s.m.deleteKey(ctx, key))
+	return s.fail(s.m.dropStored(ctx, s))
 }
 
 // fail records err, if any, as the request's session failure: the
@@ -342,12 +337,7 @@ func (s *Session) CycleKey(ctx context.Context) error {
 		return s.err
 	}
 	s.modify("")
-	if s.key == "" {
-		return nil
-	}
-	old := s.key
-	s.key = ""
-	return s.fail(s.m.deleteKey(ctx, old))
+	return s.fail(s.m.dropStored(ctx, s))
 }
 
 // SetExpiry makes the session expire after d of inactivity: each save
