@@ -139,7 +139,8 @@ func (msgpackSerializer) Decode(data []byte) (map[string]any, error) {
 	if msgp.NextType(data) != msgp.MapType {
 		return nil, fmt.Errorf("serializer msgpack: data is not a map")
 	}
-	v, rest, err := readMsgpackMap(data, 0)
+	var d msgpackDecoder
+	v, rest, err := d.readMap(data, 0)
 	if err != nil {
 		return nil, fmt.Errorf("serializer msgpack: %w", err)
 	}
@@ -149,7 +150,28 @@ func (msgpackSerializer) Decode(data []byte) (map[string]any, error) {
 	return v, nil
 }
 
-func readMsgpackMap(b []byte, depth int) (map[string]any, []byte, error) {
+// msgpackDecoder decodes one session. It interns map keys: a session's
+// nested maps (the items of a cart, say) repeat the same few keys, and
+// each repeat then costs no allocation.
+type msgpackDecoder struct {
+	keys [16]string
+	next int
+}
+
+// key returns b as a string, reusing an earlier key with the same bytes.
+func (d *msgpackDecoder) key(b []byte) string {
+	for _, k := range d.keys {
+		if k == string(b) {
+			return k
+		}
+	}
+	k := string(b)
+	d.keys[d.next%len(d.keys)] = k
+	d.next++
+	return k
+}
+
+func (d *msgpackDecoder) readMap(b []byte, depth int) (map[string]any, []byte, error) {
 	sz, b, err := msgp.ReadMapHeaderBytes(b)
 	if err != nil {
 		return nil, b, err
@@ -159,26 +181,26 @@ func readMsgpackMap(b []byte, depth int) (map[string]any, []byte, error) {
 	}
 	m := make(map[string]any, sz)
 	for range sz {
-		var k string
-		if k, b, err = msgp.ReadStringBytes(b); err != nil {
+		var kb []byte
+		if kb, b, err = msgp.ReadStringZC(b); err != nil {
 			return nil, b, err
 		}
 		var v any
-		if v, b, err = readMsgpack(b, depth+1); err != nil {
+		if v, b, err = d.read(b, depth+1); err != nil {
 			return nil, b, err
 		}
-		m[k] = v
+		m[d.key(kb)] = v
 	}
 	return m, b, nil
 }
 
-func readMsgpack(b []byte, depth int) (any, []byte, error) {
+func (d *msgpackDecoder) read(b []byte, depth int) (any, []byte, error) {
 	if depth > maxDepth {
 		return nil, b, fmt.Errorf("value nested deeper than %d levels", maxDepth)
 	}
 	switch t := msgp.NextType(b); t {
 	case msgp.MapType:
-		return readMsgpackMap(b, depth)
+		return d.readMap(b, depth)
 	case msgp.ArrayType:
 		sz, rest, err := msgp.ReadArrayHeaderBytes(b)
 		if err != nil {
@@ -189,7 +211,7 @@ func readMsgpack(b []byte, depth int) (any, []byte, error) {
 		}
 		s := make([]any, sz)
 		for i := range s {
-			if s[i], rest, err = readMsgpack(rest, depth+1); err != nil {
+			if s[i], rest, err = d.read(rest, depth+1); err != nil {
 				return nil, rest, err
 			}
 		}

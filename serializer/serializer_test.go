@@ -190,3 +190,28 @@ func TestMsgPackDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// Decoding interns repeated map keys; keys beyond what it remembers, and
+// maps whose keys differ, must still come back exactly.
+func TestMsgPackKeysRoundTrip(t *testing.T) {
+	var items []any
+	for i := range 30 {
+		item := map[string]any{"sku": int64(i), "name": "n", "": "empty key"}
+		for j := range i % 20 {
+			item[string(rune('a'+j))+"_key"] = int64(j)
+		}
+		items = append(items, item)
+	}
+	in := map[string]any{"cart": items, "": int64(1)}
+	b, err := MsgPack.Append(nil, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := MsgPack.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(out, in) {
+		t.Fatalf("round trip changed the session:\n got %v\nwant %v", out, in)
+	}
+}
