@@ -2,8 +2,6 @@ package session
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"os/exec"
 	"strings"
@@ -40,9 +38,7 @@ func openRedis(t *testing.T, url string, opts func(*goredis.Options)) *redis.Sto
 		opts(o)
 	}
 	client := goredis.NewClient(o)
-	var b [6]byte
-	rand.Read(b[:])
-	s, err := redis.New(client, redis.Config{Prefix: "sessionkit-test:root:" + hex.EncodeToString(b[:]) + ":"})
+	s, err := redis.New(client, redis.Config{Prefix: testenv.Unique("sessionkit-test:root:") + ":"})
 	if err != nil {
 		t.Fatal(err)
 	}

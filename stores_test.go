@@ -2,8 +2,6 @@ package session
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"testing"
 
 	"github.com/sessionkit/session/internal/testenv"
@@ -32,9 +30,7 @@ func newFileStore(t *testing.T) server.Store {
 func newMySQLStore(t *testing.T) server.Store {
 	t.Helper()
 	dsn := testenv.MySQLDSN(t)
-	var b [6]byte
-	rand.Read(b[:])
-	table := "sessions_root_" + hex.EncodeToString(b[:])
+	table := testenv.Unique("sessions_root_")
 	s, err := mysql.Open(dsn, mysql.Config{Table: table})
 	if err != nil {
 		t.Fatal(err)

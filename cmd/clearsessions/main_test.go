@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"os"
 	"os/exec"
@@ -177,9 +175,7 @@ func TestClearsessions(t *testing.T) {
 
 	t.Run("redis store", func(t *testing.T) {
 		url := testenv.RedisURL(t)
-		var b [8]byte
-		rand.Read(b[:])
-		prefix := "sessionkit-test:clearsessions:" + hex.EncodeToString(b[:]) + ":"
+		prefix := testenv.Unique("sessionkit-test:clearsessions:") + ":"
 		st, err := redis.Open(url, redis.Config{Prefix: prefix})
 		if err != nil {
 			t.Fatal(err)
@@ -197,9 +193,7 @@ func TestClearsessions(t *testing.T) {
 
 	t.Run("mysql store", func(t *testing.T) {
 		dsn := testenv.MySQLDSN(t)
-		var b [8]byte
-		rand.Read(b[:])
-		table := "clearsessions_test_" + hex.EncodeToString(b[:])
+		table := testenv.Unique("clearsessions_test_")
 		st, err := mysql.Open(dsn, mysql.Config{Table: table})
 		if err != nil {
 			t.Fatal(err)

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -332,9 +330,7 @@ func TestServerEngineCached(t *testing.T) {
 // TestServerEngineRedis runs the demo on the Redis store.
 func TestServerEngineRedis(t *testing.T) {
 	url := testenv.RedisURL(t)
-	var b [8]byte
-	rand.Read(b[:])
-	prefix := "sessionkit-test:demo:" + hex.EncodeToString(b[:]) + ":"
+	prefix := testenv.Unique("sessionkit-test:demo:") + ":"
 	c, cfg, _ := startDemo(t, map[string]string{
 		"SESSION_ENGINE": "server", "SESSION_STORE": "redis", "SESSION_REDIS_URL": url, "SESSION_REDIS_PREFIX": prefix,
 	})

@@ -2,8 +2,6 @@ package envstore
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -182,11 +180,7 @@ func TestMySQLUnreachable(t *testing.T) {
 
 func TestMySQL(t *testing.T) {
 	dsn := testenv.MySQLDSN(t)
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	table := "envstore_test_" + hex.EncodeToString(b[:])
+	table := testenv.Unique("envstore_test_")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
@@ -228,18 +222,9 @@ func TestMySQL(t *testing.T) {
 	}
 }
 
-func randomHex(t *testing.T) string {
-	t.Helper()
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b[:])
-}
-
 func TestRedis(t *testing.T) {
 	url := testenv.RedisURL(t)
-	prefix := "sessionkit-test:envstore:" + randomHex(t) + ":"
+	prefix := testenv.Unique("sessionkit-test:envstore:") + ":"
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	s, closeStore, err := Open(ctx, env(map[string]string{VarStore: "Redis", VarRedisURL: url, VarRedisPrefix: prefix}))
@@ -338,7 +323,7 @@ func TestCachedMemoryFile(t *testing.T) {
 
 func TestCachedRedisMySQL(t *testing.T) {
 	url, dsn := testenv.RedisURL(t), testenv.MySQLDSN(t)
-	id := randomHex(t)
+	id := testenv.Unique("")
 	table, prefix := "envstore_cached_"+id, "sessionkit-test:envstore:"+id+":"
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

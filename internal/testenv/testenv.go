@@ -12,6 +12,8 @@
 package testenv
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"testing"
@@ -92,4 +94,12 @@ func lookup(t tb, s server) string {
 	}
 	t.Skip(fmt.Sprintf("no %s server: set %s (%s) or run `make test`", s.kind, s.envVar, s.format))
 	return ""
+}
+
+// Unique returns prefix followed by 16 random hex digits: a table name or
+// key prefix that no other test, or test run sharing the server, uses.
+func Unique(prefix string) string {
+	var b [8]byte
+	rand.Read(b[:]) // crypto/rand never fails
+	return prefix + hex.EncodeToString(b[:])
 }

@@ -100,3 +100,10 @@ func TestExported(t *testing.T) {
 		})
 	}
 }
+
+func TestUnique(t *testing.T) {
+	a, b := Unique("t_"), Unique("t_")
+	if a == b || len(a) != len("t_")+16 || a[:2] != "t_" {
+		t.Fatalf("Unique gave %q and %q", a, b)
+	}
+}

@@ -2,8 +2,6 @@ package cached
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"testing"
 	"time"
@@ -15,22 +13,13 @@ import (
 	"github.com/sessionkit/session/server/storetest"
 )
 
-func randomHex(t testing.TB) string {
-	t.Helper()
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b[:])
-}
-
 // redisMySQL returns a cached store with Redis (a fresh prefix) in front of
 // MySQL (a fresh table), both removed when the test ends.
 func redisMySQL(t testing.TB) *Store {
 	t.Helper()
 	url := testenv.RedisURL(t)
 	dsn := testenv.MySQLDSN(t)
-	id := randomHex(t)
+	id := testenv.Unique("")
 	cache, err := redis.Open(url, redis.Config{Prefix: "sessionkit-test:cached:" + id + ":"})
 	if err != nil {
 		t.Fatal(err)

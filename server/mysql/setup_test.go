@@ -2,9 +2,7 @@ package mysql
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"strings"
 	"testing"
 	"time"
@@ -25,14 +23,7 @@ func testConfig(t testing.TB) *gomysql.Config {
 }
 
 // uniqueTable returns a table name no other test run uses.
-func uniqueTable(t testing.TB) string {
-	t.Helper()
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	return "sessions_test_" + hex.EncodeToString(b[:])
-}
+func uniqueTable(t testing.TB) string { return testenv.Unique("sessions_test_") }
 
 // testCtx returns a context that ends with the test (and after a minute at
 // most, so that a hung server fails the test instead of hanging it).

@@ -2,8 +2,6 @@ package redis
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"testing"
 	"time"
 
@@ -24,14 +22,7 @@ func testOptions(t testing.TB) *goredis.Options {
 }
 
 // uniquePrefix returns a key prefix no other test run uses.
-func uniquePrefix(t testing.TB) string {
-	t.Helper()
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	return "sessionkit-test:" + hex.EncodeToString(b[:]) + ":"
-}
+func uniquePrefix(t testing.TB) string { return testenv.Unique("sessionkit-test:") + ":" }
 
 // testCtx returns a context that ends with the test (and after a minute at
 // most, so that a hung server fails the test instead of hanging it).
