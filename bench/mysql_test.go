@@ -20,6 +20,7 @@ import (
 
 	"github.com/sessionkit/session/codec"
 	"github.com/sessionkit/session/serializer"
+	"github.com/sessionkit/session/server"
 	"github.com/sessionkit/session/server/mysql"
 )
 
@@ -283,6 +284,25 @@ type storeImpl struct {
 	load, update, create op
 }
 
+// sessionkitImpl returns the operations of one of this module's stores:
+// each client loads and updates its own session, and creates new ones.
+func (mb *mysqlBench) sessionkitImpl(st server.Store) storeImpl {
+	var created atomic.Int64
+	return storeImpl{
+		name: "sessionkit",
+		load: func(ctx context.Context, c int) error {
+			_, err := st.Load(ctx, mb.ourKey("client", c))
+			return err
+		},
+		update: func(ctx context.Context, c int) error {
+			return st.Update(ctx, mb.ourKey("client", c), mb.ourBlob, mb.nextExpiry())
+		},
+		create: func(ctx context.Context, c int) error {
+			return st.Create(ctx, mb.ourKey("new", int(created.Add(1))), mb.ourBlob, mb.expiry)
+		},
+	}
+}
+
 // mysqlImpls returns the store operations of each implementation, each
 // client on its own existing session.
 func (mb *mysqlBench) mysqlImpls(tb testing.TB) []storeImpl {
@@ -295,20 +315,8 @@ func (mb *mysqlBench) mysqlImpls(tb testing.TB) []storeImpl {
 			tb.Fatal(err)
 		}
 	}
-	var created atomic.Int64
-	impls := []storeImpl{{
-		name: "sessionkit",
-		load: func(ctx context.Context, c int) error {
-			_, err := mb.ours.Load(ctx, mb.ourKey("client", c))
-			return err
-		},
-		update: func(ctx context.Context, c int) error {
-			return mb.ours.Update(ctx, mb.ourKey("client", c), mb.ourBlob, mb.nextExpiry())
-		},
-		create: func(ctx context.Context, c int) error {
-			return mb.ours.Create(ctx, mb.ourKey("new", int(created.Add(1))), mb.ourBlob, mb.expiry)
-		},
-	}}
+	impls := []storeImpl{mb.sessionkitImpl(mb.ours)}
+	var created atomic.Int64 // new scs sessions
 	for _, s := range []struct {
 		name string
 		st   *mysqlstore.MySQLStore

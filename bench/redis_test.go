@@ -136,20 +136,8 @@ func (rb *redisBench) redisImpls(tb testing.TB, mb *mysqlBench) []storeImpl {
 			tb.Fatal(err)
 		}
 	}
-	var created atomic.Int64
-	return []storeImpl{{
-		name: "sessionkit",
-		load: func(ctx context.Context, c int) error {
-			_, err := rb.ours.Load(ctx, mb.ourKey("client", c))
-			return err
-		},
-		update: func(ctx context.Context, c int) error {
-			return rb.ours.Update(ctx, mb.ourKey("client", c), mb.ourBlob, mb.nextExpiry())
-		},
-		create: func(ctx context.Context, c int) error {
-			return rb.ours.Create(ctx, mb.ourKey("new", int(created.Add(1))), mb.ourBlob, mb.expiry)
-		},
-	}, {
+	var created atomic.Int64 // new scs sessions
+	return []storeImpl{mb.sessionkitImpl(rb.ours), {
 		name: "scs-goredisstore",
 		load: func(ctx context.Context, c int) error {
 			_, found, err := rb.scs.FindCtx(ctx, mb.scsToken("client", c))
