@@ -23,10 +23,9 @@
 // that keeps expired sessions, and reports its count; a Redis cache's
 // expired entries go too, uncounted.
 //
-// Redis drops expired sessions by itself, redis.DefaultKeepExpired after
-// their expiry, so a Redis store needs no cron job. With
-// SESSION_STORE=redis, clearsessions removes the expired sessions that
-// Redis still keeps, and says so.
+// Redis drops each session by itself at its expiry, so a Redis store
+// needs no cron job: with SESSION_STORE=redis, clearsessions says so and
+// exits with status 0 without connecting.
 //
 // On success it prints "deleted N expired sessions" and exits with status
 // 0. On failure it prints the error, and the count of sessions removed
@@ -123,6 +122,9 @@ func clearExpired(ctx context.Context, timeout time.Duration, lookup func(string
 		return fmt.Errorf("%s is not set: the cookie engine keeps sessions in their cookies and nothing on the server, so there are no expired sessions to clear", envstore.VarStore)
 	case *memory.Store:
 		return fmt.Errorf("%s=memory: a memory store lives inside the serving process, and another process cannot clear it; use server.Cleanup or memory.Options.CleanupInterval there", envstore.VarStore)
+	case *redis.Store:
+		fmt.Fprintln(stdout, "nothing to clear: Redis drops each session by itself at its expiry")
+		return nil
 	}
 	n, err := store.DeleteExpired(ctx)
 	if err != nil {
@@ -132,9 +134,6 @@ func clearExpired(ctx context.Context, timeout time.Duration, lookup func(string
 		return withTimeout(fmt.Errorf("deleting expired sessions: %w", err), timeout)
 	}
 	fmt.Fprintf(stdout, "deleted %d expired sessions\n", n)
-	if _, ok := store.(*redis.Store); ok {
-		fmt.Fprintf(stdout, "Redis drops expired sessions by itself, %v after they expire; this run only removed those it still kept\n", redis.DefaultKeepExpired)
-	}
 	return nil
 }
 

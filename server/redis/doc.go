@@ -29,26 +29,27 @@
 // sessions.
 //
 // The value is the entry's expiry in Unix milliseconds, as 16 ASCII digits,
-// followed by the blob. Expiry therefore has a resolution of one
-// millisecond; instants before 1970 are stored as 1970 and instants after
-// the year 9999 as the end of that year.
+// followed by the blob; the expiry is there for Load's check (below) and
+// for LoadWithExpiry. Expiry therefore has a resolution of one
+// millisecond; instants after the year 9999 are stored as the end of that
+// year.
 //
 // # Expiry
 //
-// Expiry follows the rule of every store (server.Expired), on the
-// application's clock: an entry stops loading at its expiry, and Update
-// never brings an expired entry back. Keep the application servers' clocks
-// in sync.
+// Each key is written with PXAT, the entry's expiry as a Unix time in
+// milliseconds, so Redis drops the entry by itself at that instant: the key
+// then no longer exists, for Load, Update and Create alike. DeleteExpired
+// has nothing to do; it returns 0 without any I/O, and no cron job or
+// server.Cleanup is needed. An entry written with an expiry in the past is
+// not stored at all, and an Update to a past expiry removes the key.
 //
-// Redis also expires each key by itself: a key is given a time to live
-// that ends Config.KeepExpired (DefaultKeepExpired) after the entry's
-// expiry, counted on the Redis server from the moment the command arrives.
-// Until then the expired entry is still there, as a row is in a SQL table
-// until it is swept: Load reports it as server.ErrNotFound, Create on its
-// key is server.ErrExists, and DeleteExpired removes and counts it. After
-// that Redis has dropped it, and nobody needs to run DeleteExpired at all.
-// An entry written with an expiry more than KeepExpired in the past lives
-// for one millisecond.
+// Load also compares the expiry in the value with the application's clock
+// (server.Expired), so an entry never loads after its expiry even if the
+// Redis server's clock is behind. The other way round, a Redis clock ahead
+// of the application's drops entries early by the difference, and one
+// behind lets Update write an entry for that long after the application
+// considers it expired. Keep the clocks of the application servers and
+// Redis in sync, as NTP does to well under a millisecond on one network.
 //
 // # Commands
 //
@@ -56,20 +57,16 @@
 // server:
 //
 //	Load           GET key (the blob is returned if its expiry has not passed)
-//	Create         SET key value PX ttl NX (not set: server.ErrExists)
-//	Update         EVAL of a short Lua script: if the key holds an entry whose
-//	               expiry has not passed, SET key value PX ttl; otherwise
-//	               server.ErrNotFound. SET XX alone would update an expired
-//	               entry that Redis still keeps.
+//	Create         SET key value NX PXAT expiry (not set: server.ErrExists)
+//	Update         SET key value XX PXAT expiry (not set: server.ErrNotFound),
+//	               so a session that a concurrent logout has deleted, or
+//	               that has expired, is never brought back
 //	Delete         DEL key
-//	DeleteExpired  SCAN over Prefix*, then per batch one pipeline of an EVAL
-//	               that deletes each key whose expiry has passed
+//	DeleteExpired  nothing
 //
-// Update needs a server that runs Lua scripts (every Redis since 2.6 and
-// Valkey, unless scripting has been disabled). The script takes one key, so
-// it works on Cluster. DeleteExpired scans every master of a Cluster and
-// every shard of a Ring; it reads only keys made of the prefix and a valid
-// session key.
+// PXAT needs Redis 6.2 or later, or Valkey. The store sends no scripts and
+// no multi-key commands, so it works on Cluster and on servers where
+// scripting is disabled.
 //
 // # Failures
 //

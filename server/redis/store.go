@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
-	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -20,11 +17,6 @@ const (
 	DefaultPrefix = "sessionkit:"
 	// MaxPrefixLen is the longest Config.Prefix accepted.
 	MaxPrefixLen = 64
-	// DefaultKeepExpired is how long Redis keeps an entry after its expiry
-	// when Config.KeepExpired is zero.
-	DefaultKeepExpired = 10 * time.Minute
-	// DefaultScanCount is the COUNT hint of each SCAN of DeleteExpired.
-	DefaultScanCount = 1000
 )
 
 // Errors specific to this store; test with errors.Is.
@@ -41,10 +33,6 @@ type Config struct {
 	// Prefix starts every key the store writes: at most MaxPrefixLen
 	// printable ASCII characters, no spaces. Default DefaultPrefix.
 	Prefix string
-	// KeepExpired is how long Redis keeps an entry after its expiry before
-	// dropping it by itself (see the package documentation). Default
-	// DefaultKeepExpired; negative is an error.
-	KeepExpired time.Duration
 }
 
 // Store is a server.Store on Redis. It is safe for concurrent use.
@@ -52,7 +40,6 @@ type Store struct {
 	client goredis.UniversalClient
 	owned  bool
 	prefix string
-	keepMs int64
 }
 
 var (
@@ -88,14 +75,7 @@ func New(client goredis.UniversalClient, cfg Config) (*Store, error) {
 	if err := ValidatePrefix(prefix); err != nil {
 		return nil, err
 	}
-	keep := cfg.KeepExpired
-	switch {
-	case keep == 0:
-		keep = DefaultKeepExpired
-	case keep < 0:
-		return nil, fmt.Errorf("%w: KeepExpired %v is negative", ErrMisconfigured, keep)
-	}
-	return &Store{client: client, prefix: prefix, keepMs: keep.Milliseconds()}, nil
+	return &Store{client: client, prefix: prefix}, nil
 }
 
 // Open parses url with goredis.ParseURL
@@ -138,16 +118,17 @@ func (s *Store) Close() error {
 // headerLen is the length of the expiry that starts every value.
 const headerLen = 16
 
-// maxExpiryMs is the end of the year 9999 in Unix milliseconds; it has 15
-// digits and is exact as a Lua number.
+// maxExpiryMs is the end of the year 9999 in Unix milliseconds (15
+// digits).
 var maxExpiryMs = time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC).UnixMilli()
 
-// expiryMs converts t to the Unix milliseconds stored in the header,
-// truncated and clamped to [0, maxExpiryMs].
+// expiryMs converts t to the Unix milliseconds stored in the header and
+// given to PXAT, truncated and clamped to [1, maxExpiryMs] (PXAT refuses
+// 0).
 func expiryMs(t time.Time) int64 {
 	ms := t.UnixMilli()
-	if ms < 0 {
-		return 0
+	if ms < 1 {
+		return 1
 	}
 	if ms > maxExpiryMs {
 		return maxExpiryMs
@@ -174,22 +155,16 @@ func wrap(ctx context.Context, op string, err error) error {
 
 func nowMs() int64 { return time.Now().UnixMilli() }
 
-// encode returns the value stored for blob and the time to live of the key,
-// in milliseconds (at least 1).
-func (s *Store) encode(blob []byte, expires time.Time, now int64) ([]byte, int64) {
+// encode returns the value stored for blob and its expiry in Unix
+// milliseconds, which is also the key's PXAT.
+func encode(blob []byte, expires time.Time) ([]byte, int64) {
 	exp := expiryMs(expires)
-	digits := strconv.FormatInt(exp, 10)
-	v := make([]byte, 0, headerLen+len(blob))
-	for i := len(digits); i < headerLen; i++ {
-		v = append(v, '0')
+	v := make([]byte, headerLen, headerLen+len(blob))
+	for i, e := headerLen-1, exp; i >= 0; i-- {
+		v[i] = byte('0' + e%10)
+		e /= 10
 	}
-	v = append(v, digits...)
-	v = append(v, blob...)
-	ttl := exp - now + s.keepMs
-	if ttl < 1 {
-		ttl = 1
-	}
-	return v, ttl
+	return append(v, blob...), exp
 }
 
 // decode splits a stored value into its expiry and blob.
@@ -218,22 +193,6 @@ func check(ctx context.Context, op, key string) error {
 	}
 	return nil
 }
-
-// updateScript replaces the value and time to live of KEYS[1] if it holds
-// an entry whose expiry (the header, Unix ms) is after ARGV[1] (now, Unix
-// ms). ARGV[2] is the new value, ARGV[3] the new time to live in ms. It
-// returns 1 if it replaced the value, 0 otherwise.
-const updateScript = `local e = tonumber(redis.call('GETRANGE', KEYS[1], 0, 15))
-if not e or e <= tonumber(ARGV[1]) then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-return 1`
-
-// deleteExpiredScript deletes KEYS[1] if it holds an entry whose expiry is
-// at or before ARGV[1] (now, Unix ms), and returns how many keys it
-// deleted.
-const deleteExpiredScript = `local e = tonumber(redis.call('GETRANGE', KEYS[1], 0, 15))
-if e and e <= tonumber(ARGV[1]) then return redis.call('DEL', KEYS[1]) end
-return 0`
 
 // Load returns the blob stored under key, or server.ErrNotFound if there is
 // none or it has expired.
@@ -272,14 +231,14 @@ func (s *Store) load(ctx context.Context, op, key string) ([]byte, time.Time, er
 }
 
 // Create stores blob under key until expires. It returns server.ErrExists
-// if the key is present, expired or not (see the package documentation
-// for how long Redis keeps expired entries).
+// if the key holds an entry that has not expired (Redis has dropped the
+// others).
 func (s *Store) Create(ctx context.Context, key string, blob []byte, expires time.Time) error {
 	if err := check(ctx, "create", key); err != nil {
 		return err
 	}
-	v, ttl := s.encode(blob, expires, nowMs())
-	err := s.client.Do(ctx, "SET", s.prefix+key, v, "PX", ttl, "NX").Err()
+	v, exp := encode(blob, expires)
+	err := s.client.Do(ctx, "SET", s.prefix+key, v, "NX", "PXAT", exp).Err()
 	switch {
 	case err == nil:
 		return nil
@@ -296,16 +255,16 @@ func (s *Store) Update(ctx context.Context, key string, blob []byte, expires tim
 	if err := check(ctx, "update", key); err != nil {
 		return err
 	}
-	now := nowMs()
-	v, ttl := s.encode(blob, expires, now)
-	n, err := s.client.Eval(ctx, updateScript, []string{s.prefix + key}, now, v, ttl).Int64()
-	if err != nil {
+	v, exp := encode(blob, expires)
+	err := s.client.Do(ctx, "SET", s.prefix+key, v, "XX", "PXAT", exp).Err()
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, goredis.Nil):
+		return server.ErrNotFound
+	default:
 		return wrap(ctx, "update", err)
 	}
-	if n == 0 {
-		return server.ErrNotFound
-	}
-	return nil
 }
 
 // Delete removes key. Deleting an absent key is not an error.
@@ -319,98 +278,11 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// DeleteExpired removes the expired entries that Redis still keeps (see
-// the package documentation) and returns how many it removed. It scans the
-// keys that start with the prefix, on every master of a Cluster, and checks
-// ctx between batches; on an error it returns the count so far with the
-// error.
+// DeleteExpired does nothing and returns 0: Redis drops each entry by
+// itself at its expiry. It fails only if ctx is done.
 func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("session store redis: delete expired: %w", err)
 	}
-	now := nowMs()
-	// ForEachMaster and ForEachShard call scan concurrently.
-	var total atomic.Int64
-	scan := func(ctx context.Context, c goredis.UniversalClient) error {
-		n, err := s.deleteExpiredOn(ctx, c, now)
-		total.Add(n)
-		return err
-	}
-	var err error
-	switch c := s.client.(type) {
-	case *goredis.ClusterClient:
-		err = c.ForEachMaster(ctx, func(ctx context.Context, node *goredis.Client) error { return scan(ctx, node) })
-	case *goredis.Ring:
-		err = c.ForEachShard(ctx, func(ctx context.Context, shard *goredis.Client) error { return scan(ctx, shard) })
-	default:
-		err = scan(ctx, c)
-	}
-	if err != nil {
-		return total.Load(), wrap(ctx, "delete expired", err)
-	}
-	return total.Load(), nil
-}
-
-// deleteExpiredOn scans one server.
-func (s *Store) deleteExpiredOn(ctx context.Context, c goredis.UniversalClient, now int64) (int64, error) {
-	var (
-		cursor uint64
-		total  int64
-		match  = globEscape(s.prefix) + "*"
-	)
-	for {
-		if err := ctx.Err(); err != nil {
-			return total, err
-		}
-		keys, next, err := c.Scan(ctx, cursor, match, DefaultScanCount).Result()
-		if err != nil {
-			return total, err
-		}
-		var cmds []*goredis.Cmd
-		if len(keys) > 0 {
-			pipe := c.Pipeline()
-			for _, k := range keys {
-				if server.ValidateKey(strings.TrimPrefix(k, s.prefix)) != nil {
-					continue // another store's key under a longer prefix
-				}
-				cmds = append(cmds, pipe.Eval(ctx, deleteExpiredScript, []string{k}, now))
-			}
-			if len(cmds) > 0 {
-				if _, err := pipe.Exec(ctx); err != nil {
-					// Count what was deleted before the failure.
-					total += sumInts(cmds)
-					return total, err
-				}
-			}
-		}
-		total += sumInts(cmds)
-		if next == 0 {
-			return total, nil
-		}
-		cursor = next
-	}
-}
-
-func sumInts(cmds []*goredis.Cmd) int64 {
-	var n int64
-	for _, c := range cmds {
-		if v, err := c.Int64(); err == nil {
-			n += v
-		}
-	}
-	return n
-}
-
-// globEscape escapes the characters that SCAN's MATCH pattern treats
-// specially.
-func globEscape(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '*', '?', '[', ']', '\\':
-			b.WriteByte('\\')
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	return 0, nil
 }

@@ -24,7 +24,7 @@ func TestConformance(t *testing.T) {
 	testenv.RedisURL(t) // skip (or fail) once, here, without a server
 	storetest.Run(t, func(t *testing.T) server.Store {
 		return openStore(t, Config{})
-	})
+	}, storetest.Options{DropsExpired: true})
 }
 
 func TestConfigValidation(t *testing.T) {
@@ -65,11 +65,8 @@ func TestConfigValidation(t *testing.T) {
 		}
 	}
 	s, err := New(client, Config{})
-	if err != nil || s.Prefix() != DefaultPrefix || s.keepMs != DefaultKeepExpired.Milliseconds() {
-		t.Errorf("New with the zero Config: %v, prefix %q, keep %d ms; want %q and %v", err, s.Prefix(), s.keepMs, DefaultPrefix, DefaultKeepExpired)
-	}
-	if _, err := New(client, Config{KeepExpired: -time.Second}); !errors.Is(err, ErrMisconfigured) {
-		t.Errorf("New with a negative KeepExpired: %v, want ErrMisconfigured", err)
+	if err != nil || s.Prefix() != DefaultPrefix {
+		t.Errorf("New with the zero Config: %v, prefix %q; want %q", err, s.Prefix(), DefaultPrefix)
 	}
 	if _, err := New(nil, Config{}); !errors.Is(err, ErrMisconfigured) {
 		t.Errorf("New(nil): %v, want ErrMisconfigured", err)
@@ -93,57 +90,80 @@ func TestOpenBadURL(t *testing.T) {
 }
 
 // TestLayout checks what the store writes: the value under Prefix+key
-// starts with the expiry in milliseconds, and Redis drops the key
-// KeepExpired after that expiry.
+// starts with the expiry in milliseconds, and Redis drops the key at that
+// very millisecond (PXAT).
 func TestLayout(t *testing.T) {
-	s := openStore(t, Config{KeepExpired: time.Minute})
+	s := openStore(t, Config{})
 	ctx := testCtx(t)
 	k := keyOf(1)
 	exp := time.UnixMilli(time.Now().Add(time.Hour).UnixMilli()).Add(700 * time.Microsecond)
 	if err := s.Create(ctx, k, []byte("blob"), exp); err != nil {
 		t.Fatal(err)
 	}
-	v, err := s.Client().Get(ctx, s.Prefix()+k).Bytes()
-	if err != nil {
-		t.Fatalf("GET %s: %v", s.Prefix()+k, err)
+	wantLayout := func(blob string, exp time.Time) {
+		t.Helper()
+		v, err := s.Client().Get(ctx, s.Prefix()+k).Bytes()
+		if err != nil {
+			t.Fatalf("GET %s: %v", s.Prefix()+k, err)
+		}
+		want := []byte("000" + itoa(exp.UnixMilli()) + blob)
+		if !bytes.Equal(v, want) {
+			t.Errorf("value = %q, want %q", v, want)
+		}
+		at, err := s.Client().PExpireTime(ctx, s.Prefix()+k).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if at != time.Duration(exp.UnixMilli())*time.Millisecond {
+			t.Errorf("PEXPIRETIME = %d ms, want the expiry, %d ms", at.Milliseconds(), exp.UnixMilli())
+		}
 	}
-	want := []byte("000" + itoa(exp.UnixMilli()) + "blob")
-	if !bytes.Equal(v, want) {
-		t.Errorf("value = %q, want %q", v, want)
-	}
-	pttl, err := s.Client().PTTL(ctx, s.Prefix()+k).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if lo, hi := time.Hour+time.Minute-5*time.Second, time.Hour+time.Minute; pttl < lo || pttl > hi {
-		t.Errorf("PTTL = %v, want between %v and %v (expiry + KeepExpired)", pttl, lo, hi)
-	}
+	wantLayout("blob", exp)
 	blob, got, err := s.LoadWithExpiry(ctx, k)
 	if err != nil || string(blob) != "blob" || !got.Equal(exp.Truncate(time.Millisecond)) {
 		t.Errorf("LoadWithExpiry = %q, %v, %v; want \"blob\", %v", blob, got, err, exp.Truncate(time.Millisecond))
 	}
+	exp2 := exp.Add(time.Hour)
+	if err := s.Update(ctx, k, []byte("blob2"), exp2); err != nil {
+		t.Fatal(err)
+	}
+	wantLayout("blob2", exp2)
 
-	// An entry that expired longer ago than KeepExpired lives for a
-	// millisecond at most.
+	// Past expiries: Create writes nothing, Update removes the key.
 	k2 := keyOf(2)
-	if err := s.Create(ctx, k2, []byte("old"), time.Now().Add(-2*time.Minute)); err != nil {
+	if err := s.Create(ctx, k2, []byte("old"), time.Now().Add(-time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(20 * time.Millisecond)
 	if n, err := s.Client().Exists(ctx, s.Prefix()+k2).Result(); err != nil || n != 0 {
-		t.Errorf("EXISTS of an entry written 2 min after its expiry = %d, %v; want 0", n, err)
+		t.Errorf("EXISTS after a Create with a past expiry = %d, %v; want 0", n, err)
 	}
-	// Update of an expired entry that Redis still keeps does not bring it
-	// back, and leaves its time to live alone.
-	k3 := keyOf(3)
-	if err := s.Create(ctx, k3, []byte("gone"), time.Now().Add(-time.Second)); err != nil {
+	if err := s.Update(ctx, k, []byte("gone"), time.Now().Add(-time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Update(ctx, k3, []byte("back"), time.Now().Add(time.Hour)); !errors.Is(err, server.ErrNotFound) {
-		t.Errorf("Update of an expired entry = %v, want ErrNotFound", err)
+	if n, err := s.Client().Exists(ctx, s.Prefix()+k).Result(); err != nil || n != 0 {
+		t.Errorf("EXISTS after an Update to a past expiry = %d, %v; want 0", n, err)
 	}
-	if pttl, err := s.Client().PTTL(ctx, s.Prefix()+k3).Result(); err != nil || pttl > time.Minute {
-		t.Errorf("PTTL after a refused Update = %v, %v; want at most a minute", pttl, err)
+}
+
+// TestRedisDropsExpired checks what makes DeleteExpired unnecessary: Redis
+// drops an entry by itself at its expiry, so that the key is free again.
+func TestRedisDropsExpired(t *testing.T) {
+	s := openStore(t, Config{})
+	ctx := testCtx(t)
+	k := keyOf(1)
+	exp := time.Now().Add(50 * time.Millisecond)
+	if err := s.Create(ctx, k, []byte("short"), exp); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Until(exp) + 20*time.Millisecond)
+	if n, err := s.Client().Exists(ctx, s.Prefix()+k).Result(); err != nil || n != 0 {
+		t.Errorf("EXISTS after the expiry = %d, %v; want 0", n, err)
+	}
+	if err := s.Update(ctx, k, []byte("back"), time.Now().Add(time.Hour)); !errors.Is(err, server.ErrNotFound) {
+		t.Errorf("Update after the expiry = %v, want ErrNotFound", err)
+	}
+	if err := s.Create(ctx, k, []byte("new"), time.Now().Add(time.Hour)); err != nil {
+		t.Errorf("Create after the expiry = %v, want nil", err)
 	}
 }
 
@@ -191,10 +211,6 @@ func TestCorruptValue(t *testing.T) {
 		if strings.Contains(errString(s.Load(ctx, k)), k) {
 			t.Errorf("the error names the session key")
 		}
-		// Update does not write over it either.
-		if err := s.Update(ctx, k, []byte("x"), time.Now().Add(time.Hour)); !errors.Is(err, server.ErrNotFound) {
-			t.Errorf("Update over %q = %v, want ErrNotFound", v, err)
-		}
 	}
 }
 
@@ -205,62 +221,31 @@ func errString(_ []byte, err error) string {
 	return err.Error()
 }
 
-// TestDeleteExpiredOnlyOwnKeys checks that DeleteExpired removes expired
-// entries under its prefix and leaves alone live ones, keys of another
-// prefix, and keys under its prefix that are not session keys.
-func TestDeleteExpiredOnlyOwnKeys(t *testing.T) {
-	s := openStore(t, Config{Prefix: uniquePrefix(t) + "*?["}) // glob characters are matched literally
-	other := openStore(t, Config{Prefix: strings.TrimSuffix(s.Prefix(), "*?[") + "x?["})
+// TestDeleteExpired checks that DeleteExpired removes nothing, counts
+// nothing and fails only for a done context.
+func TestDeleteExpired(t *testing.T) {
+	s := openStore(t, Config{})
 	ctx := testCtx(t)
-	past := time.Now().Add(-time.Second)
-	for i := range 5 {
-		if err := s.Create(ctx, keyOf(i), []byte("dead"), past); err != nil {
-			t.Fatal(err)
-		}
-		if err := other.Create(ctx, keyOf(i), []byte("dead, other store"), past); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.Create(ctx, keyOf(99), []byte("live"), time.Now().Add(time.Hour)); err != nil {
+	if err := s.Create(ctx, keyOf(1), []byte("live"), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	foreign := s.Prefix() + "cache:" + keyOf(1)
 	if err := s.Client().Set(ctx, foreign, "0000000000000001foreign", time.Minute).Err(); err != nil {
 		t.Fatal(err)
 	}
-	n, err := s.DeleteExpired(ctx)
-	if err != nil || n != 5 {
-		t.Fatalf("DeleteExpired = %d, %v; want 5", n, err)
+	if n, err := s.DeleteExpired(ctx); err != nil || n != 0 {
+		t.Fatalf("DeleteExpired = %d, %v; want 0, nil", n, err)
 	}
-	if got, err := s.Load(ctx, keyOf(99)); err != nil || string(got) != "live" {
+	if got, err := s.Load(ctx, keyOf(1)); err != nil || string(got) != "live" {
 		t.Errorf("live entry after DeleteExpired: %q, %v", got, err)
 	}
 	if c, err := s.Client().Exists(ctx, foreign).Result(); err != nil || c != 1 {
-		t.Errorf("a key that is not a session key was removed: %d, %v", c, err)
+		t.Errorf("DeleteExpired removed a key that is not a session key: %d, %v", c, err)
 	}
-	if n, err := other.DeleteExpired(ctx); err != nil || n != 5 {
-		t.Errorf("the other store's DeleteExpired = %d, %v; want its 5 entries still there", n, err)
-	}
-}
-
-// TestDeleteExpiredManyBatches runs DeleteExpired over more keys than one
-// SCAN returns.
-func TestDeleteExpiredManyBatches(t *testing.T) {
-	s := openStore(t, Config{})
-	ctx := testCtx(t)
-	const n = 2500
-	pipe := s.Client().Pipeline()
-	past := time.Now().Add(-time.Second)
-	for i := range n {
-		v, ttl := s.encode([]byte("dead"), past, nowMs())
-		pipe.Set(ctx, s.Prefix()+keyOf(i), v, time.Duration(ttl)*time.Millisecond)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.DeleteExpired(ctx)
-	if err != nil || got != n {
-		t.Fatalf("DeleteExpired = %d, %v; want %d", got, err, n)
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.DeleteExpired(done); !errors.Is(err, context.Canceled) {
+		t.Errorf("DeleteExpired with a cancelled context = %v, want context.Canceled", err)
 	}
 }
 
@@ -422,7 +407,7 @@ func TestUnreachable(t *testing.T) {
 	errs["Create"] = s.Create(ctx, k, []byte("x"), exp)
 	errs["Update"] = s.Update(ctx, k, []byte("x"), exp)
 	errs["Delete"] = s.Delete(ctx, k)
-	_, errs["DeleteExpired"] = s.DeleteExpired(ctx)
+	// DeleteExpired does no I/O (TestDeleteExpired).
 	for op, err := range errs {
 		switch {
 		case err == nil:

@@ -1,6 +1,7 @@
 package storetest_test
 
 import (
+	"cmp"
 	"context"
 	"os"
 	"os/exec"
@@ -48,6 +49,10 @@ type refStore struct {
 	mu   sync.Mutex
 	m    map[string]refEntry
 	flaw flaw
+	// drops makes the store drop expired entries itself, as Redis does:
+	// every method first forgets the entry of its key if it has expired,
+	// and DeleteExpired counts nothing.
+	drops bool
 }
 
 type refEntry struct {
@@ -87,6 +92,14 @@ func (s *refStore) expiry(t time.Time) time.Time {
 	return t
 }
 
+// drop forgets key's entry if it has expired and s drops expired
+// entries. s.mu must be held.
+func (s *refStore) drop(key string) {
+	if e, ok := s.m[key]; ok && s.drops && server.Expired(e.expires, time.Now()) {
+		delete(s.m, key)
+	}
+}
+
 func (s *refStore) copyIn(b []byte) []byte {
 	if s.flaw == keepsArgument {
 		return b
@@ -100,6 +113,9 @@ func (s *refStore) Load(ctx context.Context, key string) ([]byte, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.flaw != loadIgnoresExpiry {
+		s.drop(key)
+	}
 	e, ok := s.m[key]
 	if !ok {
 		if s.flaw == loadCreates {
@@ -131,6 +147,7 @@ func (s *refStore) Create(ctx context.Context, key string, blob []byte, expires 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.drop(key)
 	if e, ok := s.m[key]; ok && s.flaw != createOverwrites && s.flaw != racyCreate {
 		if s.flaw != createExpiredSucceeds || !server.Expired(e.expires, time.Now()) {
 			return server.ErrExists
@@ -146,6 +163,9 @@ func (s *refStore) Update(ctx context.Context, key string, blob []byte, expires 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.flaw != updateExpiredSucceeds {
+		s.drop(key)
+	}
 	e, ok := s.m[key]
 	switch {
 	case !ok && s.flaw != updateCreates:
@@ -192,31 +212,49 @@ func (s *refStore) DeleteExpired(ctx context.Context) (int64, error) {
 			n++
 		}
 	}
-	if s.flaw == deleteExpiredCountsNil {
+	if s.flaw == deleteExpiredCountsNil || s.drops {
 		return 0, nil
 	}
 	return n, nil
 }
 
 // flawEnv selects the flaw of the store that TestRefStore runs the suite
-// against. TestSuiteCatchesFlaws sets it in child processes.
-const flawEnv = "SESSIONKIT_STORETEST_FLAW"
+// against, and dropsEnv whether that store drops expired entries itself:
+// "declared" (the suite runs with Options.DropsExpired) or "undeclared"
+// (it does not). TestSuiteCatchesFlaws sets them in child processes.
+const (
+	flawEnv  = "SESSIONKIT_STORETEST_FLAW"
+	dropsEnv = "SESSIONKIT_STORETEST_DROPS"
+)
 
 // TestRefStore runs the suite against refStore, once with a fresh store per
-// subtest and once with one shared store. Without flawEnv the store is
-// correct and the suite must pass.
+// subtest and once with one shared store. Without flawEnv and dropsEnv the
+// store is correct and the suite must pass; it must then also pass a store
+// that drops expired entries when told so (Drops).
 func TestRefStore(t *testing.T) {
 	f := flaw(os.Getenv(flawEnv))
+	mode := os.Getenv(dropsEnv)
+	opts := storetest.Options{DropsExpired: mode == "declared"}
+	newStore := func(drops bool) *refStore {
+		s := newRef(f)
+		s.drops = drops
+		return s
+	}
 	t.Run("Fresh", func(t *testing.T) {
-		storetest.Run(t, func(*testing.T) server.Store { return newRef(f) })
+		storetest.Run(t, func(*testing.T) server.Store { return newStore(mode != "") }, opts)
 	})
 	t.Run("Shared", func(t *testing.T) {
-		s := newRef(f)
-		storetest.Run(t, func(*testing.T) server.Store { return s })
+		s := newStore(mode != "")
+		storetest.Run(t, func(*testing.T) server.Store { return s }, opts)
 		if f == noFlaw && len(s.m) != 0 {
 			t.Errorf("the suite left %d entries in a shared store", len(s.m))
 		}
 	})
+	if mode == "" {
+		t.Run("Drops", func(t *testing.T) {
+			storetest.Run(t, func(*testing.T) server.Store { return newStore(true) }, storetest.Options{DropsExpired: true})
+		})
+	}
 }
 
 // TestSuiteCatchesFlaws runs the suite, in a child process, against stores
@@ -232,7 +270,15 @@ func TestSuiteCatchesFlaws(t *testing.T) {
 		// machine is too busy to time Loads closely enough to show the
 		// flaw.
 		busy string
+		// drops is dropsEnv for the child process.
+		drops string
 	}{
+		// A store that drops expired entries but does not say so.
+		{flaw: noFlaw, subtest: "CreateExisting", drops: "undeclared"},
+		// One that says so is still held to the rest of the contract.
+		{flaw: updateExpiredSucceeds, subtest: "Update", drops: "declared"},
+		{flaw: createOverwrites, subtest: "CreateExisting", drops: "declared"},
+		{flaw: loadIgnoresExpiry, subtest: "ExpiredAtCreate", drops: "declared"},
 		{flaw: createOverwrites, subtest: "CreateExisting"},
 		{flaw: createExpiredSucceeds, subtest: "CreateExisting"},
 		{flaw: updateCreates, subtest: "Update"},
@@ -257,9 +303,13 @@ func TestSuiteCatchesFlaws(t *testing.T) {
 		{flaw: racyCreate, subtest: "Concurrency"},
 	}
 	for _, c := range cases {
-		t.Run(string(c.flaw), func(t *testing.T) {
+		name := string(c.flaw)
+		if c.drops != "" {
+			name = "drops-" + c.drops + "/" + cmp.Or(name, "no-flaw")
+		}
+		t.Run(name, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestRefStore$/^Fresh$/^"+c.subtest+"$", "-test.count=1", "-test.v")
-			cmd.Env = append(os.Environ(), flawEnv+"="+string(c.flaw))
+			cmd.Env = append(os.Environ(), flawEnv+"="+string(c.flaw), dropsEnv+"="+c.drops)
 			out, err := cmd.CombinedOutput()
 			if err == nil {
 				if c.busy != "" && strings.Contains(string(out), "--- SKIP: TestRefStore/Fresh/"+c.busy) {
