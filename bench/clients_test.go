@@ -21,7 +21,56 @@ const (
 	envRequireMySQL = "SESSION_TEST_REQUIRE_MYSQL"
 	envRedisURL     = "SESSION_TEST_REDIS_URL"
 	envRequireRedis = "SESSION_TEST_REQUIRE_REDIS"
+	// The same servers over their Unix sockets, for BenchmarkCached.
+	envMySQLSocketDSN = "SESSION_TEST_MYSQL_SOCKET_DSN"
+	envRedisSocketURL = "SESSION_TEST_REDIS_SOCKET_URL"
 )
+
+// transport is how a benchmark reaches the servers: over TCP on the
+// loopback interface, or over the servers' Unix sockets.
+type transport struct {
+	name string
+	// mysqlEnv and redisEnv name the variables that hold the DSN and the
+	// URL for this transport.
+	mysqlEnv, redisEnv string
+}
+
+var (
+	overTCP  = transport{name: "tcp", mysqlEnv: envMySQLDSN, redisEnv: envRedisURL}
+	overUnix = transport{name: "unix", mysqlEnv: envMySQLSocketDSN, redisEnv: envRedisSocketURL}
+)
+
+// mysqlDSN returns the DSN of the MariaDB server over tr (see serverEnv
+// and socketEnv).
+func (tr transport) mysqlDSN(tb testing.TB) string {
+	if tr == overTCP {
+		return serverEnv(tb, envMySQLDSN, envRequireMySQL, "MariaDB")
+	}
+	return socketEnv(tb, tr.mysqlEnv, envMySQLDSN, envRequireMySQL, "MariaDB")
+}
+
+// redisURL returns the URL of the Redis server over tr.
+func (tr transport) redisURL(tb testing.TB) string {
+	if tr == overTCP {
+		return serverEnv(tb, envRedisURL, envRequireRedis, "Redis")
+	}
+	return socketEnv(tb, tr.redisEnv, envRedisURL, envRequireRedis, "Redis")
+}
+
+// socketEnv returns the value of env, which names a server's Unix socket.
+// Without the server (tcpEnv empty) it is serverEnv. A server given by the
+// caller's own tcpEnv may have no socket set: then tb skips, saying so, as
+// the socket is an extra way to reach a server that the TCP benchmarks
+// already measure.
+func socketEnv(tb testing.TB, env, tcpEnv, require, what string) string {
+	tb.Helper()
+	serverEnv(tb, tcpEnv, require, what)
+	v := os.Getenv(env)
+	if v == "" {
+		tb.Skipf("no Unix socket of the %s server: set %s (scripts/%s run ... sets it)", what, env, map[string]string{"MariaDB": "mariadb.sh", "Redis": "redis.sh"}[what])
+	}
+	return v
+}
 
 // serverEnv returns the value of env, or skips tb (fails it when require is
 // "1") if it is empty.

@@ -119,10 +119,14 @@ func randomHex(tb testing.TB, n int) string {
 	return hex.EncodeToString(b)
 }
 
-// newMySQLBench opens both stores on the test server and fills their tables.
-func newMySQLBench(tb testing.TB) *mysqlBench {
+// newMySQLBench opens both stores on the test server, over TCP, and fills
+// their tables.
+func newMySQLBench(tb testing.TB) *mysqlBench { return newMySQLBenchOver(tb, overTCP) }
+
+// newMySQLBenchOver is newMySQLBench over tr.
+func newMySQLBenchOver(tb testing.TB, tr transport) *mysqlBench {
 	tb.Helper()
-	dsn := serverEnv(tb, envMySQLDSN, envRequireMySQL, "MariaDB")
+	dsn := tr.mysqlDSN(tb)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	mb := &mysqlBench{run: randomHex(tb, 8)}

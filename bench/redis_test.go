@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/alexedwards/scs/goredisstore"
+	gomysql "github.com/go-sql-driver/mysql"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/sessionkit/session/server/cached"
@@ -22,19 +23,17 @@ import (
 //
 //	Load    server/redis Load (GET) / goredisstore FindCtx (GET) of an
 //	        existing session
-//	Update  server/redis Update (EVAL of a script that checks the stored
-//	        expiry, then SET) / goredisstore CommitCtx (SET) of an existing
-//	        session, with a new expiry each time
-//	Create  server/redis Create (SET NX) / goredisstore CommitCtx (SET) of a
-//	        new session
+//	Update  server/redis Update (SET XX PXAT) / goredisstore CommitCtx
+//	        (SET PX) of an existing session, with a new expiry each time
+//	Create  server/redis Create (SET NX PXAT) / goredisstore CommitCtx
+//	        (SET PX) of a new session
 //
 // BenchmarkCached compares Load on server/cached (server/redis in front of
 // server/mysql, the session in the cache) with Load on the same
-// server/mysql alone.
+// server/mysql alone, over TCP and over Unix sockets.
 //
 // round-trips/op counts the commands (and pipelines) the client sends, with
-// a go-redis hook. The server's total_commands_processed would also count
-// the commands a script runs (server/redis Update runs two).
+// a go-redis hook.
 
 // redisBench is what the Redis benchmarks and tests share.
 type redisBench struct {
@@ -46,14 +45,19 @@ type redisBench struct {
 	sent   commandCounter
 }
 
-// newRedisBench connects to the test Redis server. With backing, it also
-// opens the MySQL stores (newMySQLBench).
+// newRedisBench connects to the test Redis server over TCP. With backing,
+// it also opens the MySQL stores (newMySQLBench).
 func newRedisBench(tb testing.TB, backing bool) *redisBench {
+	return newRedisBenchOver(tb, backing, overTCP)
+}
+
+// newRedisBenchOver is newRedisBench over tr, for both servers.
+func newRedisBenchOver(tb testing.TB, backing bool, tr transport) *redisBench {
 	tb.Helper()
-	url := serverEnv(tb, envRedisURL, envRequireRedis, "Redis")
+	url := tr.redisURL(tb)
 	rb := &redisBench{run: randomHex(tb, 8)}
 	if backing {
-		rb.mb = newMySQLBench(tb)
+		rb.mb = newMySQLBenchOver(tb, tr)
 	}
 	opts, err := goredis.ParseURL(url)
 	if err != nil {
@@ -205,37 +209,43 @@ func (rb *redisBench) newCached(tb testing.TB) *cached.Store {
 	return st
 }
 
-// BenchmarkCached is named BenchmarkCached/Load/clients-<n>/<store>: Load
-// of a session on server/mysql alone, and on server/cached with
-// server/redis in front of that server/mysql.
+// BenchmarkCached is named BenchmarkCached/<transport>/Load/clients-<n>/<store>:
+// Load of a session on server/mysql alone, and on server/cached with
+// server/redis in front of that server/mysql, with both servers reached
+// over TCP on the loopback interface (tcp) or over their Unix sockets
+// (unix).
 func BenchmarkCached(b *testing.B) {
-	rb := newRedisBench(b, true)
-	st := rb.newCached(b)
-	stores := []struct {
-		name string
-		load op
-	}{{
-		name: "mysql",
-		load: func(ctx context.Context, c int) error {
-			_, err := rb.mb.ours.Load(ctx, rb.mb.ourKey("cached", c))
-			return err
-		},
-	}, {
-		name: "cached-redis+mysql",
-		load: func(ctx context.Context, c int) error {
-			_, err := st.Load(ctx, rb.mb.ourKey("cached", c))
-			return err
-		},
-	}}
-	b.Run("Load", func(b *testing.B) {
-		for _, clients := range clientCounts {
-			b.Run(fmt.Sprintf("clients-%d", clients), func(b *testing.B) {
-				for _, s := range stores {
-					b.Run(s.name, func(b *testing.B) { runClients(b, clients, nil, s.load) })
+	for _, tr := range []transport{overTCP, overUnix} {
+		b.Run(tr.name, func(b *testing.B) {
+			rb := newRedisBenchOver(b, true, tr)
+			st := rb.newCached(b)
+			stores := []struct {
+				name string
+				load op
+			}{{
+				name: "mysql",
+				load: func(ctx context.Context, c int) error {
+					_, err := rb.mb.ours.Load(ctx, rb.mb.ourKey("cached", c))
+					return err
+				},
+			}, {
+				name: "cached-redis+mysql",
+				load: func(ctx context.Context, c int) error {
+					_, err := st.Load(ctx, rb.mb.ourKey("cached", c))
+					return err
+				},
+			}}
+			b.Run("Load", func(b *testing.B) {
+				for _, clients := range clientCounts {
+					b.Run(fmt.Sprintf("clients-%d", clients), func(b *testing.B) {
+						for _, s := range stores {
+							b.Run(s.name, func(b *testing.B) { runClients(b, clients, nil, s.load) })
+						}
+					})
 				}
 			})
-		}
-	})
+		})
+	}
 }
 
 // TestRedisBench checks what the Redis benchmarks measure: every store
@@ -266,23 +276,37 @@ func TestRedisBench(t *testing.T) {
 }
 
 // TestCachedBench checks that BenchmarkCached's server/cached Loads are
-// cache hits and return the stored blob.
+// cache hits and return the stored blob, over each transport.
 func TestCachedBench(t *testing.T) {
-	rb := newRedisBench(t, true)
-	st := rb.newCached(t)
-	ctx := context.Background()
-	before := st.Stats()
-	for c := range 32 {
-		blob, err := st.Load(ctx, rb.mb.ourKey("cached", c))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(blob) != string(rb.mb.ourBlob) {
-			t.Fatalf("client %d: Load returned %d bytes, not the %d stored", c, len(blob), len(rb.mb.ourBlob))
-		}
-	}
-	after := st.Stats()
-	if hits, misses := after.Hits-before.Hits, after.Misses-before.Misses; hits != 32 || misses != 0 || after.CacheErrors != 0 {
-		t.Errorf("32 Loads: %d hits, %d misses, %d cache errors; want 32 hits", hits, misses, after.CacheErrors)
+	for _, tr := range []transport{overTCP, overUnix} {
+		t.Run(tr.name, func(t *testing.T) {
+			rb := newRedisBenchOver(t, true, tr)
+			if want := map[transport]string{overTCP: "tcp", overUnix: "unix"}[tr]; rb.client.Options().Network != want {
+				t.Errorf("the Redis client uses %q, want %q", rb.client.Options().Network, want)
+			}
+			mc, err := gomysql.ParseDSN(tr.mysqlDSN(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if mc.Net != tr.name {
+				t.Errorf("the MariaDB DSN is over %q, want %q", mc.Net, tr.name)
+			}
+			st := rb.newCached(t)
+			ctx := context.Background()
+			before := st.Stats()
+			for c := range 32 {
+				blob, err := st.Load(ctx, rb.mb.ourKey("cached", c))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(blob) != string(rb.mb.ourBlob) {
+					t.Fatalf("client %d: Load returned %d bytes, not the %d stored", c, len(blob), len(rb.mb.ourBlob))
+				}
+			}
+			after := st.Stats()
+			if hits, misses := after.Hits-before.Hits, after.Misses-before.Misses; hits != 32 || misses != 0 || after.CacheErrors != 0 {
+				t.Errorf("32 Loads: %d hits, %d misses, %d cache errors; want 32 hits", hits, misses, after.CacheErrors)
+			}
+		})
 	}
 }

@@ -12,6 +12,7 @@
 # mariadb_start exports:
 #
 #	SESSION_TEST_MYSQL_DSN      user:pass@tcp(127.0.0.1:PORT)/sessions_test?parseTime=true&loc=UTC&clientFoundRows=true
+#	SESSION_TEST_MYSQL_SOCKET_DSN  the same, over the Unix socket: user:pass@unix(MARIADB_SOCKET)/...
 #	SESSION_TEST_REQUIRE_MYSQL  1 (the MySQL tests fail instead of skipping)
 #	MARIADB_PID                 PID of the mariadbd process
 #	MARIADB_PORT                TCP port (default 3307, or the next free one)
@@ -144,8 +145,9 @@ SQL
 
 	_lib_commands mariadb "$_mariadb_script"
 	SESSION_TEST_MYSQL_DSN="$user:$pass@tcp(127.0.0.1:$MARIADB_PORT)/$db?parseTime=true&loc=UTC&clientFoundRows=true"
+	SESSION_TEST_MYSQL_SOCKET_DSN="$user:$pass@unix($MARIADB_SOCKET)/$db?parseTime=true&loc=UTC&clientFoundRows=true"
 	SESSION_TEST_REQUIRE_MYSQL=1
-	export SESSION_TEST_MYSQL_DSN SESSION_TEST_REQUIRE_MYSQL
+	export SESSION_TEST_MYSQL_DSN SESSION_TEST_MYSQL_SOCKET_DSN SESSION_TEST_REQUIRE_MYSQL
 	_mariadb_log "$("$(_lib_bin mariadbd)" --version | awk '{print $3}') up on 127.0.0.1:$MARIADB_PORT (pid $MARIADB_PID, dir $MARIADB_RUNDIR); install $(_lib_elapsed "$t0" "$t1") s, init+start $(_lib_elapsed "$t1") s"
 }
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A private Redis server for the tests: its own temporary directory, no
 # persistence (no RDB snapshots, no append-only file), listening on
-# 127.0.0.1 only with a random password, started and stopped by PID (no
-# systemd, no service manager, nothing shared with a distribution instance).
+# 127.0.0.1 and on a Unix socket in its directory, with a random password,
+# started and stopped by PID (no systemd, no service manager, nothing
+# shared with a distribution instance).
 #
 # Sourced:
 #
@@ -13,6 +14,8 @@
 # redis_start exports:
 #
 #	SESSION_TEST_REDIS_URL      redis://:PASSWORD@127.0.0.1:PORT/0
+#	SESSION_TEST_REDIS_SOCKET_URL  the same, over the Unix socket:
+#	                            unix://:PASSWORD@REDIS_RUNDIR/redis.sock?db=0
 #	SESSION_TEST_REQUIRE_REDIS  1 (the Redis tests fail instead of skipping)
 #	REDIS_PID                   PID of the redis-server process
 #	REDIS_PORT                  TCP port (default 6380, or the next free one)
@@ -113,6 +116,8 @@ _redis_launch() {
 	cat >"$REDIS_CONF" <<CONF || return 1
 bind 127.0.0.1
 port $REDIS_PORT
+unixsocket $REDIS_RUNDIR/redis.sock
+unixsocketperm 700
 protected-mode yes
 requirepass $pass
 daemonize no
@@ -145,8 +150,9 @@ _redis_start() {
 
 	_lib_commands redis "$_redis_script"
 	SESSION_TEST_REDIS_URL="redis://:$(cat "$REDIS_RUNDIR/password")@127.0.0.1:$REDIS_PORT/0"
+	SESSION_TEST_REDIS_SOCKET_URL="unix://:$(cat "$REDIS_RUNDIR/password")@$REDIS_RUNDIR/redis.sock?db=0"
 	SESSION_TEST_REQUIRE_REDIS=1
-	export SESSION_TEST_REDIS_URL SESSION_TEST_REQUIRE_REDIS
+	export SESSION_TEST_REDIS_URL SESSION_TEST_REDIS_SOCKET_URL SESSION_TEST_REQUIRE_REDIS
 	_redis_log "$("$(_lib_bin redis-server)" --version | awk '{print $3}' | sed 's/^v=//') up on 127.0.0.1:$REDIS_PORT (pid $REDIS_PID, dir $REDIS_RUNDIR); install $(_lib_elapsed "$t0" "$t1") s, start $(_lib_elapsed "$t1") s"
 }
 
