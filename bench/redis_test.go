@@ -20,6 +20,8 @@ import (
 // go-redis client: the one redis.Open makes (goredis.ParseURL of the URL,
 // ContextTimeoutEnabled, go-redis' default pool: 10 connections per
 // GOMAXPROCS). Each store has a key prefix of its own for this run.
+// sessionkit-autopipeline is server/redis on that client's AutoPipeliner,
+// which sends concurrent commands together in pipelines.
 //
 //	Load    server/redis Load (GET) / goredisstore FindCtx (GET) of an
 //	        existing session
@@ -29,11 +31,12 @@ import (
 //	        (SET PX) of a new session
 //
 // BenchmarkCached compares Load on server/cached (server/redis in front of
-// server/mysql, the session in the cache) with Load on the same
-// server/mysql alone, over TCP and over Unix sockets.
+// server/mysql, the session in the cache; the cache on the plain client or
+// on its AutoPipeliner) with Load on the same server/mysql alone, over TCP
+// and over Unix sockets.
 //
-// round-trips/op counts the commands (and pipelines) the client sends, with
-// a go-redis hook.
+// round-trips/op counts the commands and pipelines the client sends, with
+// a go-redis hook: a pipeline is one round trip.
 
 // redisBench is what the Redis benchmarks and tests share.
 type redisBench struct {
@@ -43,6 +46,9 @@ type redisBench struct {
 	mb     *mysqlBench // for the cached store's backing store; nil unless needed
 	run    string
 	sent   commandCounter
+	// ap is server/redis on rb.client's AutoPipeliner, under a prefix of
+	// its own.
+	ap *redis.Store
 }
 
 // newRedisBench connects to the test Redis server over TCP. With backing,
@@ -68,6 +74,13 @@ func newRedisBenchOver(tb testing.TB, backing bool, tr transport) *redisBench {
 	rb.client.AddHook(&rb.sent)
 	tb.Cleanup(func() { rb.client.Close() })
 	if rb.ours, err = redis.New(rb.client, redis.Config{Prefix: "sessionkit:bench:" + rb.run + ":"}); err != nil {
+		tb.Fatal(err)
+	}
+	ap, err := rb.client.AutoPipeline()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if rb.ap, err = redis.New(ap, redis.Config{Prefix: "sessionkit:bench:" + rb.run + ":ap:"}); err != nil {
 		tb.Fatal(err)
 	}
 	rb.scs = goredisstore.NewWithPrefix(rb.client, "scs:bench:"+rb.run+":")
@@ -133,15 +146,19 @@ func (rb *redisBench) roundTrips() *serverCounters {
 func (rb *redisBench) redisImpls(tb testing.TB, mb *mysqlBench) []storeImpl {
 	ctx := context.Background()
 	for c := range 32 {
-		if err := rb.ours.Create(ctx, mb.ourKey("client", c), mb.ourBlob, mb.expiry); err != nil {
-			tb.Fatal(err)
+		for _, st := range []*redis.Store{rb.ours, rb.ap} {
+			if err := st.Create(ctx, mb.ourKey("client", c), mb.ourBlob, mb.expiry); err != nil {
+				tb.Fatal(err)
+			}
 		}
 		if err := rb.scs.CommitCtx(ctx, mb.scsToken("client", c), mb.scsBlob, mb.expiry); err != nil {
 			tb.Fatal(err)
 		}
 	}
 	var created atomic.Int64 // new scs sessions
-	return []storeImpl{mb.sessionkitImpl(rb.ours), {
+	ap := mb.sessionkitImpl(rb.ap)
+	ap.name = "sessionkit-autopipeline"
+	return []storeImpl{mb.sessionkitImpl(rb.ours), ap, {
 		name: "scs-goredisstore",
 		load: func(ctx context.Context, c int) error {
 			_, found, err := rb.scs.FindCtx(ctx, mb.scsToken("client", c))
@@ -187,12 +204,22 @@ func BenchmarkRedis(b *testing.B) {
 	}
 }
 
-// newCached returns server/cached with server/redis (on rb's client, a
-// prefix of its own) in front of rb.mb's server/mysql, and stores each
-// client's session in it.
-func (rb *redisBench) newCached(tb testing.TB) *cached.Store {
+// newCached returns server/cached with server/redis in front of rb.mb's
+// server/mysql, and stores each client's session in it, under the key tag
+// it returns. The cache uses rb's client, or with autoPipeline its
+// AutoPipeliner, and a prefix of its own.
+func (rb *redisBench) newCached(tb testing.TB, autoPipeline bool) (*cached.Store, string) {
 	tb.Helper()
-	cache, err := redis.New(rb.client, redis.Config{Prefix: "sessionkit:cache:" + rb.run + ":"})
+	var client goredis.UniversalClient = rb.client
+	tag := "cached"
+	if autoPipeline {
+		ap, err := rb.client.AutoPipeline()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		client, tag = ap, "cached-ap"
+	}
+	cache, err := redis.New(client, redis.Config{Prefix: "sessionkit:cache:" + rb.run + ":" + tag + ":"})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -202,36 +229,43 @@ func (rb *redisBench) newCached(tb testing.TB) *cached.Store {
 	}
 	ctx := context.Background()
 	for c := range 32 {
-		if err := st.Create(ctx, rb.mb.ourKey("cached", c), rb.mb.ourBlob, rb.mb.expiry); err != nil {
+		if err := st.Create(ctx, rb.mb.ourKey(tag, c), rb.mb.ourBlob, rb.mb.expiry); err != nil {
 			tb.Fatal(err)
 		}
 	}
-	return st
+	return st, tag
 }
 
 // BenchmarkCached is named BenchmarkCached/<transport>/Load/clients-<n>/<store>:
 // Load of a session on server/mysql alone, and on server/cached with
-// server/redis in front of that server/mysql, with both servers reached
-// over TCP on the loopback interface (tcp) or over their Unix sockets
-// (unix).
+// server/redis in front of that server/mysql, the cache on a plain client
+// or on its AutoPipeliner, with both servers reached over TCP on the
+// loopback interface (tcp) or over their Unix sockets (unix).
 func BenchmarkCached(b *testing.B) {
 	for _, tr := range []transport{overTCP, overUnix} {
 		b.Run(tr.name, func(b *testing.B) {
 			rb := newRedisBenchOver(b, true, tr)
-			st := rb.newCached(b)
+			st, tag := rb.newCached(b, false)
+			stAP, tagAP := rb.newCached(b, true)
 			stores := []struct {
 				name string
 				load op
 			}{{
 				name: "mysql",
 				load: func(ctx context.Context, c int) error {
-					_, err := rb.mb.ours.Load(ctx, rb.mb.ourKey("cached", c))
+					_, err := rb.mb.ours.Load(ctx, rb.mb.ourKey(tag, c))
 					return err
 				},
 			}, {
 				name: "cached-redis+mysql",
 				load: func(ctx context.Context, c int) error {
-					_, err := st.Load(ctx, rb.mb.ourKey("cached", c))
+					_, err := st.Load(ctx, rb.mb.ourKey(tag, c))
+					return err
+				},
+			}, {
+				name: "cached-redis-autopipeline+mysql",
+				load: func(ctx context.Context, c int) error {
+					_, err := stAP.Load(ctx, rb.mb.ourKey(tagAP, c))
 					return err
 				},
 			}}
@@ -291,21 +325,23 @@ func TestCachedBench(t *testing.T) {
 			if mc.Net != tr.name {
 				t.Errorf("the MariaDB DSN is over %q, want %q", mc.Net, tr.name)
 			}
-			st := rb.newCached(t)
-			ctx := context.Background()
-			before := st.Stats()
-			for c := range 32 {
-				blob, err := st.Load(ctx, rb.mb.ourKey("cached", c))
-				if err != nil {
-					t.Fatal(err)
+			for _, autoPipeline := range []bool{false, true} {
+				st, tag := rb.newCached(t, autoPipeline)
+				ctx := context.Background()
+				before := st.Stats()
+				for c := range 32 {
+					blob, err := st.Load(ctx, rb.mb.ourKey(tag, c))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if string(blob) != string(rb.mb.ourBlob) {
+						t.Fatalf("%s client %d: Load returned %d bytes, not the %d stored", tag, c, len(blob), len(rb.mb.ourBlob))
+					}
 				}
-				if string(blob) != string(rb.mb.ourBlob) {
-					t.Fatalf("client %d: Load returned %d bytes, not the %d stored", c, len(blob), len(rb.mb.ourBlob))
+				after := st.Stats()
+				if hits, misses := after.Hits-before.Hits, after.Misses-before.Misses; hits != 32 || misses != 0 || after.CacheErrors != 0 {
+					t.Errorf("%s: 32 Loads: %d hits, %d misses, %d cache errors; want 32 hits", tag, hits, misses, after.CacheErrors)
 				}
-			}
-			after := st.Stats()
-			if hits, misses := after.Hits-before.Hits, after.Misses-before.Misses; hits != 32 || misses != 0 || after.CacheErrors != 0 {
-				t.Errorf("32 Loads: %d hits, %d misses, %d cache errors; want 32 hits", hits, misses, after.CacheErrors)
 			}
 		})
 	}

@@ -230,6 +230,15 @@ func (s *Store) load(ctx context.Context, op, key string) ([]byte, time.Time, er
 	return blob, exp, nil
 }
 
+// do runs a command through Process, as the typed commands do, so that an
+// AutoPipeliner given to New batches it with the others (its Do would run
+// it on a connection of its own).
+func (s *Store) do(ctx context.Context, args ...any) error {
+	cmd := goredis.NewCmd(ctx, args...)
+	_ = s.client.Process(ctx, cmd)
+	return cmd.Err()
+}
+
 // Create stores blob under key until expires. It returns server.ErrExists
 // if the key holds an entry that has not expired (Redis has dropped the
 // others).
@@ -238,7 +247,7 @@ func (s *Store) Create(ctx context.Context, key string, blob []byte, expires tim
 		return err
 	}
 	v, exp := encode(blob, expires)
-	err := s.client.Do(ctx, "SET", s.prefix+key, v, "NX", "PXAT", exp).Err()
+	err := s.do(ctx, "SET", s.prefix+key, v, "NX", "PXAT", exp)
 	switch {
 	case err == nil:
 		return nil
@@ -256,7 +265,7 @@ func (s *Store) Update(ctx context.Context, key string, blob []byte, expires tim
 		return err
 	}
 	v, exp := encode(blob, expires)
-	err := s.client.Do(ctx, "SET", s.prefix+key, v, "XX", "PXAT", exp).Err()
+	err := s.do(ctx, "SET", s.prefix+key, v, "XX", "PXAT", exp)
 	switch {
 	case err == nil:
 		return nil
