@@ -71,6 +71,14 @@
 // prefix), never the one of another store. Give a network cache a short
 // timeout and few retries, so that a cache outage costs each request
 // little: it is tried on every request.
+//
+// A hit costs one round trip to the cache, so the cache pays off as much as
+// its round trip is cheaper than the backing store's query. On the
+// benchmark machine (BENCHMARKS.md), a Redis on the same host answered a
+// hit in 14 µs over its Unix socket (a unix:// URL) and in 59 µs over TCP,
+// against 61 to 78 µs for MariaDB's primary-key SELECT; under many
+// concurrent requests, a Redis store on go-redis' AutoPipeliner (see
+// server/redis) served hits at 3.6 to 4.2 times MariaDB's rate.
 package cached
 
 import (
