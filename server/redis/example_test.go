@@ -1,7 +1,6 @@
 package redis_test
 
 import (
-	"context"
 	"log"
 	"time"
 
@@ -39,7 +38,7 @@ func ExampleNew_sentinel() {
 
 // Cluster: NewUniversalClient returns a cluster client for several
 // addresses. Every command of the store names one key, so sessions spread
-// over the slots; DeleteExpired scans every master.
+// over the slots.
 func ExampleNew_cluster() {
 	client := goredis.NewUniversalClient(&goredis.UniversalOptions{
 		Addrs:                 []string{"redis-1:6379", "redis-2:6379", "redis-3:6379"},
@@ -50,9 +49,37 @@ func ExampleNew_cluster() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if n, err := st.DeleteExpired(ctx); err == nil {
-		log.Printf("removed %d expired sessions", n)
+	_ = st // Use st as session.Config.Store.
+}
+
+// Many concurrent requests: the store on the client's AutoPipeliner sends
+// the commands of concurrent requests together. A request's deadline no
+// longer cuts a queued command short; ReadTimeout and WriteTimeout bound it.
+func ExampleNew_autoPipeline() {
+	client := goredis.NewClient(&goredis.Options{
+		Addr:         "127.0.0.1:6379",
+		ReadTimeout:  time.Second,
+		WriteTimeout: time.Second,
+	})
+	defer client.Close()
+	ap, err := client.AutoPipeline()
+	if err != nil {
+		log.Fatal(err)
 	}
+	st, err := redis.New(ap, redis.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = st // Use st as session.Config.Store.
+}
+
+// A Redis on the application's host, over its Unix socket: the cheapest
+// round trip, for a cache in front of a database (server/cached).
+func ExampleOpen_unixSocket() {
+	st, err := redis.Open("unix://:secret@/run/redis/redis.sock?db=0", redis.Config{Prefix: "sessionkit:cache:"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer st.Close()
+	_ = st // Use st as the cache of cached.New.
 }
