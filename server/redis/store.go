@@ -230,49 +230,37 @@ func (s *Store) load(ctx context.Context, op, key string) ([]byte, time.Time, er
 	return blob, exp, nil
 }
 
-// do runs a command through Process, as the typed commands do, so that an
-// AutoPipeliner given to New batches it with the others (its Do would run
-// it on a connection of its own).
-func (s *Store) do(ctx context.Context, args ...any) error {
-	cmd := goredis.NewCmd(ctx, args...)
-	_ = s.client.Process(ctx, cmd)
-	return cmd.Err()
-}
-
 // Create stores blob under key until expires. It returns server.ErrExists
 // if the key holds an entry that has not expired (Redis has dropped the
 // others).
 func (s *Store) Create(ctx context.Context, key string, blob []byte, expires time.Time) error {
-	if err := check(ctx, "create", key); err != nil {
-		return err
-	}
-	v, exp := encode(blob, expires)
-	err := s.do(ctx, "SET", s.prefix+key, v, "NX", "PXAT", exp)
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, goredis.Nil):
-		return server.ErrExists
-	default:
-		return wrap(ctx, "create", err)
-	}
+	return s.set(ctx, "create", key, blob, expires, "NX", server.ErrExists)
 }
 
 // Update replaces the blob and expiry of an existing, unexpired key. It
 // returns server.ErrNotFound if the key is absent or expired.
 func (s *Store) Update(ctx context.Context, key string, blob []byte, expires time.Time) error {
-	if err := check(ctx, "update", key); err != nil {
+	return s.set(ctx, "update", key, blob, expires, "XX", server.ErrNotFound)
+}
+
+// set writes key with SET … cond PXAT, cond being NX or XX, and returns
+// notSet if Redis did not write it. The command goes through Process, as
+// the typed commands do, so that an AutoPipeliner given to New batches it
+// with the others (its Do would send it on its own).
+func (s *Store) set(ctx context.Context, op, key string, blob []byte, expires time.Time, cond string, notSet error) error {
+	if err := check(ctx, op, key); err != nil {
 		return err
 	}
 	v, exp := encode(blob, expires)
-	err := s.do(ctx, "SET", s.prefix+key, v, "XX", "PXAT", exp)
-	switch {
+	cmd := goredis.NewCmd(ctx, "SET", s.prefix+key, v, cond, "PXAT", exp)
+	_ = s.client.Process(ctx, cmd)
+	switch err := cmd.Err(); {
 	case err == nil:
 		return nil
 	case errors.Is(err, goredis.Nil):
-		return server.ErrNotFound
+		return notSet
 	default:
-		return wrap(ctx, "update", err)
+		return wrap(ctx, op, err)
 	}
 }
 
