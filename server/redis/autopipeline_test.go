@@ -1,10 +1,8 @@
 package redis
 
 import (
-	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,28 +40,6 @@ func TestConformanceAutoPipeline(t *testing.T) {
 	}, storetest.Options{DropsExpired: true})
 }
 
-// roundTripCounter is a go-redis hook that counts round trips (a command
-// sent on its own, or a pipeline) and the commands they carry.
-type roundTripCounter struct{ trips, cmds atomic.Int64 }
-
-func (h *roundTripCounter) DialHook(next goredis.DialHook) goredis.DialHook { return next }
-
-func (h *roundTripCounter) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
-	return func(ctx context.Context, cmd goredis.Cmder) error {
-		h.trips.Add(1)
-		h.cmds.Add(1)
-		return next(ctx, cmd)
-	}
-}
-
-func (h *roundTripCounter) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []goredis.Cmder) error {
-		h.trips.Add(1)
-		h.cmds.Add(int64(len(cmds)))
-		return next(ctx, cmds)
-	}
-}
-
 // TestAutoPipelineBatches checks that every operation goes through the
 // AutoPipeliner: concurrent Creates, Loads, Updates and Deletes, one
 // command each, reach Redis in far fewer round trips than there are
@@ -77,7 +53,7 @@ func TestAutoPipelineBatches(t *testing.T) {
 	if _, err := s.Load(ctx, keyOf(0)); !errors.Is(err, server.ErrNotFound) {
 		t.Fatalf("Load of an unknown key = %v, want ErrNotFound", err)
 	}
-	var h roundTripCounter
+	var h countingHook
 	c.AddHook(&h)
 	const workers, rounds = 32, 20
 	exp := time.Now().Add(time.Hour)

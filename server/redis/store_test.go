@@ -261,20 +261,23 @@ func (c countingConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
-// countingHook counts the commands the client processes.
-type countingHook struct{ cmds *atomic.Int64 }
+// countingHook is a go-redis hook that counts round trips (a command sent
+// on its own, or a pipeline) and the commands they carry.
+type countingHook struct{ trips, cmds atomic.Int64 }
 
-func (h countingHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+func (h *countingHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
 
-func (h countingHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+func (h *countingHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
 	return func(ctx context.Context, cmd goredis.Cmder) error {
+		h.trips.Add(1)
 		h.cmds.Add(1)
 		return next(ctx, cmd)
 	}
 }
 
-func (h countingHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+func (h *countingHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		h.trips.Add(1)
 		h.cmds.Add(int64(len(cmds)))
 		return next(ctx, cmds)
 	}
@@ -282,7 +285,10 @@ func (h countingHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) gore
 
 func TestOneRoundTripPerOperation(t *testing.T) {
 	opts := testOptions(t)
-	var writes, cmds atomic.Int64
+	var (
+		writes atomic.Int64
+		hook   countingHook
+	)
 	dialer := &net.Dialer{Timeout: 5 * time.Second}
 	opts.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := dialer.DialContext(ctx, network, addr)
@@ -293,7 +299,7 @@ func TestOneRoundTripPerOperation(t *testing.T) {
 	}
 	opts.PoolSize = 1
 	client := goredis.NewClient(opts)
-	client.AddHook(countingHook{cmds: &cmds})
+	client.AddHook(&hook)
 	t.Cleanup(func() { client.Close() })
 	s, err := New(client, Config{Prefix: uniquePrefix(t)})
 	if err != nil {
@@ -334,11 +340,11 @@ func TestOneRoundTripPerOperation(t *testing.T) {
 		{"Delete missing", func() error { return s.Delete(ctx, k) }, ok},
 	}
 	for _, st := range steps {
-		w0, c0 := writes.Load(), cmds.Load()
+		w0, c0 := writes.Load(), hook.cmds.Load()
 		if err := st.check(st.op()); err != nil {
 			t.Fatalf("%s: %v", st.name, err)
 		}
-		w, c := writes.Load()-w0, cmds.Load()-c0
+		w, c := writes.Load()-w0, hook.cmds.Load()-c0
 		t.Logf("%-16s round trips %d, commands %d", st.name, w, c)
 		if w != 1 || c != 1 {
 			t.Errorf("%s: %d round trips and %d commands, want 1 and 1", st.name, w, c)
