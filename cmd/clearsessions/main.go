@@ -20,8 +20,9 @@
 //	SESSION_BACKING_STORE  with cached: file | mysql
 //
 // With SESSION_STORE=cached it clears the backing store, which is the one
-// that keeps expired sessions, and reports its count; a Redis cache's
-// expired entries go too, uncounted.
+// that keeps expired sessions, and reports its count (a Redis cache has
+// already dropped its expired copies; a memory cache is in the serving
+// process).
 //
 // Redis drops each session by itself at its expiry, so a Redis store
 // needs no cron job: with SESSION_STORE=redis, clearsessions says so and
