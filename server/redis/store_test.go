@@ -397,17 +397,42 @@ func TestDeadline(t *testing.T) {
 }
 
 // TestUnreachable checks that a Redis that is down is an error from every
-// method, never server.ErrNotFound.
+// method, never server.ErrNotFound, on a client and on an AutoPipeliner.
 func TestUnreachable(t *testing.T) {
-	s, err := Open("redis://127.0.0.1:1/0?max_retries=-1", Config{})
-	if err != nil {
-		t.Fatal(err)
+	opts := func(t *testing.T) *goredis.Options {
+		o, err := goredis.ParseURL("redis://127.0.0.1:1/0?max_retries=-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
 	}
-	defer s.Close()
+	t.Run("Client", func(t *testing.T) {
+		c := newClient(t, opts(t))
+		s, err := New(c, Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkUnreachable(t, s)
+	})
+	t.Run("AutoPipeliner", func(t *testing.T) {
+		ap, err := newClient(t, opts(t)).AutoPipeline()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := New(ap, Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkUnreachable(t, s)
+	})
+}
+
+func checkUnreachable(t *testing.T, s *Store) {
+	t.Helper()
 	ctx := context.Background()
 	k := keyOf(1)
 	exp := time.Now().Add(time.Hour)
-	_, err = s.Load(ctx, k)
+	_, err := s.Load(ctx, k)
 	errs := map[string]error{"Load": err}
 	_, _, errs["LoadWithExpiry"] = s.LoadWithExpiry(ctx, k)
 	errs["Create"] = s.Create(ctx, k, []byte("x"), exp)
