@@ -347,16 +347,68 @@ func (c *Codec) Encode(purpose string, p Payload) (string, error) {
 	if purpose == "" {
 		return "", errors.New("codec: empty purpose")
 	}
+	outBuf := c.getBuf()
+	defer c.putBuf(outBuf)
+	out, err := c.frame((*outBuf)[:0], p)
+	*outBuf = out
+	if err != nil {
+		return "", err
+	}
+	return c.seal(purpose, out)
+}
+
+// Prepared is a payload that Prepare has serialized, compressed and framed,
+// ready to be sealed for one purpose or several. It is immutable and safe
+// for concurrent use.
+type Prepared struct {
+	c     *Codec
+	plain []byte // header and body: what securecookie seals
+}
+
+// Prepare does the part of Encode that does not depend on the purpose
+// (serialization, compression, the header), so that one payload can be
+// sealed for several purposes, a cookie name and then a store key say,
+// without doing it twice. Encode(purpose, p) gives what
+// Prepare(p) and then Seal(purpose) give.
+func (c *Codec) Prepare(p Payload) (*Prepared, error) {
+	plain, err := c.frame(nil, p)
+	if err != nil {
+		return nil, err
+	}
+	return &Prepared{c: c, plain: plain}, nil
+}
+
+// Seal returns the tamper-proof string of the prepared payload for
+// purpose, as Encode does.
+func (pr *Prepared) Seal(purpose string) (string, error) {
+	if purpose == "" {
+		return "", errors.New("codec: empty purpose")
+	}
+	buf := pr.c.getBuf()
+	defer pr.c.putBuf(buf)
+	*buf = append((*buf)[:0], pr.plain...)
+	return pr.c.seal(purpose, *buf)
+}
+
+// MinSealedLen returns a length that no string Seal returns is shorter
+// than, for any purpose: the sealed value carries the prepared bytes
+// base64-encoded twice. A caller with a length budget can skip Seal when
+// even this is over it.
+func (pr *Prepared) MinSealedLen() int { return len(pr.plain) * 16 / 9 }
+
+// frame appends to dst the header and the (compressed) serialized body of
+// p: the plaintext that seal turns into a string.
+func (c *Codec) frame(dst []byte, p Payload) ([]byte, error) {
+	if err := checkTime("Expires", p.Expires); err != nil {
+		return dst, err
+	}
+	if err := checkTime("Created", p.Created); err != nil {
+		return dst, err
+	}
 	bodyBuf := c.getBuf()
 	defer c.putBuf(bodyBuf)
 	body := *bodyBuf
 	var err error
-	if err := checkTime("Expires", p.Expires); err != nil {
-		return "", err
-	}
-	if err := checkTime("Created", p.Created); err != nil {
-		return "", err
-	}
 	switch p.Kind {
 	case KindData:
 		values := p.Values
@@ -367,24 +419,22 @@ func (c *Codec) Encode(purpose string, p Payload) (string, error) {
 		}
 		body, err = c.ser.Append(body, values)
 		if err != nil {
-			return "", err
+			return dst, err
 		}
 	case KindReference:
 		if p.Ref == "" {
-			return "", errors.New("codec: empty store reference")
+			return dst, errors.New("codec: empty store reference")
 		}
 		body = append(body, p.Ref...)
 	default:
-		return "", fmt.Errorf("codec: cannot encode %v", p.Kind)
+		return dst, fmt.Errorf("codec: cannot encode %v", p.Kind)
 	}
 	*bodyBuf = body
 	if len(body) > c.maxSize {
-		return "", fmt.Errorf("%w: serialized session is %d bytes, over MaxSize %d", ErrTooLarge, len(body), c.maxSize)
+		return dst, fmt.Errorf("%w: serialized session is %d bytes, over MaxSize %d", ErrTooLarge, len(body), c.maxSize)
 	}
 
-	outBuf := c.getBuf()
-	defer c.putBuf(outBuf)
-	out := appendHeader(*outBuf, header{kind: p.Kind, ser: c.ser.ID(), comp: compNone, expires: p.Expires, created: p.Created})
+	out := appendHeader(dst, header{kind: p.Kind, ser: c.ser.ID(), comp: compNone, expires: p.Expires, created: p.Created})
 	hdrLen := len(out)
 	comp := c.comp
 	if len(body) >= AutoZstdFrom {
@@ -393,7 +443,7 @@ func (c *Codec) Encode(purpose string, p Payload) (string, error) {
 	if comp.id() != compNone && len(body) >= c.threshold {
 		out = comp.compress(out, body)
 		if len(out)-hdrLen < len(body) {
-			out[compOffset] = comp.id()
+			out[len(dst)+compOffset] = comp.id()
 		} else {
 			out = out[:hdrLen]
 		}
@@ -401,10 +451,13 @@ func (c *Codec) Encode(purpose string, p Payload) (string, error) {
 	if len(out) == hdrLen {
 		out = append(out, body...)
 	}
-	*outBuf = out
-	// securecookie encrypts the slice it is given in place; it is our own
-	// scratch buffer, never the caller's.
-	s, err := c.verifiers[0].sc.Encode(purpose, out)
+	return out, nil
+}
+
+// seal turns plain, which it encrypts in place, into the string for
+// purpose.
+func (c *Codec) seal(purpose string, plain []byte) (string, error) {
+	s, err := c.verifiers[0].sc.Encode(purpose, plain)
 	if err != nil {
 		return "", fmt.Errorf("codec: %w", err)
 	}
