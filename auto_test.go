@@ -84,6 +84,34 @@ func TestAutoBoundary(t *testing.T) {
 				if got := h.session().Values(); !reflect.DeepEqual(got, values) {
 					t.Fatalf("spilled session lost data: %v", got)
 				}
+
+				// The same from a session that lives in the store (saved
+				// through codec.Prepare): shrunk to exactly the limit, it
+				// comes back to the cookie; one byte over, it stays.
+				for _, c := range []struct {
+					limit int
+					kind  codec.Kind
+					rows  int
+				}{{exact, codec.KindData, 0}, {exact - 1, codec.KindReference, 1}} {
+					h, store := autoHarness(t, cfg, func(cf *Config) { cf.CookieMaxSize = c.limit })
+					s := h.session()
+					s.Update(values)
+					s.Set("pad", randomText(3000))
+					h.commit(s)
+					if h.kind() != codec.KindReference {
+						t.Fatalf("limit %d: a padded session was not spilled", c.limit)
+					}
+					s = h.session()
+					s.Delete("pad")
+					hdr := h.commit(s)
+					if h.kind() != c.kind || store.Len() != c.rows {
+						t.Fatalf("limit %d (exact %d): shrunk from the store, the session is in a %v cookie of %d bytes with %d rows; want %v and %d rows",
+							c.limit, exact, h.kind(), len(hdr.Get("Set-Cookie")), store.Len(), c.kind, c.rows)
+					}
+					if got := h.session().Values(); !reflect.DeepEqual(got, values) {
+						t.Fatalf("limit %d: shrunk session holds %v", c.limit, got)
+					}
+				}
 			})
 		}
 	}

@@ -294,13 +294,20 @@ func (m *Manager) save(s *Session) (string, error) {
 		return m.jar.DeleteHeader(), nil
 	}
 	data := codec.Payload{Kind: codec.KindData, Values: s.values, Expires: expires, Created: s.created}
+	var prepared *codec.Prepared
+	if m.cfg.Engine == EngineAuto && s.key != "" {
+		// A session that lives in the store is likely to stay there:
+		// serialize and compress it once, for the cookie attempt and for
+		// the store. (A session in the cookie takes Encode's cheaper
+		// path, and is encoded again in the rare save that spills it.)
+		var err error
+		if prepared, err = m.codec.Prepare(data); err != nil {
+			return "", err
+		}
+	}
 
 	if m.cfg.Engine != EngineServer {
-		value, err := m.jar.Encode(data)
-		var hdr string
-		if err == nil {
-			hdr, err = m.jar.Header(value, maxAge, now)
-		}
+		hdr, err := m.cookieHeader(data, prepared, maxAge, now)
 		switch {
 		case err == nil:
 			// If it lived in the store, it now lives in the cookie alone.
@@ -314,10 +321,30 @@ func (m *Manager) save(s *Session) (string, error) {
 		// EngineAuto and too large for a cookie: spill to the store.
 	}
 
-	if err := m.saveStored(s, data); err != nil {
+	if err := m.saveStored(s, data, prepared); err != nil {
 		return "", err
 	}
 	value, err := m.jar.Encode(codec.Payload{Kind: codec.KindReference, Ref: s.key, Expires: expires, Created: s.created})
+	if err != nil {
+		return "", err
+	}
+	return m.jar.Header(value, maxAge, now)
+}
+
+// cookieHeader returns the Set-Cookie header that carries data, sealed
+// from prepared when the caller has prepared it. A prepared value that
+// cannot fit in the cookie is refused without being sealed.
+func (m *Manager) cookieHeader(data codec.Payload, prepared *codec.Prepared, maxAge time.Duration, now time.Time) (string, error) {
+	var value string
+	var err error
+	switch {
+	case prepared == nil:
+		value, err = m.jar.Encode(data)
+	case prepared.MinSealedLen() > m.jar.Options().MaxSize:
+		return "", fmt.Errorf("%w: the session cookie would take at least %d bytes, over the %d of MaxSize", cookie.ErrTooLarge, prepared.MinSealedLen(), m.jar.Options().MaxSize)
+	default:
+		value, err = prepared.Seal(m.jar.Name())
+	}
 	if err != nil {
 		return "", err
 	}
@@ -335,11 +362,18 @@ func (m *Manager) dropStored(ctx context.Context, s *Session) error {
 	return m.deleteKey(ctx, old)
 }
 
-// saveStored creates or updates the store entry of s.
-func (m *Manager) saveStored(s *Session, p codec.Payload) error {
+// saveStored creates or updates the store entry of s, with p sealed from
+// prepared when the caller has prepared it.
+func (m *Manager) saveStored(s *Session, p codec.Payload, prepared *codec.Prepared) error {
+	seal := func(rk string) (string, error) {
+		if prepared != nil {
+			return prepared.Seal(rk)
+		}
+		return m.codec.Encode(rk, p)
+	}
 	if s.key != "" {
 		rk := m.rowKey(s.key)
-		blob, err := m.codec.Encode(rk, p)
+		blob, err := seal(rk)
 		if err != nil {
 			return err
 		}
@@ -355,7 +389,7 @@ func (m *Manager) saveStored(s *Session, p codec.Payload) error {
 	for range 10 {
 		key := newKey()
 		rk := m.rowKey(key)
-		blob, err := m.codec.Encode(rk, p)
+		blob, err := seal(rk)
 		if err != nil {
 			return err
 		}

@@ -3,10 +3,12 @@ package session
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
@@ -18,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionkit/session/codec"
 	"github.com/sessionkit/session/cookie"
 	"github.com/sessionkit/session/serializer"
 	"github.com/sessionkit/session/server/memory"
@@ -951,6 +954,50 @@ func BenchmarkRoundTripBaseline(b *testing.B) {
 		h.ServeHTTP(rec, req)
 		if rec.Code != 200 {
 			b.Fatalf("status %d", rec.Code)
+		}
+	}
+}
+
+// BenchmarkRoundTripAutoSpilled is BenchmarkRoundTrip under EngineAuto
+// with a session too large for a cookie (a 20-item cart, each item with a
+// 300-character note of pseudo-random hex that compression cannot shrink),
+// which lives in server/memory: each request reads it from the store,
+// changes one value and writes it back.
+func BenchmarkRoundTripAutoSpilled(b *testing.B) {
+	m, _ := mwManager(b, Config{Logger: slog.New(slog.DiscardHandler), Engine: EngineAuto, Store: memory.New()})
+	rng := mrand.New(mrand.NewPCG(1, 2))
+	cart := make([]any, 20)
+	for i := range cart {
+		note := make([]byte, 150)
+		for j := range note {
+			note[j] = byte(rng.Uint32())
+		}
+		cart[i] = map[string]any{"sku": int64(1000 + i), "note": hex.EncodeToString(note)}
+	}
+	value := mwSave(b, m, map[string]any{"user_id": int64(42), "n": 1, "cart": cart})
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := FromRequest(r)
+		n, _ := Get[int](s, "n")
+		s.Set("n", n+1)
+		io.WriteString(w, "ok")
+	}))
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("Cookie", "sessionid="+value)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	c, ok := mwCookie(m, rec.Result().Header)
+	if !ok {
+		b.Fatal("no Set-Cookie")
+	}
+	if d, err := m.jar.Decode(c.Value); err != nil || d.Kind != codec.KindReference {
+		b.Fatalf("the session is not spilled: the cookie decodes to kind %v, %v", d.Kind, err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 || len(rec.Header().Values("Set-Cookie")) != 1 {
+			b.Fatalf("status %d, headers %v", rec.Code, rec.Header())
 		}
 	}
 }
