@@ -14,6 +14,8 @@
 //
 // Every value is bound to a purpose (the cookie name, or the store key of a
 // blob) through the MAC: a value moved to another purpose does not decode.
+// Prepare does the work that does not depend on the purpose once, for a
+// value that may be sealed for several (a cookie first, then a store key).
 //
 // Decode checks, in this order: the length cap, the MAC (trying the current
 // secret, then each fallback), the header, the expiry, the decompressed size,
