@@ -37,5 +37,7 @@ func (s *Store) LoadWithExpiry(ctx context.Context, key string) ([]byte, time.Ti
 	if server.Expired(expires, time.Now()) {
 		return nil, time.Time{}, server.ErrNotFound
 	}
+	// data was read for this call alone; handing out its tail shares
+	// nothing with the store.
 	return data[headerLen:], expires, nil
 }

@@ -147,30 +147,8 @@ func (s *Store) path(key string) string {
 // no such file or it has expired. A file that is not a session file gives
 // an error wrapping ErrCorrupt.
 func (s *Store) Load(ctx context.Context, key string) ([]byte, error) {
-	if err := check(ctx, key); err != nil {
-		return nil, err
-	}
-	p := s.path(key)
-	data, err := os.ReadFile(p)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, server.ErrNotFound
-		}
-		return nil, fmt.Errorf("file session store: %w", err)
-	}
-	if len(data) < headerLen {
-		return nil, corrupt(p, data)
-	}
-	expires, err := parseHeader(p, data[:headerLen])
-	if err != nil {
-		return nil, err
-	}
-	if server.Expired(expires, time.Now()) {
-		return nil, server.ErrNotFound
-	}
-	// data was read for this call alone; handing out its tail shares
-	// nothing with the store.
-	return data[headerLen:], nil
+	blob, _, err := s.LoadWithExpiry(ctx, key)
+	return blob, err
 }
 
 // Create stores blob under key until expires. It returns server.ErrExists if

@@ -22,5 +22,7 @@ func (s *Store) LoadWithExpiry(ctx context.Context, key string) ([]byte, time.Ti
 	if !ok || server.Expired(e.expires, now) {
 		return nil, time.Time{}, server.ErrNotFound
 	}
+	// A stored blob is never written to (Update stores a new one), so it
+	// can be copied outside the lock.
 	return clone(e.blob), e.expires, nil
 }

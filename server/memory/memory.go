@@ -115,21 +115,8 @@ func check(ctx context.Context, key string) error {
 // Load returns a copy of the blob stored under key, or server.ErrNotFound
 // if there is none or it has expired.
 func (s *Store) Load(ctx context.Context, key string) ([]byte, error) {
-	if err := check(ctx, key); err != nil {
-		return nil, err
-	}
-	now := time.Now()
-	s.mu.RLock()
-	e, ok := s.entries[key]
-	s.mu.RUnlock()
-	if !ok || server.Expired(e.expires, now) {
-		return nil, server.ErrNotFound
-	}
-	// A stored blob is never written to (Update stores a new one), so it
-	// can be copied outside the lock.
-	blob := make([]byte, len(e.blob))
-	copy(blob, e.blob)
-	return blob, nil
+	blob, _, err := s.LoadWithExpiry(ctx, key)
+	return blob, err
 }
 
 // Create stores a copy of blob under key until expires. It returns

@@ -22,12 +22,11 @@ func (s *Store) LoadWithExpiry(ctx context.Context, key string) ([]byte, time.Ti
 	if err := server.ValidateKey(key); err != nil {
 		return nil, time.Time{}, fmt.Errorf("session store mysql: load: %w", err)
 	}
-	q := "SELECT data, expiry FROM `" + s.table + "` WHERE session_key = ? AND expiry > ?"
 	var (
 		data   []byte
 		expiry time.Time
 	)
-	err := s.db.QueryRowContext(ctx, q, key, now()).Scan(&data, &expiry)
+	err := s.db.QueryRowContext(ctx, s.qLoadExpiry, key, now()).Scan(&data, &expiry)
 	switch {
 	case err == nil:
 		return data, expiry, nil

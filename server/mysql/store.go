@@ -74,7 +74,7 @@ type Store struct {
 	table string
 	batch int
 
-	qLoad, qCreate, qUpdate, qDelete, qDeleteExpired, qCreateTable string
+	qLoad, qLoadExpiry, qCreate, qUpdate, qDelete, qDeleteExpired, qCreateTable string
 }
 
 var _ server.Store = (*Store)(nil)
@@ -113,6 +113,7 @@ func newStore(db *sql.DB, cfg Config) (*Store, error) {
 		table:          table,
 		batch:          batch,
 		qLoad:          "SELECT data FROM " + t + " WHERE session_key = ? AND expiry > ?",
+		qLoadExpiry:    "SELECT data, expiry FROM " + t + " WHERE session_key = ? AND expiry > ?",
 		qCreate:        "INSERT INTO " + t + " (session_key, data, expiry) VALUES (?, ?, ?)",
 		qUpdate:        "UPDATE " + t + " SET data = ?, expiry = ? WHERE session_key = ? AND expiry > ?",
 		qDelete:        "DELETE FROM " + t + " WHERE session_key = ?",
