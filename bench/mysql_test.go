@@ -391,23 +391,29 @@ func roundTripOp(tb testing.TB, v variant, clients int) op {
 	}
 }
 
-// BenchmarkMySQL is named BenchmarkMySQL/<operation>/clients-<n>/<implementation>.
-func BenchmarkMySQL(b *testing.B) {
-	mb := newMySQLBench(b)
-	impls := mb.mysqlImpls(b)
-	q := mb.globalCounters(b)
+// runStoreOps runs each operation of each implementation at every count of
+// clientCounts, as <operation>/clients-<n>/<implementation>, reading
+// counters around each.
+func runStoreOps(b *testing.B, impls []storeImpl, counters *serverCounters) {
 	for _, operation := range []string{"Load", "Update", "Create"} {
 		b.Run(operation, func(b *testing.B) {
 			for _, clients := range clientCounts {
 				b.Run(fmt.Sprintf("clients-%d", clients), func(b *testing.B) {
 					for _, im := range impls {
 						fn := map[string]op{"Load": im.load, "Update": im.update, "Create": im.create}[operation]
-						b.Run(im.name, func(b *testing.B) { runClients(b, clients, q, fn) })
+						b.Run(im.name, func(b *testing.B) { runClients(b, clients, counters, fn) })
 					}
 				})
 			}
 		})
 	}
+}
+
+// BenchmarkMySQL is named BenchmarkMySQL/<operation>/clients-<n>/<implementation>.
+func BenchmarkMySQL(b *testing.B) {
+	mb := newMySQLBench(b)
+	q := mb.globalCounters(b)
+	runStoreOps(b, mb.mysqlImpls(b), q)
 	b.Run("RoundTrip", func(b *testing.B) {
 		for _, clients := range clientCounts {
 			b.Run(fmt.Sprintf("clients-%d", clients), func(b *testing.B) {

@@ -188,20 +188,7 @@ func keysOnly(tb testing.TB) *mysqlBench {
 // BenchmarkRedis is named BenchmarkRedis/<operation>/clients-<n>/<implementation>.
 func BenchmarkRedis(b *testing.B) {
 	rb := newRedisBench(b, false)
-	impls := rb.redisImpls(b, keysOnly(b))
-	cmds := rb.roundTrips()
-	for _, operation := range []string{"Load", "Update", "Create"} {
-		b.Run(operation, func(b *testing.B) {
-			for _, clients := range clientCounts {
-				b.Run(fmt.Sprintf("clients-%d", clients), func(b *testing.B) {
-					for _, im := range impls {
-						fn := map[string]op{"Load": im.load, "Update": im.update, "Create": im.create}[operation]
-						b.Run(im.name, func(b *testing.B) { runClients(b, clients, cmds, fn) })
-					}
-				})
-			}
-		})
-	}
+	runStoreOps(b, rb.redisImpls(b, keysOnly(b)), rb.roundTrips())
 }
 
 // newCached returns server/cached with server/redis in front of rb.mb's
