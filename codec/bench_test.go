@@ -22,20 +22,7 @@ func benchValues() map[string]any {
 }
 
 // benchValues2KB adds a cart of ten items to benchValues: about 2 KB.
-func benchValues2KB() map[string]any {
-	v := benchValues()
-	cart := make([]any, 10)
-	for i := range cart {
-		cart[i] = map[string]any{
-			"sku":   fmt.Sprintf("SKU-%06d", 100+i),
-			"name":  fmt.Sprintf("Organic cotton crew-neck t-shirt, heather grey, size %c, pack of %d, gift-wrapped, delivered to the front desk of building B before noon", "SMLX"[i%4], i+1),
-			"qty":   i + 1,
-			"price": 19.99 + float64(i),
-		}
-	}
-	v["cart"] = cart
-	return v
-}
+func benchValues2KB() map[string]any { return withCart(benchValues()) }
 
 type benchCase struct {
 	name   string

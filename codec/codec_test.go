@@ -64,8 +64,11 @@ func smallValues() map[string]any {
 }
 
 // largeValues is smallValues plus a ten-item cart: about 2 KB serialized.
-func largeValues() map[string]any {
-	v := smallValues()
+func largeValues() map[string]any { return withCart(smallValues()) }
+
+// withCart adds to v a cart of ten items, each with a long product name,
+// and returns v.
+func withCart(v map[string]any) map[string]any {
 	cart := make([]any, 10)
 	for i := range cart {
 		cart[i] = map[string]any{
