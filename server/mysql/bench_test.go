@@ -5,6 +5,8 @@ import (
 	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
+
+	"github.com/sessionkit/session/server/storetest"
 )
 
 // BenchmarkStore measures each operation on one connection to the test
@@ -27,40 +29,7 @@ func BenchmarkStore(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { dropTable(b, db, s.Table()) })
-			blob := make([]byte, 300)
-			k := key("bench", 1)
-			exp := time.Now().Add(time.Hour)
-			if err := s.Create(ctx, k, blob, exp); err != nil {
-				b.Fatal(err)
-			}
-			b.Run("Load", func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
-					if _, err := s.Load(ctx, k); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-			b.Run("Update", func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
-					if err := s.Update(ctx, k, blob, exp); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-			b.Run("CreateDelete", func(b *testing.B) {
-				b.ReportAllocs()
-				k2 := key("bench", 2)
-				for b.Loop() {
-					if err := s.Create(ctx, k2, blob, exp); err != nil {
-						b.Fatal(err)
-					}
-					if err := s.Delete(ctx, k2); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
+			storetest.RunBenchmarks(b, s)
 		})
 	}
 }

@@ -2,7 +2,8 @@ package redis
 
 import (
 	"testing"
-	"time"
+
+	"github.com/sessionkit/session/server/storetest"
 )
 
 // BenchmarkStore measures each operation on one connection to the test
@@ -10,44 +11,9 @@ import (
 func BenchmarkStore(b *testing.B) {
 	opts := testOptions(b)
 	opts.PoolSize = 1
-	s := openStore(b, Config{})
-	s2, err := New(newClient(b, opts), Config{Prefix: s.Prefix()})
+	s, err := New(newClient(b, opts), Config{Prefix: uniquePrefix(b)})
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx := testCtx(b)
-	blob := make([]byte, 300)
-	k := keyOf(1)
-	exp := time.Now().Add(time.Hour)
-	if err := s2.Create(ctx, k, blob, exp); err != nil {
-		b.Fatal(err)
-	}
-	b.Run("Load", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := s2.Load(ctx, k); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("Update", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if err := s2.Update(ctx, k, blob, exp); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("CreateDelete", func(b *testing.B) {
-		b.ReportAllocs()
-		k := keyOf(2)
-		for b.Loop() {
-			if err := s2.Create(ctx, k, blob, exp); err != nil {
-				b.Fatal(err)
-			}
-			if err := s2.Delete(ctx, k); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	storetest.RunBenchmarks(b, s)
 }

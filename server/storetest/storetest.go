@@ -79,6 +79,9 @@
 //     millisecond and never later, and unknown, expired and invalid keys
 //     and done contexts are answered as Load answers them.
 //
+// RunBenchmarks measures a store's Load, Update and Create+Delete, one call
+// at a time, for a BenchmarkXxx function of the store's own.
+//
 // The time-based subtests sleep between one and two seconds in all. They assume that
 // the store's clock agrees with the test process's clock to within a few
 // milliseconds, which holds when the store compares expiry against the

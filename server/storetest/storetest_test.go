@@ -324,3 +324,23 @@ func TestSuiteCatchesFlaws(t *testing.T) {
 		})
 	}
 }
+
+// TestRunBenchmarks runs the benchmarks once against refStore: every
+// operation succeeds, and they leave nothing behind.
+func TestRunBenchmarks(t *testing.T) {
+	if os.Getenv(flawEnv) != "" {
+		t.Skip("in a child process of TestSuiteCatchesFlaws")
+	}
+	s := newRef(noFlaw)
+	var failed bool
+	testing.Benchmark(func(b *testing.B) {
+		storetest.RunBenchmarks(b, s)
+		failed = b.Failed()
+	})
+	if failed {
+		t.Fatal("the benchmarks failed")
+	}
+	if len(s.m) != 0 {
+		t.Errorf("the benchmarks left %d entries", len(s.m))
+	}
+}
