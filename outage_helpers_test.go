@@ -200,14 +200,23 @@ func runOutage(t *testing.T, url, stop, start string, lossy bool) []*outageClien
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
-// privateServer starts a server for one test alone with
-// `bash scripts/SCRIPT start-private`, removes it (by the directory named
-// in rundirVar) when the test ends, and returns the variables the script
-// printed, failing the test if one of want is missing. A fault test stops
-// and starts its own server so that the tests sharing the main one are not
-// disturbed.
-func privateServer(t *testing.T, script, rundirVar string, want ...string) map[string]string {
+// privateServer starts a server for one test alone with `bash
+// scripts/NAME.sh start-private`, removes it when the test ends, and
+// returns the value of urlVar the script printed (the server's DSN or URL)
+// and the commands that stop and start it. A fault test stops and starts
+// its own server so that the tests sharing the main one are not
+// disturbed. The test skips when the main server was not started by the
+// scripts (a developer's own server), and fails when it was but
+// NAME_STOP_CMD is missing.
+func privateServer(t *testing.T, name, urlVar string) (url, stop, start string) {
 	t.Helper()
+	script, prefix := name+".sh", strings.ToUpper(name)
+	if os.Getenv(prefix+"_STOP_CMD") == "" {
+		if os.Getenv(prefix+"_PID") != "" {
+			t.Fatalf("%s_STOP_CMD is not set; run `make test`", prefix)
+		}
+		t.Skipf("the %s server is not ours (no %s_STOP_CMD): run `make test`, which starts one and can start more", name, prefix)
+	}
 	out, err := exec.Command("bash", "scripts/"+script, "start-private").Output()
 	vars := map[string]string{}
 	for _, line := range strings.Split(string(out), "\n") {
@@ -215,6 +224,7 @@ func privateServer(t *testing.T, script, rundirVar string, want ...string) map[s
 			vars[k] = v
 		}
 	}
+	rundirVar := prefix + "_RUNDIR"
 	if dir := vars[rundirVar]; dir != "" {
 		t.Cleanup(func() {
 			cmd := exec.Command("bash", "scripts/"+script, "remove")
@@ -231,10 +241,10 @@ func privateServer(t *testing.T, script, rundirVar string, want ...string) map[s
 		}
 		t.Fatalf("scripts/%s start-private: %v\n%s", script, err, stderr)
 	}
-	for _, k := range want {
+	for _, k := range []string{urlVar, prefix + "_STOP_CMD", prefix + "_START_CMD"} {
 		if vars[k] == "" {
 			t.Fatalf("scripts/%s start-private printed no %s:\n%s", script, k, out)
 		}
 	}
-	return vars
+	return vars[urlVar], vars[prefix+"_STOP_CMD"], vars[prefix+"_START_CMD"]
 }

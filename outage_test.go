@@ -1,7 +1,6 @@
 package session
 
 import (
-	"os"
 	"testing"
 
 	"github.com/sessionkit/session/internal/testenv"
@@ -15,17 +14,10 @@ import (
 // saved before the outage is still there.
 func TestMySQLOutage(t *testing.T) {
 	testenv.MySQLDSN(t)
-	if os.Getenv("MARIADB_STOP_CMD") == "" {
-		if os.Getenv("MARIADB_PID") != "" {
-			t.Fatal("MARIADB_STOP_CMD is not set; run `make test`")
-		}
-		t.Skip("the MariaDB server is not ours (no MARIADB_STOP_CMD): run `make test`, which starts one and can start more")
-	}
 	// A server of its own: stopping the shared one would fail the MySQL
 	// tests of the packages running at the same time.
-	v := privateServer(t, "mariadb.sh", "MARIADB_RUNDIR", "SESSION_TEST_MYSQL_DSN", "MARIADB_STOP_CMD", "MARIADB_START_CMD")
-	stop, start := v["MARIADB_STOP_CMD"], v["MARIADB_START_CMD"]
-	t.Setenv("SESSION_TEST_MYSQL_DSN", v["SESSION_TEST_MYSQL_DSN"])
+	dsn, stop, start := privateServer(t, "mariadb", "SESSION_TEST_MYSQL_DSN")
+	t.Setenv("SESSION_TEST_MYSQL_DSN", dsn)
 	store := newMySQLStore(t).(*mysql.Store)
 	m, err := New(Config{SecretKey: testSecret, Engine: EngineServer, Store: store, Logger: discardLogger()})
 	if err != nil {

@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -81,14 +80,7 @@ func newCachedStore(t *testing.T) server.Store {
 func privateRedis(t *testing.T) (url, stop, start string) {
 	t.Helper()
 	testenv.RedisURL(t)
-	if os.Getenv("REDIS_STOP_CMD") == "" {
-		if os.Getenv("REDIS_PID") != "" {
-			t.Fatal("REDIS_STOP_CMD is not set; run `make test`")
-		}
-		t.Skip("the Redis server is not ours (no REDIS_STOP_CMD): run `make test`, which starts one and can start more")
-	}
-	v := privateServer(t, "redis.sh", "REDIS_RUNDIR", "SESSION_TEST_REDIS_URL", "REDIS_STOP_CMD", "REDIS_START_CMD")
-	return v["SESSION_TEST_REDIS_URL"], v["REDIS_STOP_CMD"], v["REDIS_START_CMD"]
+	return privateServer(t, "redis", "SESSION_TEST_REDIS_URL")
 }
 
 // TestRedisOutage stops Redis while requests are in flight on the Redis
