@@ -169,7 +169,9 @@ func configErr(format string, args ...any) error {
 //
 //	SESSION_ENGINE                   cookie | server | auto
 //	SESSION_SECRET_KEY               at least 32 bytes
+//	SESSION_SECRET_KEY_FILE          or a file that holds it
 //	SESSION_SECRET_KEY_FALLBACKS     earlier keys, comma-separated, newest first
+//	SESSION_SECRET_KEY_FALLBACKS_FILE  or a file of them, one per line
 //	SESSION_SERIALIZER               msgpack | json | gob
 //	SESSION_COMPRESSION              auto | s2 | zstd | none
 //	SESSION_SIGN_ONLY                true | false
@@ -184,6 +186,14 @@ func configErr(format string, args ...any) error {
 //	SESSION_SAVE_EVERY_REQUEST       true | false
 //	SESSION_EXPIRE_AT_BROWSER_CLOSE  true | false
 //	SESSION_MAX_LIFETIME             seconds from creation, default none
+//
+// A secret is its bytes exactly as given, in the variable and in the
+// fallbacks alike; a secret with leading or trailing whitespace is an
+// error rather than silently trimmed, so that a key reads the same as the
+// current secret and as a fallback. A *_FILE variable names a file (a
+// Docker or Kubernetes secret): its content is the value, except that one
+// final newline ("\n" or "\r\n") is not part of the last key. Setting a
+// variable and its *_FILE both is an error.
 //
 // The store of the server and auto engines is not built from the
 // environment here, since each store lives in its own package.
@@ -226,15 +236,15 @@ func configFromLookup(lookup func(string) (string, bool)) (Config, error) {
 	var engine string
 	oneOf("SESSION_ENGINE", &engine, string(EngineCookie), string(EngineServer), string(EngineAuto))
 	c.Engine = Engine(engine)
-	if v, ok := lookup("SESSION_SECRET_KEY"); ok {
-		c.SecretKey = []byte(v)
+	if keys, err := secretsFromEnv(lookup, "SESSION_SECRET_KEY", false); err != nil {
+		errs = append(errs, err)
+	} else if len(keys) > 0 {
+		c.SecretKey = keys[0]
 	}
-	if v, ok := lookup("SESSION_SECRET_KEY_FALLBACKS"); ok {
-		for _, k := range strings.Split(v, ",") {
-			if k = strings.TrimSpace(k); k != "" {
-				c.SecretKeyFallbacks = append(c.SecretKeyFallbacks, []byte(k))
-			}
-		}
+	if keys, err := secretsFromEnv(lookup, "SESSION_SECRET_KEY_FALLBACKS", true); err != nil {
+		errs = append(errs, err)
+	} else {
+		c.SecretKeyFallbacks = keys
 	}
 	oneOf("SESSION_SERIALIZER", &c.Serializer, serializer.Names()...)
 	oneOf("SESSION_COMPRESSION", &c.Compression, codec.CompressionNames()...)
@@ -269,4 +279,54 @@ func configFromLookup(lookup func(string) (string, bool)) (Config, error) {
 	boolean("SESSION_SAVE_EVERY_REQUEST", &c.SaveEveryRequest)
 	boolean("SESSION_EXPIRE_AT_BROWSER_CLOSE", &c.ExpireAtBrowserClose)
 	return c, errors.Join(errs...)
+}
+
+// secretsFromEnv reads the secret keys in the variable name or in the file
+// that name+"_FILE" points to. A list (the fallbacks) is comma-separated in
+// the variable and one key per line in the file; empty entries are
+// skipped. Whitespace around a key is an error: keys are raw bytes.
+func secretsFromEnv(lookup func(string) (string, bool), name string, list bool) ([][]byte, error) {
+	v, inVar := lookup(name)
+	path, inFile := lookup(name + "_FILE")
+	source := name
+	switch {
+	case inVar && inFile:
+		return nil, configErr("both %s and %s_FILE are set: set one", name, name)
+	case inFile:
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, configErr("%s_FILE: %v", name, err)
+		}
+		v, source = string(b), name+"_FILE "+path
+		v = strings.TrimSuffix(v, "\n")
+		v = strings.TrimSuffix(v, "\r")
+	case !inVar:
+		return nil, nil
+	}
+	parts := []string{v}
+	if list {
+		sep := ","
+		if inFile {
+			sep = "\n"
+		}
+		parts = strings.Split(v, sep)
+	}
+	var keys [][]byte
+	for i, k := range parts {
+		if inFile && list {
+			k = strings.TrimSuffix(k, "\r")
+		}
+		if list && strings.TrimSpace(k) == "" {
+			continue
+		}
+		if strings.TrimSpace(k) != k {
+			what := source
+			if list {
+				what = fmt.Sprintf("%s, key %d,", source, i+1)
+			}
+			return nil, configErr("%s has leading or trailing whitespace: a secret is used as its exact bytes, so remove the whitespace (a file may end in one newline)", what)
+		}
+		keys = append(keys, []byte(k))
+	}
+	return keys, nil
 }

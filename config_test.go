@@ -3,6 +3,8 @@ package session
 import (
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -34,7 +36,7 @@ func TestConfigFromLookupEveryVariable(t *testing.T) {
 	env := map[string]string{
 		"SESSION_ENGINE":                  "Server",
 		"SESSION_SECRET_KEY":              "0123456789abcdef0123456789abcdef",
-		"SESSION_SECRET_KEY_FALLBACKS":    " old-1-0123456789abcdef0123456789 ,, old-2-0123456789abcdef0123456789",
+		"SESSION_SECRET_KEY_FALLBACKS":    "old-1-0123456789abcdef0123456789,,old-2-0123456789abcdef0123456789",
 		"SESSION_SERIALIZER":              "JSON",
 		"SESSION_COMPRESSION":             " zstd ",
 		"SESSION_SIGN_ONLY":               "true",
@@ -262,5 +264,77 @@ func TestConfigNewAccepts(t *testing.T) {
 	if c.Engine != EngineCookie || c.Serializer != "msgpack" || c.Compression != "auto" || c.CookieName != "sessionid" ||
 		c.CookieAge != 14*24*time.Hour || c.CookiePath != "/" || c.CookieSameSite != http.SameSiteLaxMode || c.CookieMaxSize != 4096 {
 		t.Errorf("defaults: %+v", c)
+	}
+}
+
+// TestConfigSecretRule checks the one rule for secrets: exact bytes, in
+// the secret and the fallbacks alike, whitespace refused, and *_FILE
+// variables whose final newline is not part of the key. A key written to
+// a secret file works as the secret and, moved to the fallbacks file, still
+// opens the sessions it sealed: a rotation done by moving files logs
+// nobody out.
+func TestConfigSecretRule(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	oldKey := "old-0123456789abcdef0123456789abcdef"
+	newKey := "new-0123456789abcdef0123456789abcdef"
+
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want string // substring of the error; "" for success
+	}{
+		{"trailing newline in the variable", map[string]string{"SESSION_SECRET_KEY": oldKey + "\n"}, "SESSION_SECRET_KEY has leading or trailing whitespace"},
+		{"leading space in the variable", map[string]string{"SESSION_SECRET_KEY": " " + oldKey}, "whitespace"},
+		{"space around a fallback", map[string]string{"SESSION_SECRET_KEY": newKey, "SESSION_SECRET_KEY_FALLBACKS": oldKey + ", " + oldKey}, "SESSION_SECRET_KEY_FALLBACKS, key 2, has leading or trailing whitespace"},
+		{"both the variable and the file", map[string]string{"SESSION_SECRET_KEY": newKey, "SESSION_SECRET_KEY_FILE": write("both", newKey)}, "both SESSION_SECRET_KEY and SESSION_SECRET_KEY_FILE"},
+		{"a missing file", map[string]string{"SESSION_SECRET_KEY_FILE": filepath.Join(dir, "absent")}, "SESSION_SECRET_KEY_FILE"},
+		{"two newlines at the end of the file", map[string]string{"SESSION_SECRET_KEY_FILE": write("two", newKey+"\n\n")}, "whitespace"},
+		{"a space in the fallbacks file", map[string]string{"SESSION_SECRET_KEY": newKey, "SESSION_SECRET_KEY_FALLBACKS_FILE": write("fbspace", oldKey+" \n")}, "key 1"},
+		{"CRLF file", map[string]string{"SESSION_SECRET_KEY_FILE": write("crlf", newKey+"\r\n")}, ""},
+	} {
+		_, err := configFromLookup(configEnv(tc.env))
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, ErrConfig)):
+			t.Errorf("%s: error %v, want ErrConfig mentioning %q", tc.name, err, tc.want)
+		}
+	}
+
+	// Rotation by files: the old key as the secret, then as a fallback.
+	before, err := configFromLookup(configEnv(map[string]string{"SESSION_SECRET_KEY_FILE": write("secret", oldKey+"\n")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(before.SecretKey) != oldKey {
+		t.Fatalf("SecretKey from the file = %q, want %q", before.SecretKey, oldKey)
+	}
+	after, err := configFromLookup(configEnv(map[string]string{
+		"SESSION_SECRET_KEY_FILE":           write("secret2", newKey+"\n"),
+		"SESSION_SECRET_KEY_FALLBACKS_FILE": write("fallbacks", oldKey+"\n\nanother-0123456789abcdef0123456789\n"),
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after.SecretKeyFallbacks) != 2 || string(after.SecretKeyFallbacks[0]) != oldKey {
+		t.Fatalf("fallbacks from the file = %q", after.SecretKeyFallbacks)
+	}
+	m1, _ := mwManager(t, before)
+	m2, _ := mwManager(t, after)
+	c := mwSave(t, m1, map[string]any{"user": "ada"})
+	rec := mwDo(m2, func(w http.ResponseWriter, r *http.Request) {
+		if got := FromRequest(r).Get("user"); got != "ada" {
+			t.Errorf("after the rotation the session holds %v, want ada", got)
+		}
+	}, c)
+	if _, ok := mwCookie(m2, rec.Header()); !ok {
+		t.Error("a session read with the fallback key was not re-sealed with the new key")
 	}
 }
