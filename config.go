@@ -106,8 +106,12 @@ type Config struct {
 	RefreshThreshold float64
 
 	// ErrorHandler writes the response when the session cannot be loaded
-	// or saved before the response has started. Nil means a plain-text
-	// response: 400 for ErrInterrupted, 500 otherwise.
+	// or saved before the response has started. The headers the handler
+	// set are reset before it runs: only security policies
+	// (Strict-Transport-Security, Content-Security-Policy, X-Frame-Options
+	// and the like), Vary and X-Request-Id are kept, and Cache-Control is
+	// no-store. Nil means a plain-text response: 400 for ErrInterrupted,
+	// 500 otherwise.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 	// OnError, if set, is called with every session error, including
 	// those that come after the response has started and so cannot

@@ -254,8 +254,7 @@ func (m *Manager) commit(s *Session, h http.Header, status int) error {
 	}
 	empty := s.isEmpty()
 	if s.hadCookie && empty {
-		h.Add("Set-Cookie", m.jar.DeleteHeader())
-		addVary(h)
+		setCookie(h, m.jar.DeleteHeader())
 		return nil
 	}
 	if s.accessed {
@@ -271,8 +270,19 @@ func (m *Manager) commit(s *Session, h http.Header, status int) error {
 	if err != nil {
 		return err
 	}
-	h.Add("Set-Cookie", hdr)
+	setCookie(h, hdr)
 	return nil
+}
+
+// setCookie adds the session's Set-Cookie header to h, with what keeps a
+// shared cache from serving it to anyone else: Vary: Cookie and, unless
+// the handler chose a Cache-Control of its own, Cache-Control: private.
+func setCookie(h http.Header, hdr string) {
+	h.Add("Set-Cookie", hdr)
+	addVary(h)
+	if _, ok := h["Cache-Control"]; !ok {
+		h["Cache-Control"] = []string{"private"}
+	}
 }
 
 // save writes s where the engine says and returns its Set-Cookie header.
@@ -415,23 +425,45 @@ func addVary(h http.Header) {
 	h.Add("Vary", "Cookie")
 }
 
-// fail writes the error response for err.
+// errorHeaders are the response headers that survive onto an error
+// response: security policies that an outer middleware set for every
+// response, the Vary that keeps caches honest, and a request ID. Anything
+// else the handler set for the response it meant to send (other cookies,
+// a redirect's Location, CORS grants, tokens) is dropped.
+var errorHeaders = map[string]bool{
+	"Content-Security-Policy":             true,
+	"Content-Security-Policy-Report-Only": true,
+	"Cross-Origin-Embedder-Policy":        true,
+	"Cross-Origin-Opener-Policy":          true,
+	"Cross-Origin-Resource-Policy":        true,
+	"Permissions-Policy":                  true,
+	"Referrer-Policy":                     true,
+	"Strict-Transport-Security":           true,
+	"Vary":                                true,
+	"X-Content-Type-Options":              true,
+	"X-Frame-Options":                     true,
+	"X-Request-Id":                        true,
+}
+
+// fail writes the error response for err. The headers the handler set are
+// reset to errorHeaders first, for Config.ErrorHandler as for the default
+// response, and the response is marked Cache-Control: no-store.
 func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {
 	m.cfg.Logger.Error("session: request failed", "err", err, "path", r.URL.Path)
 	if m.cfg.OnError != nil {
 		m.cfg.OnError(r, err)
 	}
+	h := w.Header()
+	for k := range h {
+		if !errorHeaders[http.CanonicalHeaderKey(k)] {
+			delete(h, k)
+		}
+	}
+	h.Set("Cache-Control", "no-store")
 	if m.cfg.ErrorHandler != nil {
 		m.cfg.ErrorHandler(w, r, err)
 		return
 	}
-	// Headers the handler set for the response it meant to send must not
-	// ride on the error response (a redirect's Location, say).
-	h := w.Header()
-	for _, k := range []string{"Set-Cookie", "Location", "Content-Disposition", "Content-Encoding", "Etag", "Last-Modified", "Refresh"} {
-		h.Del(k)
-	}
-	h.Set("Cache-Control", "no-store")
 	if errors.Is(err, ErrInterrupted) {
 		http.Error(w, ErrInterrupted.Error()+".", http.StatusBadRequest)
 		return

@@ -1,0 +1,124 @@
+package session
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// TestErrorResponseHeaders checks that the headers a handler set for the
+// response it meant to send do not ride on the error response, for the
+// default response and for Config.ErrorHandler alike, and that the
+// security policies an outer middleware set survive.
+func TestErrorResponseHeaders(t *testing.T) {
+	dropped := map[string]string{
+		"Set-Cookie":                       "csrftoken=abc; Path=/",
+		"Location":                         "/next",
+		"Access-Control-Allow-Origin":      "https://evil.example",
+		"Access-Control-Allow-Credentials": "true",
+		"Authorization":                    "Bearer secret-token",
+		"X-Api-Token":                      "secret",
+		"Content-Disposition":              "attachment",
+		"Etag":                             `"v1"`,
+		"Cache-Control":                    "public, max-age=3600",
+	}
+	kept := map[string]string{
+		"Strict-Transport-Security": "max-age=63072000",
+		"Content-Security-Policy":   "default-src 'self'",
+		"X-Frame-Options":           "DENY",
+		"X-Request-Id":              "req-1",
+	}
+	var seen http.Header
+	for _, custom := range []bool{false, true} {
+		cfg := Config{}
+		if custom {
+			cfg.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+				seen = w.Header().Clone()
+				w.WriteHeader(http.StatusServiceUnavailable)
+			}
+		}
+		m, _ := mwManager(t, cfg)
+		outer := func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				for k, v := range kept {
+					w.Header().Set(k, v)
+				}
+				next.ServeHTTP(w, r)
+			})
+		}
+		h := outer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			for k, v := range dropped {
+				w.Header().Set(k, v)
+			}
+			FromRequest(r).Set("bad", make(chan int))
+			w.WriteHeader(http.StatusFound)
+		})))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+		want := http.StatusInternalServerError
+		if custom {
+			want = http.StatusServiceUnavailable
+			if seen.Get("Location") != "" || seen.Get("Set-Cookie") != "" {
+				t.Errorf("ErrorHandler saw the handler's headers: %v", seen)
+			}
+		}
+		if rec.Code != want {
+			t.Errorf("custom=%v: status %d, want %d", custom, rec.Code, want)
+		}
+		for k := range dropped {
+			if k == "Cache-Control" {
+				continue
+			}
+			if v := rec.Header().Values(k); len(v) != 0 {
+				t.Errorf("custom=%v: %s %q on the error response", custom, k, v)
+			}
+		}
+		if got := rec.Header().Get("Cache-Control"); got != "no-store" {
+			t.Errorf("custom=%v: Cache-Control %q, want no-store", custom, got)
+		}
+		for k, v := range kept {
+			if got := rec.Header().Get(k); got != v {
+				t.Errorf("custom=%v: %s = %q, want %q kept", custom, k, got, v)
+			}
+		}
+	}
+}
+
+// TestSetCookieCacheHeaders checks that every response that sets or
+// deletes the session cookie carries Vary: Cookie and, unless the handler
+// chose one, Cache-Control: private, including SaveEveryRequest saves of
+// pages that never touched the session.
+func TestSetCookieCacheHeaders(t *testing.T) {
+	untouched := func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "static") }
+	m, _ := mwManager(t, Config{SaveEveryRequest: true, RefreshThreshold: -1})
+	value := mwSave(t, m, map[string]any{"n": 1})
+	for _, tc := range []struct {
+		name   string
+		m      *Manager
+		h      http.HandlerFunc
+		cookie string
+		cc     string
+	}{
+		{"save on a page that never touched the session", m, untouched, value, "private"},
+		{"save by the handler", m, setHandler("n", 2), value, "private"},
+		{"the handler's own Cache-Control", m, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "no-cache")
+			FromRequest(r).Set("n", 3)
+		}, value, "no-cache"},
+		{"deletion", m, func(w http.ResponseWriter, r *http.Request) { FromRequest(r).Flush(r.Context()) }, value, "private"},
+		{"deletion of a bad cookie", m, untouched, "garbage", "private"},
+	} {
+		rec := mwDo(tc.m, tc.h, tc.cookie)
+		if len(rec.Header().Values("Set-Cookie")) == 0 {
+			t.Errorf("%s: no Set-Cookie", tc.name)
+			continue
+		}
+		if !mwVary(rec.Header()) {
+			t.Errorf("%s: no Vary: Cookie with Set-Cookie", tc.name)
+		}
+		if got := rec.Header().Get("Cache-Control"); got != tc.cc {
+			t.Errorf("%s: Cache-Control %q, want %q", tc.name, got, tc.cc)
+		}
+	}
+}
