@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -119,6 +120,30 @@ func TestSetCookieCacheHeaders(t *testing.T) {
 		}
 		if got := rec.Header().Get("Cache-Control"); got != tc.cc {
 			t.Errorf("%s: Cache-Control %q, want %q", tc.name, got, tc.cc)
+		}
+	}
+}
+
+// TestInsecureCookieOverTLSWarnsOnce checks that a Manager whose cookie is
+// not Secure says so, once, when a request arrives over TLS.
+func TestInsecureCookieOverTLSWarnsOnce(t *testing.T) {
+	const msg = "a request arrived over TLS but CookieSecure is off"
+	for _, secure := range []bool{false, true} {
+		m, logs := mwManager(t, Config{CookieSecure: secure})
+		for range 3 {
+			req := httptest.NewRequest(http.MethodGet, "https://example.com/", nil)
+			m.Handler(setHandler("n", 1)).ServeHTTP(httptest.NewRecorder(), req)
+		}
+		mwDo(m, setHandler("n", 1), "") // plain HTTP says nothing
+		want := 1
+		if secure {
+			want = 0
+		}
+		if got := strings.Count(logs.String(), msg); got != want {
+			t.Errorf("CookieSecure=%v: the warning was logged %d times, want %d:\n%s", secure, got, want, logs)
+		}
+		if want == 1 && !strings.Contains(logs.String(), "level=WARN") {
+			t.Errorf("the warning is not at WARN:\n%s", logs)
 		}
 	}
 }

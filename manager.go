@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/sessionkit/session/codec"
@@ -41,6 +42,9 @@ type Manager struct {
 	jar   *cookie.Jar
 	store server.Store
 	sec   *slog.Logger
+	// insecureTLS is set once a request over TLS has been seen while
+	// CookieSecure is off, and the warning logged.
+	insecureTLS atomic.Bool
 }
 
 // New validates cfg and returns a Manager.
@@ -103,6 +107,9 @@ func (m *Manager) newSession(ctx context.Context, r *http.Request, s *Session) {
 	s.m, s.ctx, s.req = m, ctx, r
 	if r != nil {
 		s.cookieValue, s.hadCookie = m.jar.Value(r)
+		if r.TLS != nil && !m.cfg.CookieSecure && !m.insecureTLS.Load() && m.insecureTLS.CompareAndSwap(false, true) {
+			m.sec.Warn("session: a request arrived over TLS but CookieSecure is off: the session cookie can also travel over plain HTTP; set CookieSecure (SESSION_COOKIE_SECURE=true)", "host", r.Host)
+		}
 	}
 }
 
