@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,12 +17,76 @@ import (
 )
 
 // autoHarness is a harness on the auto engine with a memory store.
-func autoHarness(t *testing.T, mutate ...func(*Config)) (*harness, *memory.Store) {
+func autoHarness(t *testing.T, mutate ...func(*Config)) (*harness, *graceStore) {
 	t.Helper()
-	store := memory.New()
-	t.Cleanup(func() { store.Close() })
+	store := newGraceStore(t)
 	ec := engineCase{name: "auto", engine: EngineAuto, newStore: func(*testing.T) server.Store { return store }}
-	return newHarness(t, ec, mutate...), store
+	h := newHarness(t, ec, mutate...)
+	store.now = h.clock.Now
+	return h, store
+}
+
+// graceStore is a memory store that records each entry's expiry, so that
+// a test can tell a live entry from one that a move into the cookie left
+// for movedGrace.
+type graceStore struct {
+	*memory.Store
+	now    func() time.Time
+	mu     sync.Mutex
+	expiry map[string]time.Time
+}
+
+func newGraceStore(t *testing.T) *graceStore {
+	s := &graceStore{Store: memory.New(), now: time.Now, expiry: map[string]time.Time{}}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func (s *graceStore) record(key string, expires time.Time, err error) error {
+	if err == nil {
+		s.mu.Lock()
+		s.expiry[key] = expires
+		s.mu.Unlock()
+	}
+	return err
+}
+
+func (s *graceStore) Create(ctx context.Context, key string, blob []byte, expires time.Time) error {
+	return s.record(key, expires, s.Store.Create(ctx, key, blob, expires))
+}
+
+func (s *graceStore) Update(ctx context.Context, key string, blob []byte, expires time.Time) error {
+	return s.record(key, expires, s.Store.Update(ctx, key, blob, expires))
+}
+
+func (s *graceStore) Delete(ctx context.Context, key string) error {
+	s.mu.Lock()
+	delete(s.expiry, key)
+	s.mu.Unlock()
+	return s.Store.Delete(ctx, key)
+}
+
+// Live counts the entries that outlive the grace a move into the cookie
+// leaves.
+func (s *graceStore) Live() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, e := range s.expiry {
+		if e.After(s.now().Add(movedGrace)) {
+			n++
+		}
+	}
+	return n
+}
+
+// Retired reports whether key is kept no longer than the grace of a move
+// into the cookie (or is gone).
+func (s *graceStore) Retired(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.expiry[key]
+	return !ok || !e.After(s.now().Add(movedGrace))
 }
 
 // kind decodes the client's cookie and returns what it carries.
@@ -69,8 +134,8 @@ func TestAutoBoundary(t *testing.T) {
 				s := h.session()
 				s.Update(values)
 				hdr := h.commit(s)
-				if len(hdr.Get("Set-Cookie")) != exact || h.kind() != codec.KindData || store.Len() != 0 {
-					t.Fatalf("at the limit: header %d bytes (want %d), kind %v, %d rows", len(hdr.Get("Set-Cookie")), exact, h.kind(), store.Len())
+				if len(hdr.Get("Set-Cookie")) != exact || h.kind() != codec.KindData || store.Live() != 0 {
+					t.Fatalf("at the limit: header %d bytes (want %d), kind %v, %d rows", len(hdr.Get("Set-Cookie")), exact, h.kind(), store.Live())
 				}
 
 				// One byte under the header's size: it spills to the store.
@@ -78,8 +143,8 @@ func TestAutoBoundary(t *testing.T) {
 				s = h.session()
 				s.Update(values)
 				h.commit(s)
-				if h.kind() != codec.KindReference || store.Len() != 1 || s.Key() == "" {
-					t.Fatalf("one byte over: kind %v, %d rows, key %q", h.kind(), store.Len(), s.Key())
+				if h.kind() != codec.KindReference || store.Live() != 1 || s.Key() == "" {
+					t.Fatalf("one byte over: kind %v, %d rows, key %q", h.kind(), store.Live(), s.Key())
 				}
 				if got := h.session().Values(); !reflect.DeepEqual(got, values) {
 					t.Fatalf("spilled session lost data: %v", got)
@@ -104,9 +169,9 @@ func TestAutoBoundary(t *testing.T) {
 					s = h.session()
 					s.Delete("pad")
 					hdr := h.commit(s)
-					if h.kind() != c.kind || store.Len() != c.rows {
+					if h.kind() != c.kind || store.Live() != c.rows {
 						t.Fatalf("limit %d (exact %d): shrunk from the store, the session is in a %v cookie of %d bytes with %d rows; want %v and %d rows",
-							c.limit, exact, h.kind(), len(hdr.Get("Set-Cookie")), store.Len(), c.kind, c.rows)
+							c.limit, exact, h.kind(), len(hdr.Get("Set-Cookie")), store.Live(), c.kind, c.rows)
 					}
 					if got := h.session().Values(); !reflect.DeepEqual(got, values) {
 						t.Fatalf("limit %d: shrunk session holds %v", c.limit, got)
@@ -144,12 +209,12 @@ func TestAutoGrowAndShrink(t *testing.T) {
 					case spilledAt == 0 && h.kind() == codec.KindReference:
 						spilledAt = len(cart)
 						key = s.Key()
-						if store.Len() != 1 || key == "" {
-							t.Fatalf("spilled without a row: %d rows", store.Len())
+						if store.Live() != 1 || key == "" {
+							t.Fatalf("spilled without a row: %d rows", store.Live())
 						}
 					case spilledAt != 0 && h.kind() == codec.KindData:
 						back = len(cart)
-						if store.Len() != 0 {
+						if store.Live() != 0 {
 							t.Fatalf("moved back to the cookie but the row is still there")
 						}
 					case spilledAt != 0 && s.Key() != key:
@@ -176,7 +241,7 @@ func TestAutoGrowAndShrink(t *testing.T) {
 }
 
 // spilled returns a harness whose client holds a session in the store.
-func spilled(t *testing.T) (*harness, *memory.Store, string) {
+func spilled(t *testing.T) (*harness, *graceStore, string) {
 	h, store := autoHarness(t, func(c *Config) { c.CookieMaxSize = 1000 })
 	s := h.session()
 	s.Set("blob", randomText(2000))

@@ -8,8 +8,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,6 +44,8 @@ type Manager struct {
 	jar   *cookie.Jar
 	store server.Store
 	sec   *slog.Logger
+	// warned limits the warnings about skipped rewrites.
+	warned warnOnce
 	// insecureTLS is set once a request over TLS has been seen while
 	// CookieSecure is off, and the warning logged.
 	insecureTLS atomic.Bool
@@ -275,10 +279,71 @@ func (m *Manager) commit(s *Session, h http.Header, status int) error {
 	}
 	hdr, err := m.save(s)
 	if err != nil {
+		if !s.modified {
+			// A rewrite the handler did not ask for (an old format, key
+			// or engine, a SaveEveryRequest refresh) must never fail the
+			// request: the client keeps the cookie it has, which still
+			// reads as this session.
+			m.rewriteFailed(s, err)
+			return nil
+		}
 		return err
 	}
 	setCookie(h, hdr)
 	return nil
+}
+
+// rewriteFailed logs, at WARN and once per cookie and cause, a rewrite
+// that failed and was skipped.
+func (m *Manager) rewriteFailed(s *Session, err error) {
+	cause := "other"
+	switch {
+	case errors.Is(err, cookie.ErrTooLarge), errors.Is(err, codec.ErrTooLarge):
+		cause = "too large"
+	case errors.Is(err, serializer.ErrUnsupported):
+		cause = "unsupported value"
+	case errors.Is(err, ErrInterrupted):
+		cause = "deleted"
+	case errors.Is(err, ErrStore):
+		cause = "store"
+	}
+	if !m.warned.first(s.cookieValue, cause) {
+		return
+	}
+	m.cfg.Logger.Warn("session: could not rewrite the session in the current format; it is served as read and the client keeps its cookie", "cause", cause, "err", err)
+}
+
+// warnOnce remembers which (cookie, cause) pairs have been warned about,
+// so that a client that sends the same cookie on every request causes one
+// log line, not one per request. It forgets everything when it is full.
+type warnOnce struct {
+	mu   sync.Mutex
+	seed maphash.Seed
+	seen map[uint64]struct{}
+}
+
+const warnOnceMax = 4096
+
+// first reports whether value and cause have not been seen yet, and
+// records them.
+func (w *warnOnce) first(value, cause string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.seen == nil || len(w.seen) >= warnOnceMax {
+		w.seed = maphash.MakeSeed()
+		w.seen = make(map[uint64]struct{})
+	}
+	var h maphash.Hash
+	h.SetSeed(w.seed)
+	h.WriteString(cause)
+	h.WriteByte(0)
+	h.WriteString(value)
+	k := h.Sum64()
+	if _, ok := w.seen[k]; ok {
+		return false
+	}
+	w.seen[k] = struct{}{}
+	return true
 }
 
 // setCookie adds the session's Set-Cookie header to h, with what keeps a
@@ -312,11 +377,12 @@ func (m *Manager) save(s *Session) (string, error) {
 	}
 	data := codec.Payload{Kind: codec.KindData, Values: s.values, Expires: expires, Created: s.created}
 	var prepared *codec.Prepared
-	if m.cfg.Engine == EngineAuto && s.key != "" {
-		// A session that lives in the store is likely to stay there:
-		// serialize and compress it once, for the cookie attempt and for
-		// the store. (A session in the cookie takes Encode's cheaper
-		// path, and is encoded again in the rare save that spills it.)
+	if m.cfg.Engine != EngineServer && s.key != "" {
+		// A session that lives in the store is likely to stay there, and
+		// if it moves to the cookie its store entry is rewritten too:
+		// serialize and compress it once for the cookie attempt and the
+		// store. (A session in the cookie takes Encode's cheaper path,
+		// and is encoded again in the rare save that spills it.)
 		var err error
 		if prepared, err = m.codec.Prepare(data); err != nil {
 			return "", err
@@ -328,14 +394,18 @@ func (m *Manager) save(s *Session) (string, error) {
 		switch {
 		case err == nil:
 			// If it lived in the store, it now lives in the cookie alone.
-			if err := m.dropStored(s.ctx, s); err != nil {
+			if err := m.retireStored(s, prepared, now); err != nil {
 				return "", err
 			}
 			return hdr, nil
-		case m.cfg.Engine == EngineCookie || !errors.Is(err, cookie.ErrTooLarge) && !errors.Is(err, codec.ErrTooLarge):
+		case !errors.Is(err, cookie.ErrTooLarge) && !errors.Is(err, codec.ErrTooLarge):
+			return "", err
+		case m.cfg.Engine == EngineCookie && s.key == "":
 			return "", err
 		}
-		// EngineAuto and too large for a cookie: spill to the store.
+		// Too large for a cookie: the auto engine spills it to the
+		// store, and a session that already lives there (the cookie
+		// engine reading a server session) stays there.
 	}
 
 	if err := m.saveStored(s, data, prepared); err != nil {
@@ -366,6 +436,37 @@ func (m *Manager) cookieHeader(data codec.Payload, prepared *codec.Prepared, max
 		return "", err
 	}
 	return m.jar.Header(value, maxAge, now)
+}
+
+// MovedGrace is how long the store keeps a session that has moved into
+// the cookie, for the requests still in flight with the old reference
+// cookie (another tab, say): they read the session instead of an empty
+// one, and their writes land.
+const movedGrace = time.Minute
+
+// retireStored ends the store entry of a session that now lives in the
+// cookie: the entry keeps the session's current data for movedGrace and
+// then expires. It forgets the key. An entry that is gone already was
+// deleted by a concurrent logout, which the new cookie must not undo:
+// that is ErrInterrupted.
+func (m *Manager) retireStored(s *Session, prepared *codec.Prepared, now time.Time) error {
+	if s.key == "" {
+		return nil
+	}
+	rk := m.rowKey(s.key)
+	s.key = ""
+	blob, err := prepared.Seal(rk)
+	if err != nil {
+		return err
+	}
+	err = m.store.Update(s.ctx, rk, []byte(blob), now.Add(movedGrace))
+	if errors.Is(err, server.ErrNotFound) {
+		return ErrInterrupted
+	}
+	if err != nil {
+		return fmt.Errorf("%w: saving: %w", ErrStore, err)
+	}
+	return nil
 }
 
 // dropStored deletes the store entry of s, if it has one, and forgets its
