@@ -2,10 +2,11 @@
 // semantics: a lazy Session API, a middleware that saves only what changed,
 // and three engines chosen in configuration.
 //
-//   - EngineCookie (the default) keeps the whole session in one signed and
-//     encrypted cookie: nothing to run on the server.
+//   - EngineCookie (the default) keeps the whole session in one signed (by
+//     default encrypted) cookie: nothing to run on the server.
 //   - EngineServer keeps it in a server.Store (MySQL/MariaDB, files, memory);
-//     the cookie carries an encrypted reference, and a session can be revoked.
+//     the cookie carries a signed (by default encrypted) reference, and a
+//     session can be revoked.
 //   - EngineAuto keeps it in the cookie while it fits and moves it to the
 //     store when it does not.
 //
