@@ -7,7 +7,7 @@
 //
 // Every encoded value starts, inside the MAC, with a small header: format
 // version, kind (session data or store reference), serializer ID, compression
-// ID and absolute expiry. Decode picks the serializer and decompressor from
+// ID, absolute expiry, creation time and the session's ID. Decode picks the serializer and decompressor from
 // that header, never from the configuration, so changing either in
 // configuration keeps old values readable; Decode reports such values as
 // Stale so that the caller rewrites them in the current format.
@@ -25,6 +25,12 @@
 // Keys are derived with HKDF-SHA256 from secrets of at least 32 bytes: one
 // key for the HMAC and one for AES per secret, and different HMAC keys for
 // encrypted and signed-only values.
+//
+// A cookie that points to a server-store session needs none of that: SealRef
+// and OpenRef make and check a 64-character reference, the session key and
+// a 128-bit tag over it and its purpose, so that a forged key is refused
+// before any store is asked. (Encode still reads and writes the older
+// encoded references.)
 //
 // Package codec knows nothing about HTTP.
 package codec
@@ -155,7 +161,17 @@ type Payload struct {
 	// Created is when the session was first created, carried for
 	// absolute-lifetime checks. The zero Time means unknown.
 	Created time.Time
+	// ID identifies the session, for KindData: random, stable for the
+	// session's life, and not a secret. The zero ID means none (a value
+	// written before IDs existed).
+	ID ID
 }
+
+// ID is a session's identifier: 12 random bytes.
+type ID [12]byte
+
+// IsZero reports whether id is the zero ID, which no session has.
+func (id ID) IsZero() bool { return id == ID{} }
 
 // Stale is a set of reasons for rewriting a value in the current format.
 type Stale uint8
@@ -210,7 +226,9 @@ type Codec struct {
 	now       func() time.Time
 	// verifiers are tried in order on Decode; verifiers[0] encodes.
 	verifiers []verifier
-	bufs      sync.Pool
+	// refs tag references, one per secret; refs[0] seals.
+	refs []*refMAC
+	bufs sync.Pool
 }
 
 type verifier struct {
@@ -282,10 +300,11 @@ func New(cfg Config) (*Codec, error) {
 		if i > 0 {
 			stale = StaleKey
 		}
-		enc, sig, err := newVerifiers(s)
+		enc, sig, refKey, err := newVerifiers(s)
 		if err != nil {
 			return nil, err
 		}
+		c.refs = append(c.refs, newRefMAC(refKey, stale))
 		cur, other := enc, sig
 		if cfg.SignOnly {
 			cur, other = sig, enc
@@ -296,8 +315,9 @@ func New(cfg Config) (*Codec, error) {
 }
 
 // newVerifiers derives the keys for one secret and builds its encrypting
-// and its signing-only securecookie instances.
-func newVerifiers(secret []byte) (enc, sig *securecookie.SecureCookie, err error) {
+// and its signing-only securecookie instances; it also returns the
+// secret's key for reference tags.
+func newVerifiers(secret []byte) (enc, sig *securecookie.SecureCookie, refKey []byte, err error) {
 	const salt = "github.com/sessionkit/session/codec"
 	derive := func(info string) []byte {
 		k, e := hkdf.Key(sha256.New, secret, []byte(salt), info, 32)
@@ -307,15 +327,16 @@ func newVerifiers(secret []byte) (enc, sig *securecookie.SecureCookie, err error
 		return k
 	}
 	encHash, block, sigHash := derive("hmac-sha256 for aes-256-ctr values"), derive("aes-256-ctr"), derive("hmac-sha256 for signed values")
+	refKey = derive("hmac-sha256 for store references")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	setup := func(sc *securecookie.SecureCookie) *securecookie.SecureCookie {
 		// Expiry and length are checked by the Codec itself, with typed
 		// errors; securecookie's own checks are turned off.
 		return sc.MaxAge(0).MaxLength(0).SetSerializer(securecookie.NopEncoder{})
 	}
-	return setup(securecookie.New(encHash, block)), setup(securecookie.New(sigHash, nil)), nil
+	return setup(securecookie.New(encHash, block)), setup(securecookie.New(sigHash, nil)), refKey, nil
 }
 
 // Serializer returns the serializer that Encode uses.
@@ -436,7 +457,7 @@ func (c *Codec) frame(dst []byte, p Payload) ([]byte, error) {
 		return dst, fmt.Errorf("%w: serialized session is %d bytes, over MaxSize %d", ErrTooLarge, len(body), c.maxSize)
 	}
 
-	out := appendHeader(dst, header{kind: p.Kind, ser: c.ser.ID(), comp: compNone, expires: p.Expires, created: p.Created})
+	out := appendHeader(dst, header{kind: p.Kind, ser: c.ser.ID(), comp: compNone, expires: p.Expires, created: p.Created, id: p.ID})
 	hdrLen := len(out)
 	comp := c.comp
 	if len(body) >= AutoZstdFrom {
@@ -513,7 +534,7 @@ func (c *Codec) Decode(purpose, value string) (Decoded, error) {
 	if err != nil {
 		return d, err
 	}
-	d.Kind, d.Expires, d.Created = h.kind, h.expires, h.created
+	d.Kind, d.Expires, d.Created, d.ID = h.kind, h.expires, h.created, h.id
 	if !h.expires.IsZero() && !c.now().Before(h.expires) {
 		return d, fmt.Errorf("%w: expired at %s", ErrExpired, h.expires.UTC().Format(time.RFC3339))
 	}

@@ -14,11 +14,13 @@ import (
 //	byte 3   compression ID
 //	uvarint  absolute expiry, Unix seconds (0: none)
 //	uvarint  creation time, Unix seconds (only when flagCreated is set)
+//	12 bytes the session ID (only when flagID is set)
 //	...      body
 const (
 	formatVersion = 1
 	compOffset    = 3
 	flagCreated   = 0x10
+	flagID        = 0x20
 	kindMask      = 0x0f
 )
 
@@ -28,6 +30,7 @@ type header struct {
 	comp    byte
 	expires time.Time
 	created time.Time
+	id      ID
 }
 
 func appendHeader(b []byte, h header) []byte {
@@ -35,6 +38,10 @@ func appendHeader(b []byte, h header) []byte {
 	kindFlags := byte(h.kind)
 	if created != 0 {
 		kindFlags |= flagCreated
+	}
+	hasID := !h.id.IsZero() && h.kind == KindData
+	if hasID {
+		kindFlags |= flagID
 	}
 	ser := h.ser
 	if h.kind == KindReference {
@@ -44,6 +51,9 @@ func appendHeader(b []byte, h header) []byte {
 	b = binary.AppendUvarint(b, expiryUnix(h.expires))
 	if created != 0 {
 		b = binary.AppendUvarint(b, created)
+	}
+	if hasID {
+		b = append(b, h.id[:]...)
 	}
 	return b
 }
@@ -90,7 +100,7 @@ func parseHeader(b []byte) (header, []byte, error) {
 	}
 	h.kind = Kind(b[1] & kindMask)
 	flags := b[1] &^ kindMask
-	if h.kind != KindData && h.kind != KindReference || flags&^flagCreated != 0 {
+	if h.kind != KindData && h.kind != KindReference || flags&^(flagCreated|flagID) != 0 || h.kind == KindReference && flags&flagID != 0 {
 		return h, nil, fmt.Errorf("%w: bad kind byte %#x", ErrMalformed, b[1])
 	}
 	h.ser, h.comp = b[2], b[3]
@@ -119,6 +129,16 @@ func parseHeader(b []byte) (header, []byte, error) {
 		if h.created, ok = readTime(); !ok || h.created.IsZero() {
 			return h, nil, fmt.Errorf("%w: bad creation time", ErrMalformed)
 		}
+	}
+	if flags&flagID != 0 {
+		if len(rest) < len(h.id) {
+			return h, nil, fmt.Errorf("%w: truncated session ID", ErrMalformed)
+		}
+		copy(h.id[:], rest)
+		if h.id.IsZero() {
+			return h, nil, fmt.Errorf("%w: zero session ID", ErrMalformed)
+		}
+		rest = rest[len(h.id):]
 	}
 	return h, rest, nil
 }
