@@ -92,11 +92,32 @@ func (s *graceStore) Retired(key string) bool {
 // kind decodes the client's cookie and returns what it carries.
 func (h *harness) kind() codec.Kind {
 	h.t.Helper()
-	d, err := h.m.jar.Decode(h.cookie)
+	d, err := h.m.openCookie(h.cookie)
 	if err != nil {
 		h.t.Fatalf("client cookie does not decode: %v", err)
 	}
 	return d.Kind
+}
+
+// envelope returns what the client's session was saved with: its data
+// cookie, or the store blob its reference points to.
+func (h *harness) envelope() codec.Decoded {
+	h.t.Helper()
+	d, err := h.m.openCookie(h.cookie)
+	if err != nil {
+		h.t.Fatalf("client cookie does not decode: %v", err)
+	}
+	if d.Kind == codec.KindReference {
+		rk := h.m.rowKey(d.Ref)
+		blob, err := h.store.Load(context.Background(), rk)
+		if err != nil {
+			h.t.Fatalf("the reference's store entry: %v", err)
+		}
+		if d, err = h.m.codec.Decode(rk, string(blob)); err != nil {
+			h.t.Fatalf("the store entry does not decode: %v", err)
+		}
+	}
+	return d
 }
 
 // setCookieLen returns the length of the Set-Cookie header that the cookie

@@ -54,7 +54,7 @@ func (tb *tabs) do(path, value string) (int, string) {
 }
 
 func (tb *tabs) kind(value string) codec.Kind {
-	d, err := tb.m.jar.Decode(value)
+	d, err := tb.m.openCookie(value)
 	if err != nil {
 		tb.t.Fatalf("cookie does not decode: %v", err)
 	}

@@ -126,7 +126,7 @@ func TestConvertThroughSerializers(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			m, _ := mwManager(t, Config{Serializer: name})
 			value := mwSave(t, m, convValues)
-			d, err := m.jar.Decode(value)
+			d, err := m.openCookie(value)
 			if err != nil {
 				t.Fatal(err)
 			}

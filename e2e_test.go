@@ -412,7 +412,7 @@ func TestE2ESerializerSwitch(t *testing.T) {
 	old := mwSave(t, mJSON, map[string]any{
 		"id": int64(42), "ratio": 0.5, "when": when, "raw": []byte{0, 255}, "tags": []string{"a", "b"}, "prefs": map[string]any{"dark": true},
 	})
-	if d, err := mJSON.jar.Decode(old); err != nil || d.Serializer != "json" {
+	if d, err := mJSON.openCookie(old); err != nil || d.Serializer != "json" {
 		t.Fatalf("JSON cookie: %+v, %v", d, err)
 	}
 	check := func(s *Session) {
@@ -429,7 +429,7 @@ func TestE2ESerializerSwitch(t *testing.T) {
 	if !ok {
 		t.Fatalf("JSON cookie read by the msgpack Manager was not rewritten: %v", rec.Result().Header)
 	}
-	d, err := mMsgp.jar.Decode(c.Value)
+	d, err := mMsgp.openCookie(c.Value)
 	if err != nil || d.Serializer != "msgpack" || d.Stale != 0 {
 		t.Fatalf("rewritten cookie: serializer %q, stale %v, err %v", d.Serializer, d.Stale, err)
 	}

@@ -117,10 +117,23 @@ func (m *Manager) newSession(ctx context.Context, r *http.Request, s *Session) {
 	}
 }
 
+// openCookie verifies and decodes a session cookie value: a compact
+// reference (its key in Ref) or an encoded value.
+func (m *Manager) openCookie(value string) (codec.Decoded, error) {
+	if !codec.IsRef(value) {
+		return m.jar.Decode(value)
+	}
+	raw, stale, err := m.codec.OpenRef(m.jar.Name(), value)
+	if err != nil {
+		return codec.Decoded{}, err
+	}
+	return codec.Decoded{Payload: codec.Payload{Kind: codec.KindReference, Ref: keyEncoding.EncodeToString(raw[:])}, Stale: stale}, nil
+}
+
 // resolve decodes the session cookie: a data cookie gives the values, a
 // store reference the key. It runs with s.mu held.
 func (m *Manager) resolve(s *Session) {
-	d, err := m.jar.Decode(s.cookieValue)
+	d, err := m.openCookie(s.cookieValue)
 	if err != nil {
 		m.badValue(s, "cookie", err)
 		return
@@ -137,16 +150,59 @@ func (m *Manager) resolve(s *Session) {
 	switch d.Kind {
 	case codec.KindData:
 		s.values, s.loaded = d.Values, true
+		s.adoptID(d.ID)
 		if m.cfg.Engine == EngineServer {
 			s.rewrite = true // move it into the store
 		}
 	case codec.KindReference:
 		if m.store == nil {
-			m.badValue(s, "cookie", errors.New("the cookie refers to a server store, but no Store is configured"))
+			m.badValue(s, "cookie", errNoStore)
 			return
 		}
 		s.key = d.Ref
+		switch {
+		case !codec.IsRef(s.cookieValue):
+			if _, ok := compactKey(d.Ref); ok {
+				s.rewrite = true // an encoded reference: send the compact one
+			}
+		case d.Stale == 0:
+			s.ref, s.refFor = s.cookieValue, s.key // still good: not sealed again
+		}
 	}
+}
+
+var errNoStore = errors.New("the cookie refers to a server store, but no Store is configured")
+
+// compactKey returns the 32 bytes a session key spells, if it is one that
+// newKey makes and so fits in a compact reference.
+func compactKey(key string) (raw [codec.RefKeyLen]byte, ok bool) {
+	if len(key) != keyEncoding.EncodedLen(len(raw)) {
+		return raw, false
+	}
+	var buf [64]byte
+	n, err := keyEncoding.Decode(buf[:], []byte(key))
+	if err != nil || n != len(raw) {
+		return raw, false
+	}
+	copy(raw[:], buf[:n])
+	// One spelling only: the unused low bits of the last character are 0.
+	var again [64]byte
+	keyEncoding.Encode(again[:], raw[:])
+	return raw, string(again[:len(key)]) == key
+}
+
+// reference returns the cookie value that points to the stored session
+// s.key: the one the request carried when it is still good, else a new
+// compact reference (or, for a key that does not fit in one, an encoded
+// reference).
+func (m *Manager) reference(s *Session, expires time.Time) (string, error) {
+	if s.ref != "" && s.refFor == s.key {
+		return s.ref, nil
+	}
+	if raw, ok := compactKey(s.key); ok {
+		return m.codec.SealRef(m.jar.Name(), &raw), nil
+	}
+	return m.jar.Encode(codec.Payload{Kind: codec.KindReference, Ref: s.key, Expires: expires, Created: s.created})
 }
 
 // loadStored loads the session stored under s.key, dropping the key if the
@@ -173,6 +229,7 @@ func (m *Manager) loadStored(s *Session) {
 		return
 	}
 	s.key, s.values, s.created, s.expires = key, d.Values, d.Created, d.Expires
+	s.adoptID(d.ID)
 	if d.Stale != 0 {
 		s.rewrite = true
 		m.cfg.Logger.Info("session: rewriting a stored session in the current format", "stale", d.Stale.String(), "serializer", d.Serializer, "compression", d.Compression)
@@ -375,7 +432,7 @@ func (m *Manager) save(s *Session) (string, error) {
 		}
 		return m.jar.DeleteHeader(), nil
 	}
-	data := codec.Payload{Kind: codec.KindData, Values: s.values, Expires: expires, Created: s.created}
+	data := codec.Payload{Kind: codec.KindData, Values: s.values, Expires: expires, Created: s.created, ID: s.sessionID()}
 	var prepared *codec.Prepared
 	if m.cfg.Engine != EngineServer && s.key != "" {
 		// A session that lives in the store is likely to stay there, and
@@ -411,7 +468,7 @@ func (m *Manager) save(s *Session) (string, error) {
 	if err := m.saveStored(s, data, prepared); err != nil {
 		return "", err
 	}
-	value, err := m.jar.Encode(codec.Payload{Kind: codec.KindReference, Ref: s.key, Expires: expires, Created: s.created})
+	value, err := m.reference(s, expires)
 	if err != nil {
 		return "", err
 	}

@@ -99,7 +99,7 @@ func TestConfigSwapLogsNobodyOut(t *testing.T) {
 			mBOnly := manager(b, rotatedSecret)
 
 			cookieA, _ := request(mA, "", true)
-			dA, err := mA.jar.Decode(cookieA)
+			dA, err := mA.openCookie(cookieA)
 			if err != nil {
 				t.Fatalf("%v: %v", a, err)
 			}
@@ -116,7 +116,7 @@ func TestConfigSwapLogsNobodyOut(t *testing.T) {
 				t.Fatalf("%v → %v: session not rewritten on read", a, b)
 			}
 			// The rewritten cookie is in B's format, under B's key.
-			dB, err := mBOnly.jar.Decode(cookieB)
+			dB, err := mBOnly.openCookie(cookieB)
 			if err != nil {
 				t.Fatalf("%v → %v: rewritten cookie does not decode without the fallback: %v", a, b, err)
 			}

@@ -2,6 +2,8 @@ package session
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"maps"
@@ -10,6 +12,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/sessionkit/session/codec"
 )
 
 // Reserved keys that the Session itself keeps among the values, as Django
@@ -46,6 +50,11 @@ type Session struct {
 	// key is the server-store session key; empty when the session is not
 	// stored on the server.
 	key string
+	// ref is the compact reference the request carried, still good for
+	// the key refFor: a save that keeps the key sends it again as it is.
+	ref, refFor string
+	// id is the session's ID; zero until the session has one.
+	id codec.ID
 	// created is when the session was first created.
 	created time.Time
 	// expires is the expiry the session was read with (zero for a new
@@ -276,6 +285,40 @@ func (s *Session) isEmpty() bool {
 	return s.key == "" && len(s.values) == 0
 }
 
+// ID returns the session's identifier: 16 characters, stable for the
+// session's life whatever engine keeps it, new after CycleKey, and not a
+// secret: unlike the cookie or the store key, it gives no access to the
+// session, so it is what logs, user-facing session lists and admin tools
+// show. A new session gets its ID when ID is first called or when it is
+// first saved; a session that is never saved keeps it only for this
+// request.
+func (s *Session) ID() string {
+	s.mu.Lock()
+	defer s.unlock()
+	s.load()
+	id := s.sessionID()
+	return base64.RawURLEncoding.EncodeToString(id[:])
+}
+
+// sessionID returns the session's ID, giving it one if it has none.
+func (s *Session) sessionID() codec.ID {
+	if s.id.IsZero() {
+		rand.Read(s.id[:])
+	}
+	return s.id
+}
+
+// adoptID takes the ID a stored or cookie session was read with. A session
+// written before sessions had IDs gets one, and is rewritten so that it
+// keeps it.
+func (s *Session) adoptID(id codec.ID) {
+	s.id = id
+	if id.IsZero() {
+		s.sessionID()
+		s.rewrite = true
+	}
+}
+
 // Key returns the server-store session key, or "" when the session is not
 // kept on the server (the cookie engine, or a session not saved yet).
 func (s *Session) Key() string {
@@ -312,7 +355,7 @@ func (s *Session) Flush(ctx context.Context) error {
 		return s.err
 	}
 	s.clear() // no load: the key is all Flush needs
-	s.created = time.Time{}
+	s.created, s.id = time.Time{}, codec.ID{}
 	return s.fail(s.m.dropStored(ctx, s))
 }
 
@@ -337,6 +380,7 @@ func (s *Session) CycleKey(ctx context.Context) error {
 		return s.err
 	}
 	s.modify("")
+	rand.Read(s.id[:]) // a new identity
 	return s.fail(s.m.dropStored(ctx, s))
 }
 
