@@ -127,7 +127,10 @@ func (m *Manager) openCookie(value string) (codec.Decoded, error) {
 	if err != nil {
 		return codec.Decoded{}, err
 	}
-	return codec.Decoded{Payload: codec.Payload{Kind: codec.KindReference, Ref: keyEncoding.EncodeToString(raw[:])}, Stale: stale}, nil
+	var key [64]byte
+	n := keyEncoding.EncodedLen(len(raw))
+	keyEncoding.Encode(key[:n], raw[:])
+	return codec.Decoded{Payload: codec.Payload{Kind: codec.KindReference, Ref: string(key[:n])}, Stale: stale}, nil
 }
 
 // resolve decodes the session cookie: a data cookie gives the values, a
@@ -208,9 +211,8 @@ func (m *Manager) reference(s *Session, expires time.Time) (string, error) {
 // loadStored loads the session stored under s.key, dropping the key if the
 // store does not have it. It runs with s.mu held.
 func (m *Manager) loadStored(s *Session) {
-	key := s.key
+	key, rk := s.key, m.storeKey(s)
 	s.key = "" // until the store confirms it: a client's key is never adopted
-	rk := m.rowKey(key)
 	blob, err := m.store.Load(s.ctx, rk)
 	if errors.Is(err, server.ErrNotFound) || errors.Is(err, server.ErrInvalidKey) {
 		return // expired or deleted: a new session, never under the old key
@@ -275,8 +277,22 @@ func (m *Manager) rowKey(key string) string {
 	if m.cfg.StoreRawKeys {
 		return key
 	}
-	sum := sha256.Sum256([]byte(key))
+	var sum [sha256.Size]byte
+	if len(key) <= 64 {
+		var b [64]byte
+		sum = sha256.Sum256(b[:copy(b[:], key)])
+	} else {
+		sum = sha256.Sum256([]byte(key))
+	}
 	return hex.EncodeToString(sum[:])
+}
+
+// storeKey returns the store key of s.key, computed once for each key.
+func (m *Manager) storeKey(s *Session) string {
+	if s.rk == "" || s.rkFor != s.key {
+		s.rk, s.rkFor = m.rowKey(s.key), s.key
+	}
+	return s.rk
 }
 
 var keyEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
@@ -510,7 +526,7 @@ func (m *Manager) retireStored(s *Session, prepared *codec.Prepared, now time.Ti
 	if s.key == "" {
 		return nil
 	}
-	rk := m.rowKey(s.key)
+	rk := m.storeKey(s)
 	s.key = ""
 	blob, err := prepared.Seal(rk)
 	if err != nil {
@@ -547,7 +563,7 @@ func (m *Manager) saveStored(s *Session, p codec.Payload, prepared *codec.Prepar
 		return m.codec.Encode(rk, p)
 	}
 	if s.key != "" {
-		rk := m.rowKey(s.key)
+		rk := m.storeKey(s)
 		blob, err := seal(rk)
 		if err != nil {
 			return err

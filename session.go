@@ -53,6 +53,8 @@ type Session struct {
 	// ref is the compact reference the request carried, still good for
 	// the key refFor: a save that keeps the key sends it again as it is.
 	ref, refFor string
+	// rk is the store key of the session key rkFor.
+	rk, rkFor string
 	// id is the session's ID; zero until the session has one.
 	id codec.ID
 	// created is when the session was first created.
