@@ -154,32 +154,6 @@ func (j *Jar) Options() Options { return j.opts }
 // Codec returns the codec the Jar encodes with.
 func (j *Jar) Codec() *codec.Codec { return j.codec }
 
-// Value returns the raw value of the session cookie in r, and whether there
-// is one. Like http.Request.Cookie it takes the first cookie of that name,
-// but it scans the Cookie headers without parsing every other cookie.
-func (j *Jar) Value(r *http.Request) (string, bool) {
-	name := j.opts.Name
-	for _, line := range r.Header["Cookie"] {
-		for len(line) > 0 {
-			var part string
-			part, line, _ = strings.Cut(line, ";")
-			part = strings.TrimLeft(part, " \t")
-			if strings.TrimRight(part, " \t") == name {
-				return "", true // a cookie with no "=" has an empty value
-			}
-			if len(part) <= len(name) || part[len(name)] != '=' || part[:len(name)] != name {
-				continue
-			}
-			v := strings.TrimRight(part[len(name)+1:], " \t")
-			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
-				v = v[1 : len(v)-1]
-			}
-			return v, true
-		}
-	}
-	return "", false
-}
-
 // Decode verifies and decodes a cookie value. A value longer than the
 // cookie budget is refused before any cryptography, with codec.ErrTooLarge.
 func (j *Jar) Decode(value string) (codec.Decoded, error) {
