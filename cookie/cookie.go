@@ -44,7 +44,10 @@ func (e *SizeError) Is(target error) bool { return target == ErrTooLarge }
 // Options are the cookie's attributes. The zero value of each field is
 // Django's default, except where noted.
 type Options struct {
-	// Name is the cookie name; empty means "sessionid".
+	// Name is the cookie name; empty means "sessionid". A name that
+	// starts with "__Secure-" requires Secure, and one that starts with
+	// "__Host-" requires Secure, Path "/" and no Domain, as browsers
+	// do (matching the prefixes without regard to case).
 	Name string
 	// Domain, if set, makes the cookie visible to subdomains.
 	Domain string
@@ -73,7 +76,9 @@ type Jar struct {
 	suffix string
 }
 
-// New returns a Jar that encodes with c.
+// New returns a Jar that encodes with c. It refuses options that would
+// make a cookie that browsers drop: a name prefix whose requirements are
+// not met, Partitioned or SameSite=None without Secure.
 func New(c *codec.Codec, opts Options) (*Jar, error) {
 	if c == nil {
 		return nil, errors.New("cookie: nil codec")
@@ -98,6 +103,9 @@ func New(c *codec.Codec, opts Options) (*Jar, error) {
 	}
 	if strings.ContainsAny(opts.Path, ";\x00\r\n") || strings.ContainsAny(opts.Domain, "; \x00\r\n") {
 		return nil, errors.New("cookie: Path and Domain must not contain ';', spaces or control characters")
+	}
+	if err := checkPrefix(opts); err != nil {
+		return nil, err
 	}
 	if opts.Partitioned && !opts.Secure {
 		return nil, errors.New("cookie: Partitioned cookies must be Secure")
@@ -130,6 +138,39 @@ func New(c *codec.Codec, opts Options) (*Jar, error) {
 	}
 	j.suffix = b.String()
 	return j, nil
+}
+
+// checkPrefix enforces what browsers require of a cookie whose name starts
+// with __Secure- or __Host- (RFC 6265bis, section 4.1.3): they match the
+// prefixes without regard to case, and drop a cookie that lacks what its
+// prefix requires.
+func checkPrefix(opts Options) error {
+	switch {
+	case hasPrefixFold(opts.Name, "__Host-"):
+		var fix []string
+		if !opts.Secure {
+			fix = append(fix, "set Secure")
+		}
+		if opts.Path != "/" {
+			fix = append(fix, `set Path to "/" or leave it empty`)
+		}
+		if opts.Domain != "" {
+			fix = append(fix, "leave Domain empty")
+		}
+		if len(fix) > 0 {
+			return fmt.Errorf("cookie: browsers drop a cookie named %q unless it is Secure, with Path=/ and no Domain (the __Host- prefix): %s", opts.Name, strings.Join(fix, ", "))
+		}
+	case hasPrefixFold(opts.Name, "__Secure-"):
+		if !opts.Secure {
+			return fmt.Errorf("cookie: browsers drop a cookie named %q unless it is Secure (the __Secure- prefix): set Secure", opts.Name)
+		}
+	}
+	return nil
+}
+
+// hasPrefixFold reports whether s starts with prefix, ignoring ASCII case.
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 func validName(name string) bool {

@@ -45,8 +45,8 @@ func TestHeaderAttributes(t *testing.T) {
 		{"negative maxAge is a browser session", Options{}, -time.Hour,
 			"sessionid=v; Path=/; HttpOnly; SameSite=Lax"},
 		{"every attribute",
-			Options{Name: "__Host-s", Domain: "example.com", Path: "/app", Secure: true, SameSite: http.SameSiteStrictMode, Partitioned: true}, 2 * time.Second,
-			"__Host-s=v; Expires=Fri, 01 Mar 2024 11:00:02 GMT; Max-Age=2; Path=/app; Domain=example.com; Secure; HttpOnly; SameSite=Strict; Partitioned"},
+			Options{Name: "__Secure-s", Domain: "example.com", Path: "/app", Secure: true, SameSite: http.SameSiteStrictMode, Partitioned: true}, 2 * time.Second,
+			"__Secure-s=v; Expires=Fri, 01 Mar 2024 11:00:02 GMT; Max-Age=2; Path=/app; Domain=example.com; Secure; HttpOnly; SameSite=Strict; Partitioned"},
 		{"script access, SameSite=None", Options{Secure: true, ScriptAccess: true, SameSite: http.SameSiteNoneMode}, 0,
 			"sessionid=v; Path=/; Secure; SameSite=None"},
 		{"SameSite omitted", Options{SameSite: http.SameSiteDefaultMode}, 0,
@@ -238,7 +238,7 @@ func TestNewRejects(t *testing.T) {
 			t.Errorf("cookie name %q: unclear error %v", name, err)
 		}
 	}
-	for _, name := range []string{"sessionid", "__Host-sid", "a.b_c-d!#$%&'*+^`|~"} {
+	for _, name := range []string{"sessionid", "__Hostsid", "a.b_c-d!#$%&'*+^`|~"} {
 		if _, err := New(c, Options{Name: name}); err != nil {
 			t.Errorf("valid cookie name %q refused: %v", name, err)
 		}
@@ -259,5 +259,48 @@ func TestNewRejects(t *testing.T) {
 	}
 	if _, err := New(c, Options{Partitioned: true, Secure: true, SameSite: http.SameSiteNoneMode}); err != nil {
 		t.Errorf("Secure, Partitioned, SameSite=None refused: %v", err)
+	}
+}
+
+// TestNewPrefixes checks that New refuses a __Secure- or __Host- name
+// without what browsers require of it, whatever the case of the prefix,
+// and says what to set.
+func TestNewPrefixes(t *testing.T) {
+	c := newCodec(t)
+	tests := []struct {
+		opts Options
+		want []string // in the error; none if New must accept
+	}{
+		{Options{Name: "__Secure-sid", Secure: true, Domain: "example.com", Path: "/app"}, nil},
+		{Options{Name: "__Secure-sid"}, []string{`"__Secure-sid"`, "__Secure-", "set Secure"}},
+		{Options{Name: "__secure-sid"}, []string{"set Secure"}},
+		{Options{Name: "__SECURE-sid"}, []string{"set Secure"}},
+		{Options{Name: "__Host-sid", Secure: true}, nil},
+		{Options{Name: "__Host-sid", Secure: true, Path: "/"}, nil},
+		{Options{Name: "__Host-sid"}, []string{`"__Host-sid"`, "__Host-", "set Secure"}},
+		{Options{Name: "__Host-sid", Secure: true, Path: "/app"}, []string{`Path to "/"`}},
+		{Options{Name: "__Host-sid", Secure: true, Domain: "example.com"}, []string{"leave Domain empty"}},
+		{Options{Name: "__host-sid", Path: "/app", Domain: "example.com"}, []string{"set Secure", `Path to "/"`, "leave Domain empty"}},
+		{Options{Name: "__HoSt-sid", Secure: true, Domain: "example.com"}, []string{"leave Domain empty"}},
+		// Not the prefixes.
+		{Options{Name: "__Secure"}, nil},
+		{Options{Name: "__Hostsid"}, nil},
+		{Options{Name: "x__Host-sid"}, nil},
+		{Options{Name: "_Secure-sid"}, nil},
+	}
+	for _, tt := range tests {
+		_, err := New(c, tt.opts)
+		switch {
+		case tt.want == nil && err != nil:
+			t.Errorf("New(%+v): %v", tt.opts, err)
+		case tt.want != nil && err == nil:
+			t.Errorf("New(%+v) accepted a cookie that browsers drop", tt.opts)
+		case err != nil:
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("New(%+v): error %q does not say %q", tt.opts, err, w)
+				}
+			}
+		}
 	}
 }
