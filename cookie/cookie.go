@@ -20,8 +20,16 @@ import (
 )
 
 // DefaultMaxSize is the default budget of a Set-Cookie header's value
-// (name, value and attributes): what every browser keeps.
+// (name, value and attributes), and the largest that New accepts: a
+// browser drops a cookie whose name and value together exceed 4096 bytes
+// (RFC 6265bis; Chromium and Firefox enforce it), and a header within
+// 4096 bytes keeps them under that.
 const DefaultMaxSize = 4096
+
+// maxAttribute is the longest attribute value that browsers take (RFC
+// 6265bis): they ignore a longer Path or Domain, which would give the
+// cookie another scope than the one configured.
+const maxAttribute = 1024
 
 // ErrTooLarge is matched by errors.Is for every *SizeError.
 var ErrTooLarge = errors.New("cookie: session too large for a cookie")
@@ -49,9 +57,10 @@ type Options struct {
 	// "__Host-" requires Secure, Path "/" and no Domain, as browsers
 	// do (matching the prefixes without regard to case).
 	Name string
-	// Domain, if set, makes the cookie visible to subdomains.
+	// Domain, if set, makes the cookie visible to subdomains. At most
+	// 1024 bytes.
 	Domain string
-	// Path; empty means "/".
+	// Path; empty means "/". At most 1024 bytes.
 	Path string
 	// Secure sends the cookie over HTTPS only.
 	Secure bool
@@ -63,8 +72,9 @@ type Options struct {
 	SameSite http.SameSite
 	// Partitioned sets the CHIPS Partitioned attribute (requires Secure).
 	Partitioned bool
-	// MaxSize is the budget for the whole Set-Cookie value; zero means
-	// DefaultMaxSize.
+	// MaxSize is the budget for the whole Set-Cookie value, name and
+	// attributes included; zero means DefaultMaxSize, which is also the
+	// most that New accepts.
 	MaxSize int
 }
 
@@ -77,8 +87,9 @@ type Jar struct {
 }
 
 // New returns a Jar that encodes with c. It refuses options that would
-// make a cookie that browsers drop: a name prefix whose requirements are
-// not met, Partitioned or SameSite=None without Secure.
+// make a cookie that browsers drop or scope differently: a MaxSize over
+// DefaultMaxSize, a Path or Domain over 1024 bytes, a name prefix whose
+// requirements are not met, Partitioned or SameSite=None without Secure.
 func New(c *codec.Codec, opts Options) (*Jar, error) {
 	if c == nil {
 		return nil, errors.New("cookie: nil codec")
@@ -98,11 +109,20 @@ func New(c *codec.Codec, opts Options) (*Jar, error) {
 	if opts.MaxSize < 0 {
 		return nil, errors.New("cookie: negative MaxSize")
 	}
+	if opts.MaxSize > DefaultMaxSize {
+		return nil, fmt.Errorf("cookie: MaxSize %d is over %d: browsers drop a cookie whose name and value exceed %[2]d bytes, and MaxSize budgets the whole Set-Cookie value (set it to at most %[2]d, or 0 for %[2]d)", opts.MaxSize, DefaultMaxSize)
+	}
 	if !validName(opts.Name) {
 		return nil, fmt.Errorf("cookie: invalid cookie name %q", opts.Name)
 	}
 	if strings.ContainsAny(opts.Path, ";\x00\r\n") || strings.ContainsAny(opts.Domain, "; \x00\r\n") {
 		return nil, errors.New("cookie: Path and Domain must not contain ';', spaces or control characters")
+	}
+	if len(opts.Path) > maxAttribute {
+		return nil, fmt.Errorf("cookie: Path is %d bytes, over the %d that browsers accept in a cookie attribute (they would ignore it and scope the cookie to the request's path)", len(opts.Path), maxAttribute)
+	}
+	if len(opts.Domain) > maxAttribute {
+		return nil, fmt.Errorf("cookie: Domain is %d bytes, over the %d that browsers accept in a cookie attribute (they would ignore it and keep the cookie to one host)", len(opts.Domain), maxAttribute)
 	}
 	if err := checkPrefix(opts); err != nil {
 		return nil, err
@@ -212,7 +232,10 @@ func (j *Jar) Encode(p codec.Payload) (string, error) {
 // Header returns the Set-Cookie header value for value. maxAge is the
 // cookie's lifetime: positive for a persistent cookie (Max-Age and Expires
 // are set from now), zero for a browser-session cookie. It returns a
-// *SizeError if the header would exceed the budget.
+// *SizeError if the header would exceed the budget, MaxSize. As the budget
+// is at most 4096 bytes and counts the attributes too, a header that
+// Header returns never has a name and value over the 4096 bytes that
+// browsers keep.
 func (j *Jar) Header(value string, maxAge time.Duration, now time.Time) (string, error) {
 	var b strings.Builder
 	b.Grow(len(j.opts.Name) + 1 + len(value) + len(j.suffix) + 64)

@@ -192,7 +192,7 @@ func TestDecodeRefusesOverBudget(t *testing.T) {
 		t.Errorf("over-budget value reached the codec: %v", err)
 	}
 	// A genuine value over the budget is refused too.
-	big := newJar(t, Options{MaxSize: 1 << 16})
+	big := newJar(t, Options{})
 	v, err := big.Encode(codec.Payload{Kind: codec.KindData, Values: map[string]any{"x": strings.Repeat("y", 300)}, Expires: time.Now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
@@ -300,6 +300,68 @@ func TestNewPrefixes(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("New(%+v): error %q does not say %q", tt.opts, err, w)
 				}
+			}
+		}
+	}
+}
+
+// TestNewBrowserLimits checks that New refuses a budget over the 4096
+// bytes that browsers keep of a name and value, and a Path or Domain over
+// the 1024 bytes they keep of an attribute.
+func TestNewBrowserLimits(t *testing.T) {
+	c := newCodec(t)
+	long := func(n int) string { return "/" + strings.Repeat("a", n-1) }
+	domain := func(n int) string { return strings.Repeat("a", n-4) + ".com" }
+	tests := []struct {
+		opts Options
+		want []string
+	}{
+		{Options{MaxSize: 4096}, nil},
+		{Options{MaxSize: 4097}, []string{"MaxSize 4097", "4096"}},
+		{Options{MaxSize: 8192}, []string{"MaxSize 8192", "at most 4096"}},
+		{Options{Path: long(1024)}, nil},
+		{Options{Path: long(1025)}, []string{"Path is 1025 bytes", "1024"}},
+		{Options{Domain: domain(1024)}, nil},
+		{Options{Domain: domain(1025)}, []string{"Domain is 1025 bytes", "1024"}},
+	}
+	for _, tt := range tests {
+		_, err := New(c, tt.opts)
+		switch {
+		case tt.want == nil && err != nil:
+			t.Errorf("New(%+v): %v", tt.opts, err)
+		case tt.want != nil && err == nil:
+			t.Errorf("New accepted MaxSize %d, a %d-byte Path and a %d-byte Domain", tt.opts.MaxSize, len(tt.opts.Path), len(tt.opts.Domain))
+		case err != nil:
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		}
+	}
+}
+
+// TestHeaderNameValueLimit checks that no Jar that New returns emits a
+// cookie whose name and value exceed 4096 bytes, which browsers drop: it
+// refuses one with a *SizeError, which the auto engine takes as the
+// signal to spill to the store.
+func TestHeaderNameValueLimit(t *testing.T) {
+	c := newCodec(t)
+	for _, maxSize := range []int{0, 4096, 4097, 8192} {
+		for _, name := range []string{"s", "sessionid"} {
+			j, err := New(c, Options{Name: name, MaxSize: maxSize})
+			if err != nil {
+				continue // TestNewBrowserLimits checks which are refused
+			}
+			value := strings.Repeat("v", 4097-len(name))
+			h, err := j.Header(value, 0, time.Now())
+			if err == nil {
+				t.Errorf("MaxSize %d: Header returned %d bytes of name and value: %.40q...", maxSize, len(name)+len(value), h)
+				continue
+			}
+			var se *SizeError
+			if !errors.As(err, &se) || !errors.Is(err, ErrTooLarge) {
+				t.Errorf("MaxSize %d: err = %v, want a *SizeError", maxSize, err)
 			}
 		}
 	}
