@@ -1,7 +1,16 @@
-// Package cookie carries encoded sessions in HTTP cookies: it reads the
-// session cookie from a request, decodes and verifies it with a codec.Codec
-// bound to the cookie's name, and builds the Set-Cookie header for a new
-// value, refusing one that would not fit the cookie budget.
+// Package cookie carries encoded sessions in HTTP cookies: it finds the
+// session cookie in a request exactly as net/http's Request.CookiesNamed
+// would, without parsing the other cookies, decodes and verifies it with a
+// codec.Codec bound to the cookie's name, and builds the Set-Cookie header
+// for a new value.
+//
+// It builds no cookie that browsers drop. New refuses a budget (MaxSize)
+// over the 4096 bytes of name and value that browsers keep, a Path or
+// Domain over the 1024 bytes they accept in an attribute, a __Secure- or
+// __Host- name without what its prefix requires, and Partitioned or
+// SameSite=None without Secure; Header refuses a value that would take
+// the header over the budget with a *SizeError, which errors.Is matches
+// to ErrTooLarge.
 //
 // The same Jar carries both kinds of encoded values: a whole session
 // (the cookie engine) and a signed reference to a server-store key (the
