@@ -124,8 +124,8 @@ func New(c *codec.Codec, opts Options) (*Jar, error) {
 	if !validName(opts.Name) {
 		return nil, fmt.Errorf("cookie: invalid cookie name %q", opts.Name)
 	}
-	if strings.ContainsAny(opts.Path, ";\x00\r\n") || strings.ContainsAny(opts.Domain, "; \x00\r\n") {
-		return nil, errors.New("cookie: Path and Domain must not contain ';', spaces or control characters")
+	if !validAttribute(opts.Path, false) || !validAttribute(opts.Domain, true) {
+		return nil, errors.New("cookie: Path and Domain must not contain ';' or control characters, nor Domain a space")
 	}
 	if len(opts.Path) > maxAttribute {
 		return nil, fmt.Errorf("cookie: Path is %d bytes, over the %d that browsers accept in a cookie attribute (they would ignore it and scope the cookie to the request's path)", len(opts.Path), maxAttribute)
@@ -195,6 +195,18 @@ func checkPrefix(opts Options) error {
 		}
 	}
 	return nil
+}
+
+// validAttribute reports whether v holds no ';' and no control character
+// (a byte below 0x20, or DEL), which would end the attribute or make
+// browsers drop the cookie; nor a space if noSpace.
+func validAttribute(v string, noSpace bool) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c == 0x7f || c == ';' || noSpace && c == ' ' {
+			return false
+		}
+	}
+	return true
 }
 
 // hasPrefixFold reports whether s starts with prefix, ignoring ASCII case.

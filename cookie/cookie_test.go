@@ -245,6 +245,11 @@ func TestNewRejects(t *testing.T) {
 	}
 	bad := []Options{
 		{Path: "/a;b"},
+		{Path: "/a\tb"},
+		{Path: "/a\x01b"},
+		{Path: "/a\x7fb"},
+		{Domain: "a\tb.com"},
+		{Domain: "a\x1fb.com"},
 		{Path: "/a\nb"},
 		{Domain: "a b.com"},
 		{Domain: "a.com; Secure"},
