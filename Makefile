@@ -23,3 +23,4 @@ FUZZTIME ?= 5m
 fuzz:
 	go test ./codec -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
 	go test ./codec -run '^$$' -fuzz '^FuzzParseHeader$$' -fuzztime $(FUZZTIME)
+	go test ./cookie -run '^$$' -fuzz '^FuzzValues$$' -fuzztime $(FUZZTIME)

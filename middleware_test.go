@@ -194,8 +194,8 @@ func TestMiddlewareCookieAttributes(t *testing.T) {
 		{"script access", Config{CookieScriptAccess: true}, []string{"; SameSite=Lax"}, []string{"HttpOnly", "Secure"}},
 		{"strict", Config{CookieSameSite: http.SameSiteStrictMode}, []string{"; SameSite=Strict"}, []string{"SameSite=Lax"}},
 		{"no SameSite", Config{CookieSameSite: http.SameSiteDefaultMode}, nil, []string{"SameSite"}},
-		{"everything", Config{CookieName: "__Host-sid", CookieDomain: "example.com", CookiePath: "/app", CookieSecure: true, CookieSameSite: http.SameSiteNoneMode, CookiePartitioned: true, CookieAge: time.Hour},
-			[]string{"__Host-sid=", "; Path=/app", "; Domain=example.com", "; Secure", "; HttpOnly", "; SameSite=None", "; Partitioned", "; Max-Age=3600"}, nil},
+		{"everything", Config{CookieName: "__Secure-sid", CookieDomain: "example.com", CookiePath: "/app", CookieSecure: true, CookieSameSite: http.SameSiteNoneMode, CookiePartitioned: true, CookieAge: time.Hour},
+			[]string{"__Secure-sid=", "; Path=/app", "; Domain=example.com", "; Secure", "; HttpOnly", "; SameSite=None", "; Partitioned", "; Max-Age=3600"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -45,8 +45,8 @@ func TestHeaderAttributes(t *testing.T) {
 		{"negative maxAge is a browser session", Options{}, -time.Hour,
 			"sessionid=v; Path=/; HttpOnly; SameSite=Lax"},
 		{"every attribute",
-			Options{Name: "__Host-s", Domain: "example.com", Path: "/app", Secure: true, SameSite: http.SameSiteStrictMode, Partitioned: true}, 2 * time.Second,
-			"__Host-s=v; Expires=Fri, 01 Mar 2024 11:00:02 GMT; Max-Age=2; Path=/app; Domain=example.com; Secure; HttpOnly; SameSite=Strict; Partitioned"},
+			Options{Name: "__Secure-s", Domain: "example.com", Path: "/app", Secure: true, SameSite: http.SameSiteStrictMode, Partitioned: true}, 2 * time.Second,
+			"__Secure-s=v; Expires=Fri, 01 Mar 2024 11:00:02 GMT; Max-Age=2; Path=/app; Domain=example.com; Secure; HttpOnly; SameSite=Strict; Partitioned"},
 		{"script access, SameSite=None", Options{Secure: true, ScriptAccess: true, SameSite: http.SameSiteNoneMode}, 0,
 			"sessionid=v; Path=/; Secure; SameSite=None"},
 		{"SameSite omitted", Options{SameSite: http.SameSiteDefaultMode}, 0,
@@ -192,7 +192,7 @@ func TestDecodeRefusesOverBudget(t *testing.T) {
 		t.Errorf("over-budget value reached the codec: %v", err)
 	}
 	// A genuine value over the budget is refused too.
-	big := newJar(t, Options{MaxSize: 1 << 16})
+	big := newJar(t, Options{})
 	v, err := big.Encode(codec.Payload{Kind: codec.KindData, Values: map[string]any{"x": strings.Repeat("y", 300)}, Expires: time.Now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
@@ -238,13 +238,18 @@ func TestNewRejects(t *testing.T) {
 			t.Errorf("cookie name %q: unclear error %v", name, err)
 		}
 	}
-	for _, name := range []string{"sessionid", "__Host-sid", "a.b_c-d!#$%&'*+^`|~"} {
+	for _, name := range []string{"sessionid", "__Hostsid", "a.b_c-d!#$%&'*+^`|~"} {
 		if _, err := New(c, Options{Name: name}); err != nil {
 			t.Errorf("valid cookie name %q refused: %v", name, err)
 		}
 	}
 	bad := []Options{
 		{Path: "/a;b"},
+		{Path: "/a\tb"},
+		{Path: "/a\x01b"},
+		{Path: "/a\x7fb"},
+		{Domain: "a\tb.com"},
+		{Domain: "a\x1fb.com"},
 		{Path: "/a\nb"},
 		{Domain: "a b.com"},
 		{Domain: "a.com; Secure"},
@@ -259,5 +264,110 @@ func TestNewRejects(t *testing.T) {
 	}
 	if _, err := New(c, Options{Partitioned: true, Secure: true, SameSite: http.SameSiteNoneMode}); err != nil {
 		t.Errorf("Secure, Partitioned, SameSite=None refused: %v", err)
+	}
+}
+
+// TestNewPrefixes checks that New refuses a __Secure- or __Host- name
+// without what browsers require of it, whatever the case of the prefix,
+// and says what to set.
+func TestNewPrefixes(t *testing.T) {
+	c := newCodec(t)
+	tests := []struct {
+		opts Options
+		want []string // in the error; none if New must accept
+	}{
+		{Options{Name: "__Secure-sid", Secure: true, Domain: "example.com", Path: "/app"}, nil},
+		{Options{Name: "__Secure-sid"}, []string{`"__Secure-sid"`, "__Secure-", "set Secure"}},
+		{Options{Name: "__secure-sid"}, []string{"set Secure"}},
+		{Options{Name: "__SECURE-sid"}, []string{"set Secure"}},
+		{Options{Name: "__Host-sid", Secure: true}, nil},
+		{Options{Name: "__Host-sid", Secure: true, Path: "/"}, nil},
+		{Options{Name: "__Host-sid"}, []string{`"__Host-sid"`, "__Host-", "set Secure"}},
+		{Options{Name: "__Host-sid", Secure: true, Path: "/app"}, []string{`Path to "/"`}},
+		{Options{Name: "__Host-sid", Secure: true, Domain: "example.com"}, []string{"leave Domain empty"}},
+		{Options{Name: "__host-sid", Path: "/app", Domain: "example.com"}, []string{"set Secure", `Path to "/"`, "leave Domain empty"}},
+		{Options{Name: "__HoSt-sid", Secure: true, Domain: "example.com"}, []string{"leave Domain empty"}},
+		// Not the prefixes.
+		{Options{Name: "__Secure"}, nil},
+		{Options{Name: "__Hostsid"}, nil},
+		{Options{Name: "x__Host-sid"}, nil},
+		{Options{Name: "_Secure-sid"}, nil},
+	}
+	for _, tt := range tests {
+		_, err := New(c, tt.opts)
+		switch {
+		case tt.want == nil && err != nil:
+			t.Errorf("New(%+v): %v", tt.opts, err)
+		case tt.want != nil && err == nil:
+			t.Errorf("New(%+v) accepted a cookie that browsers drop", tt.opts)
+		case err != nil:
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("New(%+v): error %q does not say %q", tt.opts, err, w)
+				}
+			}
+		}
+	}
+}
+
+// TestNewBrowserLimits checks that New refuses a budget over the 4096
+// bytes that browsers keep of a name and value, and a Path or Domain over
+// the 1024 bytes they keep of an attribute.
+func TestNewBrowserLimits(t *testing.T) {
+	c := newCodec(t)
+	long := func(n int) string { return "/" + strings.Repeat("a", n-1) }
+	domain := func(n int) string { return strings.Repeat("a", n-4) + ".com" }
+	tests := []struct {
+		opts Options
+		want []string
+	}{
+		{Options{MaxSize: 4096}, nil},
+		{Options{MaxSize: 4097}, []string{"MaxSize 4097", "4096"}},
+		{Options{MaxSize: 8192}, []string{"MaxSize 8192", "at most 4096"}},
+		{Options{Path: long(1024)}, nil},
+		{Options{Path: long(1025)}, []string{"Path is 1025 bytes", "1024"}},
+		{Options{Domain: domain(1024)}, nil},
+		{Options{Domain: domain(1025)}, []string{"Domain is 1025 bytes", "1024"}},
+	}
+	for _, tt := range tests {
+		_, err := New(c, tt.opts)
+		switch {
+		case tt.want == nil && err != nil:
+			t.Errorf("New(%+v): %v", tt.opts, err)
+		case tt.want != nil && err == nil:
+			t.Errorf("New accepted MaxSize %d, a %d-byte Path and a %d-byte Domain", tt.opts.MaxSize, len(tt.opts.Path), len(tt.opts.Domain))
+		case err != nil:
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		}
+	}
+}
+
+// TestHeaderNameValueLimit checks that no Jar that New returns emits a
+// cookie whose name and value exceed 4096 bytes, which browsers drop: it
+// refuses one with a *SizeError, which the auto engine takes as the
+// signal to spill to the store.
+func TestHeaderNameValueLimit(t *testing.T) {
+	c := newCodec(t)
+	for _, maxSize := range []int{0, 4096, 4097, 8192} {
+		for _, name := range []string{"s", "sessionid"} {
+			j, err := New(c, Options{Name: name, MaxSize: maxSize})
+			if err != nil {
+				continue // TestNewBrowserLimits checks which are refused
+			}
+			value := strings.Repeat("v", 4097-len(name))
+			h, err := j.Header(value, 0, time.Now())
+			if err == nil {
+				t.Errorf("MaxSize %d: Header returned %d bytes of name and value: %.40q...", maxSize, len(name)+len(value), h)
+				continue
+			}
+			var se *SizeError
+			if !errors.As(err, &se) || !errors.Is(err, ErrTooLarge) {
+				t.Errorf("MaxSize %d: err = %v, want a *SizeError", maxSize, err)
+			}
+		}
 	}
 }

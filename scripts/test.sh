@@ -35,3 +35,4 @@ echo "== fuzz (bounded)"
 FUZZTIME=${FUZZTIME:-20s}
 go test ./codec -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$FUZZTIME"
 go test ./codec -run '^$' -fuzz '^FuzzParseHeader$' -fuzztime "$FUZZTIME"
+go test ./cookie -run '^$' -fuzz '^FuzzValues$' -fuzztime "$FUZZTIME"
