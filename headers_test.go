@@ -147,3 +147,47 @@ func TestInsecureCookieOverTLSWarnsOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestBadCookieNextToAGoodOne checks that of several cookies with the
+// session's name the first that verifies is the session, in any order,
+// and that the bad ones cost nothing: no deletion, no logout.
+func TestBadCookieNextToAGoodOne(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, ec engineCase) {
+		h := newHarness(t, ec)
+		h.saved(map[string]any{"user": "eve"})
+		other := h.cookie
+		h.cookie = ""
+		h.saved(map[string]any{"user": "ada"})
+		value := h.cookie
+		for _, header := range []string{
+			"sessionid=GARBAGE; sessionid=" + value,
+			"sessionid=" + value + "; sessionid=GARBAGE",
+			`sessionid="GARBAGE"; other=1; sessionid=` + value,
+			"sessionid=; sessionid=" + value,
+		} {
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			req.Header.Set("Cookie", header)
+			var got any
+			rec := httptest.NewRecorder()
+			h.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				got = FromRequest(r).Get("user")
+			})).ServeHTTP(rec, req)
+			if got != "ada" {
+				t.Errorf("Cookie: %.60s…: the session reads %v, want ada", header, got)
+			}
+			if sc := rec.Header().Values("Set-Cookie"); len(sc) != 0 {
+				t.Errorf("Cookie: %.60s…: Set-Cookie %q: a bad cookie next to the good one must cost nothing", header, sc)
+			}
+		}
+		// Two cookies that both verify: the first is the session.
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.Header.Set("Cookie", "sessionid="+other+"; sessionid="+value)
+		var got any
+		h.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got = FromRequest(r).Get("user")
+		})).ServeHTTP(httptest.NewRecorder(), req)
+		if got != "eve" {
+			t.Errorf("two valid cookies: the session reads %v, want the first (eve)", got)
+		}
+	})
+}

@@ -137,6 +137,20 @@ func (m *Manager) openCookie(value string) (codec.Decoded, error) {
 // store reference the key. It runs with s.mu held.
 func (m *Manager) resolve(s *Session) {
 	d, err := m.openCookie(s.cookieValue)
+	if err != nil && s.req != nil {
+		// Several cookies of the session's name (another path or domain,
+		// or one tossed in by a sibling subdomain): the first that
+		// verifies is the session, and a bad one costs nothing.
+		for v := range m.jar.Values(s.req) {
+			if v == s.cookieValue {
+				continue
+			}
+			if dv, errv := m.openCookie(v); errv == nil {
+				d, err, s.cookieValue = dv, nil, v
+				break
+			}
+		}
+	}
 	if err != nil {
 		m.badValue(s, "cookie", err)
 		return
@@ -488,7 +502,7 @@ func (m *Manager) save(s *Session) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return m.jar.Header(value, maxAge, now)
+	return m.jar.Header(value, maxAge)
 }
 
 // cookieHeader returns the Set-Cookie header that carries data, sealed
@@ -508,7 +522,7 @@ func (m *Manager) cookieHeader(data codec.Payload, prepared *codec.Prepared, max
 	if err != nil {
 		return "", err
 	}
-	return m.jar.Header(value, maxAge, now)
+	return m.jar.Header(value, maxAge)
 }
 
 // MovedGrace is how long the store keeps a session that has moved into

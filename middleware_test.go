@@ -189,7 +189,7 @@ func TestMiddlewareCookieAttributes(t *testing.T) {
 		want    []string // attributes that must be present
 		notWant []string // attributes that must be absent
 	}{
-		{"defaults", Config{}, []string{"; Path=/", "; HttpOnly", "; SameSite=Lax", "; Max-Age=1209600", "; Expires="}, []string{"Secure", "Domain", "Partitioned"}},
+		{"defaults", Config{}, []string{"; Path=/", "; HttpOnly", "; SameSite=Lax", "; Max-Age=1209600"}, []string{"Secure", "Domain", "Partitioned", "Expires"}},
 		{"secure", Config{CookieSecure: true}, []string{"; Secure", "; HttpOnly"}, nil},
 		{"script access", Config{CookieScriptAccess: true}, []string{"; SameSite=Lax"}, []string{"HttpOnly", "Secure"}},
 		{"strict", Config{CookieSameSite: http.SameSiteStrictMode}, []string{"; SameSite=Strict"}, []string{"SameSite=Lax"}},

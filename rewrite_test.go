@@ -35,7 +35,7 @@ func encodedFits(m *Manager, values map[string]any) bool {
 	if err != nil {
 		return false
 	}
-	_, err = m.jar.Header(v, m.cfg.CookieAge, now)
+	_, err = m.jar.Header(v, m.cfg.CookieAge)
 	return err == nil
 }
 

@@ -251,26 +251,23 @@ func (j *Jar) Encode(p codec.Payload) (string, error) {
 }
 
 // Header returns the Set-Cookie header value for value. maxAge is the
-// cookie's lifetime: positive for a persistent cookie (Max-Age and Expires
-// are set from now), zero for a browser-session cookie. It returns a
+// cookie's lifetime: positive for a persistent cookie (Max-Age, in whole
+// seconds; every current browser honours it, so the header carries no
+// Expires date, 39 bytes that a session cookie can use), zero for a
+// browser-session cookie. It returns a
 // *SizeError if the header would exceed the budget, MaxSize. As the budget
 // is at most 4096 bytes and counts the attributes too, a header that
 // Header returns never has a name and value over the 4096 bytes that
 // browsers keep.
-func (j *Jar) Header(value string, maxAge time.Duration, now time.Time) (string, error) {
+func (j *Jar) Header(value string, maxAge time.Duration) (string, error) {
 	var b strings.Builder
 	b.Grow(len(j.opts.Name) + 1 + len(value) + len(j.suffix) + 64)
 	b.WriteString(j.opts.Name)
 	b.WriteByte('=')
 	b.WriteString(value)
 	if maxAge > 0 {
-		secs := int64(maxAge / time.Second)
-		var scratch [64]byte
-		out := append(scratch[:0], "; Expires="...)
-		out = now.Add(time.Duration(secs)*time.Second).UTC().AppendFormat(out, http.TimeFormat)
-		out = append(out, "; Max-Age="...)
-		out = strconv.AppendInt(out, secs, 10)
-		b.Write(out)
+		var scratch [32]byte
+		b.Write(strconv.AppendInt(append(scratch[:0], "; Max-Age="...), int64(maxAge/time.Second), 10))
 	}
 	b.WriteString(j.suffix)
 	if b.Len() > j.opts.MaxSize {
