@@ -2,8 +2,8 @@ package session
 
 import (
 	"context"
-	"errors"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"net/http"
 	"reflect"
