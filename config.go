@@ -83,8 +83,10 @@ type Config struct {
 	CookieScriptAccess bool
 	// CookiePartitioned sets the CHIPS Partitioned attribute.
 	CookiePartitioned bool
-	// CookieMaxSize is the budget of the Set-Cookie header value;
-	// zero means 4096.
+	// CookieMaxSize is the budget of the Set-Cookie header value,
+	// attributes included; zero means 4096, which is also the most New
+	// accepts: browsers drop a cookie whose name and value pass 4096
+	// bytes.
 	CookieMaxSize int
 
 	// SaveEveryRequest saves a non-empty session on every response, not
