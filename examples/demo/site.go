@@ -293,7 +293,7 @@ table { border-collapse: collapse; width: 100% } td, th { border-bottom: 1px sol
 code, td.v { font-family: ui-monospace, monospace; font-size: 90%; word-break: break-all }
 small { color: #666 }
 </style></head><body>
-<nav><a href="/">Home</a><a href="/login">Log in</a><a href="/cart">Cart</a><a href="/session">Session</a>
+<nav><a id="nav-home" href="/">Home</a><a id="nav-login" href="/login">Log in</a><a id="nav-cart" href="/cart">Cart</a><a id="nav-session" href="/session">Session</a>
 <form method="post" action="/logout"><button id="logout">Log out</button></form></nav>
 <small>engine <b>{{.Cfg.Engine}}</b> · serializer <b>{{.Cfg.Serializer}}</b> · compression <b>{{.Cfg.Compression}}</b> · store <b>{{.Store}}</b></small>
 {{end}}
@@ -327,7 +327,7 @@ small { color: #666 }
 <p id="cart-summary"><strong>{{len .Cart}}</strong> lines, total {{money .Total}} · session cookie: {{.CookieSize}} of {{.Cfg.CookieMaxSize}} bytes</p>
 {{if .Cart}}<table><tr><th>SKU</th><th>Product</th><th>Qty</th><th>Price</th></tr>
 {{range .Cart}}<tr><td><code>{{.SKU}}</code></td><td>{{.Name}}</td><td>{{.Qty}}</td><td>{{money .Price}}</td></tr>
-{{end}}</table>{{else}}<p>The cart is empty.</p>{{end}}
+{{end}}</table>{{else}}<p id="cart-empty">The cart is empty.</p>{{end}}
 {{template "bottom"}}{{end}}
 
 {{define "session"}}{{template "top" .}}
