@@ -1,14 +1,16 @@
 # The project's test command: gofmt, go vet, every test with the race
 # detector against a private MariaDB and a private Redis (installed from
 # Debian's packages when missing, started on free ports, stopped by PID),
-# the bench module's tests, and a bounded run of the fuzz targets.
+# the bench module's tests, the headless-Chromium tests (Chromium installed
+# when missing), and a bounded run of the fuzz targets.
 .PHONY: test test-quick bench fuzz
 
 test:
 	./scripts/test.sh
 
-# Unit tests only, no servers: what a laptop without MariaDB or Redis can
-# run (the MySQL and Redis tests skip).
+# Unit tests only, no servers and no browser: what a laptop without
+# MariaDB, Redis or Chromium can run (the MySQL and Redis tests skip; the
+# browser tests, a module of their own, do not run).
 test-quick:
 	go test -race ./...
 

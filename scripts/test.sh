@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The full test run: formatting, vet, every test with the race detector
 # (against a private MariaDB and a private Redis, see scripts/mariadb.sh and
-# scripts/redis.sh), and bounded fuzzing. CI runs exactly this (through
-# `make test`). With SESSION_TEST_MYSQL_DSN or SESSION_TEST_REDIS_URL set,
-# the MySQL or Redis tests use that server instead and none is started.
+# scripts/redis.sh), the browser tests in a headless Chromium (installed
+# when missing, see scripts/chromium.sh), and bounded fuzzing. CI runs
+# exactly this (through `make test`). With SESSION_TEST_MYSQL_DSN or
+# SESSION_TEST_REDIS_URL set, the MySQL or Redis tests use that server
+# instead and none is started; with SESSION_TEST_CHROMIUM set, the browser
+# tests use that browser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +33,11 @@ echo "== bench module (its tests, on the same servers; the benchmarks run with m
 (cd bench && go vet ./... && go test -count=1 ./...)
 redis_stop
 mariadb_stop
+
+echo "== browser tests (headless Chromium through the demo and across the cookie budget; examples/demo/browsertest)"
+source scripts/chromium.sh
+chromium_setup
+(cd examples/demo/browsertest && go vet ./... && go test -count=1 -timeout 5m ./...)
 
 echo "== fuzz (bounded)"
 FUZZTIME=${FUZZTIME:-20s}

@@ -288,6 +288,26 @@ func TestAutoEngine(t *testing.T) {
 	if store.Len() != 1 {
 		t.Fatalf("the store holds %d sessions after the cart outgrew the cookie, want 1", store.Len())
 	}
+	lines := atoi(t, linesRE, c.page("GET", "/cart", nil))
+	// Ten lines fewer is the cart that fitted in the cookie before the
+	// last ten were added: the session moves back into the cookie, and
+	// leaves the store.
+	body := c.page("POST", "/cart", url.Values{"action": {"remove10"}})
+	if got := atoi(t, linesRE, body); got != lines-10 {
+		t.Fatalf("the cart has %d lines after removing 10 of %d", got, lines)
+	}
+	body = c.page("GET", "/session", nil, "The data, if any, is in the cookie.")
+	if store.Len() != 0 {
+		t.Fatalf("the store holds %d sessions after the session moved back into the cookie, want 0", store.Len())
+	}
+	if n := atoi(t, cookieSizeRE, body); n < 3000 || n != len(c.cookie()) {
+		t.Fatalf("the session page says the cookie has %d bytes, the client holds %d; want the same, of a cart near the cookie limit", n, len(c.cookie()))
+	}
+	// Removing ten lines at a time empties the cart.
+	for range lines/10 - 1 {
+		c.page("POST", "/cart", url.Values{"action": {"remove10"}})
+	}
+	c.page("GET", "/cart", nil, "<strong>0</strong> lines", "The cart is empty.")
 }
 
 func TestServerEngineNeedsStore(t *testing.T) {

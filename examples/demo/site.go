@@ -194,8 +194,8 @@ func (d *site) cart(w http.ResponseWriter, r *http.Request) {
 	d.render(w, http.StatusOK, "cart", p)
 }
 
-// changeCart adds one random product, ten, or empties the cart. Under the
-// cookie engine the cart can grow past what a cookie holds: the save then
+// changeCart adds one random product or ten, removes the last ten lines,
+// or empties the cart. Under the cookie engine the cart can grow past what a cookie holds: the save then
 // fails, and the response becomes sessionError's.
 func (d *site) changeCart(w http.ResponseWriter, r *http.Request) {
 	s := session.FromRequest(r)
@@ -212,6 +212,13 @@ func (d *site) changeCart(w http.ResponseWriter, r *http.Request) {
 			cart = append(cart, item{sku, p.name, 1 + rand.Int64N(3), p.price})
 		}
 		saveCart(s, cart)
+	case "remove10":
+		cart := loadCart(s)
+		if len(cart) <= 10 {
+			s.Delete("cart")
+			break
+		}
+		saveCart(s, cart[:len(cart)-10])
 	case "clear":
 		s.Delete("cart")
 	default:
@@ -286,8 +293,8 @@ table { border-collapse: collapse; width: 100% } td, th { border-bottom: 1px sol
 code, td.v { font-family: ui-monospace, monospace; font-size: 90%; word-break: break-all }
 small { color: #666 }
 </style></head><body>
-<nav><a href="/">Home</a><a href="/login">Log in</a><a href="/cart">Cart</a><a href="/session">Session</a>
-<form method="post" action="/logout"><button>Log out</button></form></nav>
+<nav><a id="nav-home" href="/">Home</a><a id="nav-login" href="/login">Log in</a><a id="nav-cart" href="/cart">Cart</a><a id="nav-session" href="/session">Session</a>
+<form method="post" action="/logout"><button id="logout">Log out</button></form></nav>
 <small>engine <b>{{.Cfg.Engine}}</b> · serializer <b>{{.Cfg.Serializer}}</b> · compression <b>{{.Cfg.Compression}}</b> · store <b>{{.Store}}</b></small>
 {{end}}
 
@@ -296,8 +303,8 @@ small { color: #666 }
 {{define "home"}}{{template "top" .}}
 <h1>Home</h1>
 {{range .Flashes}}<p class="flash">{{.}}</p>{{end}}
-<p>{{if .User}}Signed in as <strong>{{.User}}</strong>.{{else}}Not logged in. <a href="/login">Log in</a>{{end}}</p>
-<p>Visits to this page: <strong>{{.Visits}}</strong></p>
+<p id="user">{{if .User}}Signed in as <strong>{{.User}}</strong>.{{else}}Not logged in. <a href="/login">Log in</a>{{end}}</p>
+<p id="visits">Visits to this page: <strong>{{.Visits}}</strong></p>
 <p>Fill the <a href="/cart">cart</a> until the session no longer fits in a cookie, and watch it on the <a href="/session">session</a> page.</p>
 {{template "bottom"}}{{end}}
 
@@ -305,26 +312,27 @@ small { color: #666 }
 <h1>Log in</h1>
 {{with .Error}}<p class="error">{{.}}</p>{{end}}
 <form method="post" action="/login">
-<label>User name <input name="username" required maxlength="64" autofocus></label>
-<button>Log in</button></form>
+<label>User name <input id="username" name="username" required maxlength="64" autofocus></label>
+<button id="login">Log in</button></form>
 <p><small>No password: this only shows how a login changes the session key.</small></p>
 {{template "bottom"}}{{end}}
 
 {{define "cart"}}{{template "top" .}}
 <h1>Cart</h1>
 <form method="post" action="/cart">
-<button name="action" value="add">Add an item</button>
-<button name="action" value="add10">Add 10</button>
-<button name="action" value="clear">Clear the cart</button></form>
-<p><strong>{{len .Cart}}</strong> lines, total {{money .Total}} · session cookie: {{.CookieSize}} of {{.Cfg.CookieMaxSize}} bytes</p>
+<button id="add" name="action" value="add">Add an item</button>
+<button id="add10" name="action" value="add10">Add 10</button>
+<button id="remove10" name="action" value="remove10">Remove the last 10</button>
+<button id="clear" name="action" value="clear">Clear the cart</button></form>
+<p id="cart-summary"><strong>{{len .Cart}}</strong> lines, total {{money .Total}} · session cookie: {{.CookieSize}} of {{.Cfg.CookieMaxSize}} bytes</p>
 {{if .Cart}}<table><tr><th>SKU</th><th>Product</th><th>Qty</th><th>Price</th></tr>
 {{range .Cart}}<tr><td><code>{{.SKU}}</code></td><td>{{.Name}}</td><td>{{.Qty}}</td><td>{{money .Price}}</td></tr>
-{{end}}</table>{{else}}<p>The cart is empty.</p>{{end}}
+{{end}}</table>{{else}}<p id="cart-empty">The cart is empty.</p>{{end}}
 {{template "bottom"}}{{end}}
 
 {{define "session"}}{{template "top" .}}
 <h1>Session</h1>
-<p>Session cookie <code>{{.Cfg.CookieName}}</code>: <strong>{{.CookieSize}}</strong> bytes
+<p id="session-cookie">Session cookie <code>{{.Cfg.CookieName}}</code>: <strong>{{.CookieSize}}</strong> bytes
 (the limit is {{.Cfg.CookieMaxSize}}). {{if .Stored}}The data is in the server store; the cookie holds an encrypted reference to it.{{else}}The data, if any, is in the cookie.{{end}}
 {{with .Expires}}It expires at {{.}}.{{end}}</p>
 {{if .Values}}<table><tr><th>Key</th><th>Go type</th><th>Value</th></tr>

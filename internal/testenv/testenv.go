@@ -1,12 +1,14 @@
-// Package testenv finds the MySQL/MariaDB and Redis servers that the tests
-// run against.
+// Package testenv finds the MySQL/MariaDB and Redis servers and the
+// Chromium browser that the tests run against.
 //
-// The servers are named by environment variables: SESSION_TEST_MYSQL_DSN
-// and SESSION_TEST_REDIS_URL. scripts/test.sh (make test) starts private
-// servers, sets both and sets SESSION_TEST_REQUIRE_MYSQL=1 and
-// SESSION_TEST_REQUIRE_REDIS=1, so that a test which finds no server fails
-// there instead of skipping. Elsewhere (go test on a machine without the
-// servers) such a test skips and says how to run it.
+// They are named by environment variables: SESSION_TEST_MYSQL_DSN,
+// SESSION_TEST_REDIS_URL and SESSION_TEST_CHROMIUM. scripts/test.sh (make
+// test) starts private servers, installs Chromium when it is missing, sets
+// all three and sets SESSION_TEST_REQUIRE_MYSQL=1,
+// SESSION_TEST_REQUIRE_REDIS=1 and SESSION_TEST_REQUIRE_CHROMIUM=1, so that
+// a test which finds no server or browser fails there instead of skipping.
+// Elsewhere (go test on a machine without them) such a test skips and says
+// how to run it.
 //
 // The package is for tests only.
 package testenv
@@ -29,6 +31,12 @@ const (
 	RedisURLVar = "SESSION_TEST_REDIS_URL"
 	// RequireRedisVar, set to 1, makes a missing RedisURLVar fail the test.
 	RequireRedisVar = "SESSION_TEST_REQUIRE_REDIS"
+	// ChromiumVar names the Chromium (or Chrome) executable the browser
+	// tests drive.
+	ChromiumVar = "SESSION_TEST_CHROMIUM"
+	// RequireChromiumVar, set to 1, makes a missing ChromiumVar fail the
+	// test.
+	RequireChromiumVar = "SESSION_TEST_REQUIRE_CHROMIUM"
 )
 
 // MySQLDSN returns the DSN of the test MySQL/MariaDB server. When
@@ -47,13 +55,26 @@ func RedisURL(t testing.TB) string {
 	return lookup(t, redisServer)
 }
 
-// server describes how one kind of test server is found.
+// Chromium returns the path of the Chromium executable for the browser
+// tests. When SESSION_TEST_CHROMIUM is not set it fails the test if
+// SESSION_TEST_REQUIRE_CHROMIUM is 1, and skips it otherwise. A
+// SESSION_TEST_CHROMIUM that names no executable file fails the test.
+func Chromium(t testing.TB) string {
+	t.Helper()
+	return lookup(t, chromiumBrowser)
+}
+
+// server describes how one kind of test server (or browser) is found.
 type server struct {
 	name    string // in the failure message
 	kind    string // in the skip message
+	noun    string // what it is, in the skip message; "server" when empty
+	make    string // how make test provides one, in the failure message; "starts one" when empty
 	envVar  string // the variable that names the server
 	require string // the variable that makes its absence fatal
 	format  string // what envVar holds, in the skip message
+	// check, if not nil, vets a value of envVar: an error fails the test.
+	check func(string) error
 }
 
 var (
@@ -71,7 +92,30 @@ var (
 		require: RequireRedisVar,
 		format:  "redis://:password@host:port/db",
 	}
+	chromiumBrowser = server{
+		name:    "Chromium",
+		kind:    "Chromium",
+		noun:    "browser",
+		make:    "sets it (installing Chromium when it is missing)",
+		envVar:  ChromiumVar,
+		require: RequireChromiumVar,
+		format:  "the path of the chromium executable, e.g. /usr/bin/chromium",
+		check:   executable,
+	}
 )
+
+// executable reports an error unless path names an executable regular
+// file.
+func executable(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
+		return fmt.Errorf("%s is not an executable file", path)
+	}
+	return nil
+}
 
 // tb is the part of testing.TB that lookup uses.
 type tb interface {
@@ -81,18 +125,31 @@ type tb interface {
 }
 
 // lookup returns the value of s.envVar, or ends the test through t: Fatal
-// when s.require is 1, Skip otherwise. It returns "" after either call, for
-// a t whose Fatal and Skip return.
+// when s.require is 1 or the value fails s.check, Skip otherwise. It
+// returns "" after either call, for a t whose Fatal and Skip return.
 func lookup(t tb, s server) string {
 	t.Helper()
+	noun, provides := s.noun, s.make
+	if noun == "" {
+		noun = "server"
+	}
+	if provides == "" {
+		provides = "starts one"
+	}
 	if v := os.Getenv(s.envVar); v != "" {
+		if s.check != nil {
+			if err := s.check(v); err != nil {
+				t.Fatal(fmt.Sprintf("%s=%s: %v", s.envVar, v, err))
+				return ""
+			}
+		}
 		return v
 	}
 	if os.Getenv(s.require) == "1" {
-		t.Fatal(fmt.Sprintf("%s required (%s=1) but %s is not set; run `make test`, which starts one", s.name, s.require, s.envVar))
+		t.Fatal(fmt.Sprintf("%s required (%s=1) but %s is not set; run `make test`, which %s", s.name, s.require, s.envVar, provides))
 		return ""
 	}
-	t.Skip(fmt.Sprintf("no %s server: set %s (%s) or run `make test`", s.kind, s.envVar, s.format))
+	t.Skip(fmt.Sprintf("no %s %s: set %s (%s) or run `make test`", s.kind, noun, s.envVar, s.format))
 	return ""
 }
 

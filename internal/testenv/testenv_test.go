@@ -2,6 +2,8 @@ package testenv
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -57,6 +59,54 @@ func TestLookup(t *testing.T) {
 	}
 }
 
+func TestLookupChromium(t *testing.T) {
+	const (
+		fatal = "Chromium required (SESSION_TEST_REQUIRE_CHROMIUM=1) but SESSION_TEST_CHROMIUM is not set; run `make test`, which sets it (installing Chromium when it is missing)"
+		skip  = "no Chromium browser: set SESSION_TEST_CHROMIUM (the path of the chromium executable, e.g. /usr/bin/chromium) or run `make test`"
+	)
+	exe, err := os.Executable() // the test binary: an executable file
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "chromium")
+	if err := os.WriteFile(plain, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "no-such-chromium")
+	for _, tc := range []struct {
+		name              string
+		value, require    string
+		want, fatal, skip string
+	}{
+		{name: "set", value: exe, want: exe},
+		{name: "set and required", value: exe, require: "1", want: exe},
+		{name: "unset", skip: skip},
+		{name: "unset, required", require: "1", fatal: fatal},
+		{name: "unset, require 0", require: "0", skip: skip},
+		{name: "missing file", value: missing, fatal: "SESSION_TEST_CHROMIUM=" + missing + ": stat " + missing + ": no such file or directory"},
+		{name: "missing file, required", value: missing, require: "1", fatal: "SESSION_TEST_CHROMIUM=" + missing + ": stat " + missing + ": no such file or directory"},
+		{name: "not executable", value: plain, fatal: "SESSION_TEST_CHROMIUM=" + plain + ": " + plain + " is not an executable file"},
+		{name: "a directory", value: dir, fatal: "SESSION_TEST_CHROMIUM=" + dir + ": " + dir + " is not an executable file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(ChromiumVar, tc.value)
+			t.Setenv(RequireChromiumVar, tc.require)
+			var r recorder
+			got := lookup(&r, chromiumBrowser)
+			if got != tc.want {
+				t.Errorf("lookup = %q, want %q", got, tc.want)
+			}
+			if want := messages(tc.fatal); fmt.Sprint(r.fatal) != fmt.Sprint(want) {
+				t.Errorf("Fatal calls %q, want %q", r.fatal, want)
+			}
+			if want := messages(tc.skip); fmt.Sprint(r.skip) != fmt.Sprint(want) {
+				t.Errorf("Skip calls %q, want %q", r.skip, want)
+			}
+		})
+	}
+}
+
 // messages returns the calls expected for msg: none when it is empty.
 func messages(msg string) []string {
 	if msg == "" {
@@ -99,6 +149,36 @@ func TestExported(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Chromium, on a real testing.T: the path when the variable names an
+// executable, a skipped test when it is unset.
+func TestChromium(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("set", func(t *testing.T) {
+		t.Setenv(ChromiumVar, exe)
+		t.Setenv(RequireChromiumVar, "1")
+		if got := Chromium(t); got != exe {
+			t.Errorf("Chromium = %q, want %q", got, exe)
+		}
+	})
+	t.Run("unset", func(t *testing.T) {
+		t.Setenv(ChromiumVar, "")
+		t.Setenv(RequireChromiumVar, "")
+		var inner *testing.T
+		returned := false
+		t.Run("inner", func(t *testing.T) {
+			inner = t
+			Chromium(t)
+			returned = true
+		})
+		if !inner.Skipped() || returned {
+			t.Errorf("Chromium without a browser: skipped %v, returned %v; want a skip that ends the test", inner.Skipped(), returned)
+		}
+	})
 }
 
 func TestUnique(t *testing.T) {
