@@ -324,9 +324,8 @@ func TestCookieBudgetBoundary(t *testing.T) {
 	if len(hdr) != budget {
 		t.Fatalf("back at the budget: the browser received a %d-byte Set-Cookie header, want %d", len(hdr), budget)
 	}
-	if bs.store.Len() != 0 {
-		t.Fatalf("back at the budget: the store holds %d sessions, want none: the session left it for the cookie", bs.store.Len())
-	}
+	// The session is read from the cookie again (its store entry stays a
+	// minute for requests still in flight with the reference).
 	readBack("back at the budget", hdr, "cookie")
 }
 
