@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/sessionkit/session/codec"
 	"github.com/sessionkit/session/cookie"
@@ -235,7 +236,9 @@ func (m *Manager) loadStored(s *Session) {
 		s.err = fmt.Errorf("%w: loading: %w", ErrStore, err)
 		return
 	}
-	d, err := m.codec.Decode(rk, string(blob))
+	// The store hands over a blob of its own, which nothing changes while
+	// Decode reads it and Decode does not keep: no copy.
+	d, err := m.codec.Decode(rk, unsafe.String(unsafe.SliceData(blob), len(blob)))
 	if err != nil {
 		m.badValue(s, "store", err)
 		return
@@ -298,7 +301,9 @@ func (m *Manager) rowKey(key string) string {
 	} else {
 		sum = sha256.Sum256([]byte(key))
 	}
-	return hex.EncodeToString(sum[:])
+	var out [2 * sha256.Size]byte
+	hex.Encode(out[:], sum[:])
+	return string(out[:])
 }
 
 // storeKey returns the store key of s.key, computed once for each key.
@@ -440,9 +445,16 @@ func setCookie(h http.Header, hdr string) {
 	h.Add("Set-Cookie", hdr)
 	addVary(h)
 	if _, ok := h["Cache-Control"]; !ok {
-		h["Cache-Control"] = []string{"private"}
+		h["Cache-Control"] = cachePrivate
 	}
 }
+
+// Header values shared by every response that needs them: len == cap, so
+// that an Add to the same header copies rather than writes into them.
+var (
+	cachePrivate = []string{"private"}[:1:1]
+	varyCookie   = []string{"Cookie"}[:1:1]
+)
 
 // save writes s where the engine says and returns its Set-Cookie header.
 func (m *Manager) save(s *Session) (string, error) {
@@ -525,6 +537,11 @@ func (m *Manager) cookieHeader(data codec.Payload, prepared *codec.Prepared, max
 	return m.jar.Header(value, maxAge)
 }
 
+// blobBytes returns the bytes of a sealed blob for a store's Create or
+// Update without copying them: the Store contract says a store does not
+// modify the blob, and nothing reads the string afterwards.
+func blobBytes(blob string) []byte { return unsafe.Slice(unsafe.StringData(blob), len(blob)) }
+
 // MovedGrace is how long the store keeps a session that has moved into
 // the cookie, for the requests still in flight with the old reference
 // cookie (another tab, say): they read the session instead of an empty
@@ -546,7 +563,7 @@ func (m *Manager) retireStored(s *Session, prepared *codec.Prepared, now time.Ti
 	if err != nil {
 		return err
 	}
-	err = m.store.Update(s.ctx, rk, []byte(blob), now.Add(movedGrace))
+	err = m.store.Update(s.ctx, rk, blobBytes(blob), now.Add(movedGrace))
 	if errors.Is(err, server.ErrNotFound) {
 		return ErrInterrupted
 	}
@@ -582,7 +599,7 @@ func (m *Manager) saveStored(s *Session, p codec.Payload, prepared *codec.Prepar
 		if err != nil {
 			return err
 		}
-		err = m.store.Update(s.ctx, rk, []byte(blob), p.Expires)
+		err = m.store.Update(s.ctx, rk, blobBytes(blob), p.Expires)
 		if errors.Is(err, server.ErrNotFound) {
 			return ErrInterrupted
 		}
@@ -598,7 +615,7 @@ func (m *Manager) saveStored(s *Session, p codec.Payload, prepared *codec.Prepar
 		if err != nil {
 			return err
 		}
-		err = m.store.Create(s.ctx, rk, []byte(blob), p.Expires)
+		err = m.store.Create(s.ctx, rk, blobBytes(blob), p.Expires)
 		if errors.Is(err, server.ErrExists) {
 			continue
 		}
@@ -616,6 +633,10 @@ func addVary(h http.Header) {
 		if v == "Cookie" || v == "*" {
 			return
 		}
+	}
+	if _, ok := h["Vary"]; !ok {
+		h["Vary"] = varyCookie
+		return
 	}
 	h.Add("Vary", "Cookie")
 }

@@ -16,6 +16,23 @@ type ctxKey struct{}
 type requestState struct {
 	sess Session
 	rw   responseWriter
+	ctx  sessionContext
+}
+
+// sessionContext is the request's context with its session: what
+// context.WithValue(parent, ctxKey{}, s) gives, without an allocation of
+// its own.
+type sessionContext struct {
+	context.Context
+	s *Session
+}
+
+// Value returns the session for ctxKey and asks the parent otherwise.
+func (c *sessionContext) Value(key any) any {
+	if _, ok := key.(ctxKey); ok {
+		return c.s
+	}
+	return c.Context.Value(key)
 }
 
 // Handler returns middleware that gives every request a lazy *Session
@@ -34,7 +51,8 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := &requestState{}
 		s := &st.sess
-		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, s))
+		st.ctx = sessionContext{Context: r.Context(), s: s}
+		r = r.WithContext(&st.ctx)
 		m.newSession(r.Context(), r, s)
 		st.rw = responseWriter{ResponseWriter: w, m: m, s: s, r: r}
 		next.ServeHTTP(&st.rw, r)

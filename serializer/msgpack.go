@@ -6,6 +6,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/tinylib/msgp/msgp"
@@ -158,8 +159,14 @@ type msgpackDecoder struct {
 	next int
 }
 
-// key returns b as a string, reusing an earlier key with the same bytes.
+// key returns b as a string, reusing an earlier key with the same bytes:
+// one that a session decoded before (an application's sessions share a
+// small vocabulary of keys), or one of this decode.
 func (d *msgpackDecoder) key(b []byte) string {
+	known := commonKeys.Load()
+	if k, ok := (*known)[string(b)]; ok {
+		return k
+	}
 	for _, k := range d.keys {
 		if k == string(b) {
 			return k
@@ -168,7 +175,35 @@ func (d *msgpackDecoder) key(b []byte) string {
 	k := string(b)
 	d.keys[d.next%len(d.keys)] = k
 	d.next++
+	rememberKey(known, k)
 	return k
+}
+
+// commonKeys holds the map keys decoded so far, up to maxCommonKeys of at
+// most maxCommonKeyLen bytes: an immutable map, replaced whole when a key
+// is added, so that a lookup takes no lock and allocates nothing. Only
+// authenticated sessions are decoded, so a client cannot fill it.
+var commonKeys atomic.Pointer[map[string]string]
+
+const (
+	maxCommonKeys   = 256
+	maxCommonKeyLen = 64
+)
+
+func init() { commonKeys.Store(&map[string]string{}) }
+
+// rememberKey adds k to commonKeys, which was known, unless it is full or
+// k is long; losing a race with another addition only skips this one.
+func rememberKey(known *map[string]string, k string) {
+	if len(*known) >= maxCommonKeys || len(k) > maxCommonKeyLen {
+		return
+	}
+	next := make(map[string]string, len(*known)+1)
+	for kk, v := range *known {
+		next[kk] = v
+	}
+	next[k] = k
+	commonKeys.CompareAndSwap(known, &next)
 }
 
 func (d *msgpackDecoder) readMap(b []byte, depth int) (map[string]any, []byte, error) {

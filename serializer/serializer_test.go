@@ -2,11 +2,13 @@ package serializer
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 var (
@@ -213,5 +215,31 @@ func TestMsgPackKeysRoundTrip(t *testing.T) {
 	}
 	if !reflect.DeepEqual(out, in) {
 		t.Fatalf("round trip changed the session:\n got %v\nwant %v", out, in)
+	}
+}
+
+// TestMsgpackSharesCommonKeys checks that the map keys of decoded sessions
+// are allocated once for the process, and that the table of shared keys is
+// bounded.
+func TestMsgpackSharesCommonKeys(t *testing.T) {
+	b, err := MsgPack.Append(nil, map[string]any{"shared_key_1": true, "shared_key_2": false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := MsgPack.Decode(b)
+	second, _ := MsgPack.Decode(b)
+	for k := range first {
+		for k2 := range second {
+			if k == k2 && unsafe.StringData(k) != unsafe.StringData(k2) {
+				t.Errorf("key %q was allocated again by the second decode", k)
+			}
+		}
+	}
+	for i := range 2 * maxCommonKeys {
+		b, _ := MsgPack.Append(nil, map[string]any{fmt.Sprintf("many-%d", i): 1})
+		MsgPack.Decode(b)
+	}
+	if n := len(*commonKeys.Load()); n > maxCommonKeys {
+		t.Errorf("%d shared keys, want at most %d", n, maxCommonKeys)
 	}
 }

@@ -35,7 +35,8 @@ import (
 )
 
 // Store keeps encoded sessions. Implementations must be safe for concurrent
-// use.
+// use. Create and Update must not modify blob, and must copy it if they keep
+// it after returning; the blob Load returns belongs to the caller.
 type Store interface {
 	// Load returns the blob stored under key, or ErrNotFound if there is
 	// none or it has expired. It never writes.
