@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	session "github.com/sessionkit/session"
+	"github.com/sessionkit/session/codec"
 	"github.com/sessionkit/session/server"
 	"github.com/sessionkit/session/server/memory"
 )
@@ -24,6 +25,9 @@ import (
 //	baseline                  the same request and handler, no session at all
 //	sessionkit-cookie         session.Manager, default Config: the session is the cookie
 //	sessionkit-server-memory  session.Manager, EngineServer on server/memory
+//	sessionkit-auto-spilled   session.Manager, EngineAuto on server/memory with a
+//	                          200-byte cookie budget, so that the session lives in
+//	                          the store and the cookie carries its reference
 //	gorilla-cookiestore       gorilla/sessions CookieStore (hash and block keys):
 //	                          store.Get, Values read and write, Session.Save
 //	scs-memstore              scs.New() (its default memstore), LoadAndSave,
@@ -194,6 +198,7 @@ func roundTripVariants(tb testing.TB) []variant {
 		baselineVariant(),
 		sessionkitVariant(tb, "sessionkit-cookie", session.Config{}),
 		sessionkitServerVariant(tb, "sessionkit-server-memory", memory.New()),
+		sessionkitVariant(tb, "sessionkit-auto-spilled", session.Config{Engine: session.EngineAuto, Store: memory.New(), CookieMaxSize: 200}),
 		gorillaVariant(),
 		scsMemVariant(),
 	}
@@ -290,4 +295,27 @@ func checkVariant(t *testing.T, v variant) {
 			t.Fatalf("last_seen after the action: status %d, %q; want %q", got.Code, got.Body, want)
 		}
 	}
+}
+
+// TestAutoSpilledVariant checks that the auto engine's variant measures
+// what it says: the session lives in the store and the cookie is its
+// compact reference.
+func TestAutoSpilledVariant(t *testing.T) {
+	for _, v := range roundTripVariants(t) {
+		if v.name != "sessionkit-auto-spilled" {
+			continue
+		}
+		req := loggedIn(t, v)
+		rec, msg := serve(v.action, req, v.wantCookie)
+		if msg != "" {
+			t.Fatal(msg)
+		}
+		for _, c := range rec.Result().Cookies() {
+			if len(c.Value) != codec.RefLen {
+				t.Fatalf("the auto engine's cookie is %d characters: the session did not spill", len(c.Value))
+			}
+		}
+		return
+	}
+	t.Fatal("no sessionkit-auto-spilled variant")
 }

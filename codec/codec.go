@@ -588,12 +588,14 @@ func canonicalBase64(s string) bool {
 		n--
 		pad++
 	}
-	last := 0
+	var bad int8
 	for i := range n {
-		if last = base64URLValue(s[i]); last < 0 {
-			return false
-		}
+		bad |= base64URLTable[s[i]] // -1 sets the sign bit
 	}
+	if bad < 0 {
+		return false
+	}
+	last := int(base64URLTable[s[n-1]])
 	switch pad {
 	case 1: // three characters carry two bytes: the low 2 bits are unused
 		return last&0x03 == 0
@@ -604,18 +606,16 @@ func canonicalBase64(s string) bool {
 }
 
 // base64URLValue returns the value of a base64url character, or -1.
-func base64URLValue(c byte) int {
-	switch {
-	case 'A' <= c && c <= 'Z':
-		return int(c - 'A')
-	case 'a' <= c && c <= 'z':
-		return int(c-'a') + 26
-	case '0' <= c && c <= '9':
-		return int(c-'0') + 52
-	case c == '-':
-		return 62
-	case c == '_':
-		return 63
+func base64URLValue(c byte) int { return int(base64URLTable[c]) }
+
+// base64URLTable maps each byte to its base64url value, or -1.
+var base64URLTable = func() (t [256]int8) {
+	for i := range t {
+		t[i] = -1
 	}
-	return -1
-}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	for i := range len(alphabet) {
+		t[alphabet[i]] = int8(i)
+	}
+	return t
+}()
