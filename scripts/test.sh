@@ -26,6 +26,10 @@ trap 'redis_stop; mariadb_stop' EXIT
 mariadb_start
 redis_start
 
+echo "== Django (python3-django, for package django's tests against Django's own code)"
+source scripts/django.sh
+django_setup
+
 echo "== go test -race"
 go test -race -count=1 ./...
 
