@@ -266,3 +266,26 @@ func TestSessionAuthHash(t *testing.T) {
 		t.Fatal("VerifyUser does not follow the key rule")
 	}
 }
+
+// TestLegacyFormats checks that Loads reads what Django 3.2 writes with
+// DEFAULT_HASHING_ALGORITHM = "sha1": a SHA-1 signature, and for the
+// SessionStore salt the format of Django before 3.1.
+func TestLegacyFormats(t *testing.T) {
+	dj := startDjango(t)
+	if v := dj.call(map[string]any{"op": "version"})["version"].(string); !strings.HasPrefix(v, "3.") {
+		t.Fatalf("Django %s no longer writes the legacy formats; this test needs Debian's 3.2", v)
+	}
+	values := map[string]any{"user": "ada", "n": int64(3)}
+	out := dj.call(map[string]any{"op": "legacy", "salt": SaltSessionStore, "secret": testSecret, "values": `{"user":"ada","n":3}`})
+	for _, f := range []string{"sha1", "pre31"} {
+		v, _ := out[f].(string)
+		l, err := signer(t, SaltSessionStore).Loads(v, 0)
+		if err != nil || !reflect.DeepEqual(l.Values, values) || !l.Legacy {
+			t.Errorf("%s value %q: %+v, %v", f, v, l, err)
+		}
+		tampered := v[:len(v)-3] + flip(v[len(v)-3]) + v[len(v)-2:]
+		if _, err := signer(t, SaltSessionStore).Loads(tampered, 0); err == nil {
+			t.Errorf("%s value tampered: accepted", f)
+		}
+	}
+}

@@ -22,7 +22,8 @@ import time
 import django
 from django.conf import settings
 
-settings.configure(SECRET_KEY="unused", USE_TZ=True, INSTALLED_APPS=[])
+settings.configure(SECRET_KEY="unused", USE_TZ=True, INSTALLED_APPS=[],
+                   **({"DEFAULT_HASHING_ALGORITHM": "sha256"} if django.VERSION < (4, 0) else {}))
 django.setup()
 
 from django.core import signing  # noqa: E402
@@ -58,6 +59,22 @@ def main():
                     "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash",
                     req["password"], algorithm="sha256",
                 ).hexdigest()
+            elif op == "legacy":
+                # Django 3.2 only: what it writes with DEFAULT_HASHING_ALGORITHM
+                # = 'sha1' (a SHA-1 signature), and the session format before 3.1.
+                from django.contrib.sessions.backends.base import SessionBase
+
+                class SessionStore(SessionBase):
+                    pass
+
+                settings.SECRET_KEY = req["secret"]
+                settings.DEFAULT_HASHING_ALGORITHM = "sha1"
+                try:
+                    values = json.loads(req["values"])
+                    out["sha1"] = signing.dumps(values, salt=req["salt"], compress=True)
+                    out["pre31"] = SessionStore().encode(values)
+                finally:
+                    settings.DEFAULT_HASHING_ALGORITHM = "sha256"
             elif op == "json":
                 # What signing.dumps serializes, with keys sorted as Go writes them.
                 out["json"] = json.dumps(json.loads(req["values"]), separators=(",", ":"), sort_keys=True)
