@@ -122,6 +122,10 @@ type Config struct {
 	// Logger receives security and operational log lines. Nil means
 	// slog.Default().
 	Logger *slog.Logger
+	// Django, if not nil, makes the Manager read Django's signed_cookies
+	// sessions and, in DjangoShare mode, write them.
+	Django *DjangoConfig
+
 	// Now returns the current time; nil means time.Now. For tests.
 	Now func() time.Time
 }

@@ -45,6 +45,8 @@ type Manager struct {
 	jar   *cookie.Jar
 	store server.Store
 	sec   *slog.Logger
+	// django reads (and may write) Django's format; nil without Config.Django.
+	django *djangoFormat
 	// warned limits the warnings about skipped rewrites.
 	warned warnOnce
 	// insecureTLS is set once a request over TLS has been seen while
@@ -85,6 +87,10 @@ func New(cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
+	dj, err := newDjangoFormat(&cfg)
+	if err != nil {
+		return nil, err
+	}
 	jar, err := cookie.New(c, cookie.Options{
 		Name:         cfg.CookieName,
 		Domain:       cfg.CookieDomain,
@@ -99,11 +105,12 @@ func New(cfg Config) (*Manager, error) {
 		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	return &Manager{
-		cfg:   cfg,
-		codec: c,
-		jar:   jar,
-		store: cfg.Store,
-		sec:   cfg.Logger.With(slog.String("logger", "session.security")),
+		cfg:    cfg,
+		codec:  c,
+		jar:    jar,
+		store:  cfg.Store,
+		django: dj,
+		sec:    cfg.Logger.With(slog.String("logger", "session.security")),
 	}, nil
 }
 
@@ -121,6 +128,9 @@ func (m *Manager) newSession(ctx context.Context, r *http.Request, s *Session) {
 // openCookie verifies and decodes a session cookie value: a compact
 // reference (its key in Ref) or an encoded value.
 func (m *Manager) openCookie(value string) (codec.Decoded, error) {
+	if m.django != nil && isDjangoValue(value) {
+		return m.openDjango(value)
+	}
 	if !codec.IsRef(value) {
 		return m.jar.Decode(value)
 	}
@@ -168,7 +178,9 @@ func (m *Manager) resolve(s *Session) {
 	switch d.Kind {
 	case codec.KindData:
 		s.values, s.loaded = d.Values, true
-		s.adoptID(d.ID)
+		if d.Serializer != "django" { // Django's format carries no ID
+			s.adoptID(d.ID)
+		}
 		if m.cfg.Engine == EngineServer {
 			s.rewrite = true // move it into the store
 		}
@@ -524,6 +536,8 @@ func (m *Manager) cookieHeader(data codec.Payload, prepared *codec.Prepared, max
 	var value string
 	var err error
 	switch {
+	case m.django != nil && m.django.share:
+		value, err = m.django.signer.Dumps(data.Values)
 	case prepared == nil:
 		value, err = m.jar.Encode(data)
 	case prepared.MinSealedLen() > m.jar.Options().MaxSize:
