@@ -24,7 +24,14 @@ func newTabs(t *testing.T) *tabs {
 	store := memory.New()
 	t.Cleanup(func() { store.Close() })
 	m, _ := mwManager(t, Config{Engine: EngineAuto, Store: store, CookieMaxSize: 1000})
-	tb := &tabs{t: t, m: m, route: map[string]http.HandlerFunc{}}
+	tb := &tabs{t: t, m: m, route: map[string]http.HandlerFunc{
+		// /grow makes a session too large for the cookie: it spills.
+		"/grow": func(w http.ResponseWriter, r *http.Request) {
+			s := FromRequest(r)
+			s.Set("user", "ada")
+			s.Set("pad", randomText(2000))
+		},
+	}}
 	tb.srv = httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tb.route[r.URL.Path](w, r)
 	})))
@@ -68,11 +75,6 @@ func (tb *tabs) kind(value string) codec.Kind {
 // the good cookie with an empty session.
 func TestAutoShrinkWithAnOverlappingTab(t *testing.T) {
 	tb := newTabs(t)
-	tb.route["/grow"] = func(w http.ResponseWriter, r *http.Request) {
-		s := FromRequest(r)
-		s.Set("user", "ada")
-		s.Set("pad", randomText(2000))
-	}
 	tb.route["/shrink"] = func(w http.ResponseWriter, r *http.Request) { FromRequest(r).Delete("pad") }
 	bRead := make(chan map[string]any, 1)
 	aDone := make(chan struct{})
@@ -121,11 +123,6 @@ func TestAutoShrinkWithAnOverlappingTab(t *testing.T) {
 // answers ErrInterrupted, and sends no cookie that would undo the logout.
 func TestAutoShrinkAfterConcurrentLogout(t *testing.T) {
 	tb := newTabs(t)
-	tb.route["/grow"] = func(w http.ResponseWriter, r *http.Request) {
-		s := FromRequest(r)
-		s.Set("user", "ada")
-		s.Set("pad", randomText(2000))
-	}
 	loaded := make(chan struct{})
 	loggedOut := make(chan struct{})
 	tb.route["/shrink"] = func(w http.ResponseWriter, r *http.Request) {
