@@ -33,6 +33,9 @@ django_setup
 echo "== go test -race"
 go test -race -count=1 ./...
 
+echo "== allocation counts (without the race detector, which makes sync.Pool drop items)"
+go test -count=1 -run 'Allocations' ./codec ./cookie
+
 echo "== bench module (its tests, on the same servers; the benchmarks run with make bench)"
 (cd bench && go vet ./... && go test -count=1 ./...)
 redis_stop
