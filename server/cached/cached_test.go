@@ -179,7 +179,10 @@ func (f *fixture) inCache(t *testing.T, key string) ([]byte, bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b, true
+	if len(b) < entryHeader || string(b[:len(entryMagic)]) != entryMagic {
+		t.Fatalf("cache entry %q has no entry header", b)
+	}
+	return b[entryHeader:], true
 }
 
 func mustLoad(t *testing.T, s server.Store, key, want string) {
@@ -246,7 +249,7 @@ func TestNew(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the last Options must win: %v", err)
 	}
-	if s.fillTTL != DefaultFillTTL || s.cacheTimeout != DefaultCacheTimeout || s.maxTTL != 0 || s.log == nil {
+	if s.fillTTL != DefaultFillTTL || s.cacheTimeout != DefaultCacheTimeout || s.maxTTL != DefaultMaxTTL || s.log == nil {
 		t.Errorf("defaults: %v %v %v %v", s.fillTTL, s.cacheTimeout, s.maxTTL, s.log)
 	}
 	if s.Cache() != m || s.Backing() != m {
@@ -343,8 +346,13 @@ func TestFillExpiry(t *testing.T) {
 	}
 	t.Run("ExpiryLoader", func(t *testing.T) {
 		cache, backing := memory.New(), memory.New()
-		s, _ := New(cache, backing)
+		s, _ := New(cache, backing, Options{MaxTTL: 2 * time.Hour})
 		fillAndCheck(t, s, cache, backing, 0)
+	})
+	t.Run("DefaultMaxTTL", func(t *testing.T) {
+		cache, backing := memory.New(), memory.New()
+		s, _ := New(cache, backing)
+		fillAndCheck(t, s, cache, backing, DefaultMaxTTL)
 	})
 	t.Run("FillTTL", func(t *testing.T) {
 		cache, backing := memory.New(), memory.New()
@@ -447,7 +455,7 @@ func TestUpdateRacesDelete(t *testing.T) {
 // refuses removes the cache's copy.
 func TestUpdateNotFoundClearsCache(t *testing.T) {
 	f := newFixture(t, Options{})
-	if err := f.cache.Create(ctx, k1, []byte("stale"), time.Now().Add(time.Hour)); err != nil {
+	if err := f.cache.Create(ctx, k1, wrap([]byte("stale")), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.s.Update(ctx, k1, []byte("new"), time.Now().Add(time.Hour)); !errors.Is(err, server.ErrNotFound) {
@@ -464,7 +472,7 @@ func TestCreateReplacesStaleCacheEntry(t *testing.T) {
 	for name, exp := range map[string]time.Time{"expired": time.Now().Add(-time.Minute), "live": time.Now().Add(time.Hour)} {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t, Options{})
-			if err := f.cache.Create(ctx, k1, []byte("stale"), exp); err != nil {
+			if err := f.cache.Create(ctx, k1, wrap([]byte("stale")), exp); err != nil {
 				t.Fatal(err)
 			}
 			if err := f.s.Create(ctx, k1, []byte("fresh"), time.Now().Add(time.Hour)); err != nil {
@@ -489,7 +497,7 @@ func TestMissReplacesExpiredCacheEntry(t *testing.T) {
 	if err := f.backing.Create(ctx, k1, []byte("v"), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.cache.Create(ctx, k1, []byte("old"), time.Now().Add(-time.Second)); err != nil {
+	if err := f.cache.Create(ctx, k1, wrap([]byte("old")), time.Now().Add(-time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	mustLoad(t, f.s, k1, "v")
@@ -527,7 +535,13 @@ func TestCacheDown(t *testing.T) {
 		{"DeleteExpired", func() error { _, err := s.DeleteExpired(ctx); return err }},
 	}
 	for i, st := range steps {
-		if err := st.op(); err != nil {
+		err := st.op()
+		if st.name == "Delete" {
+			// A logout the cache was not told of is not a success.
+			if !errors.Is(err, ErrCacheNotTold) {
+				t.Fatalf("Delete with the cache down: %v, want ErrCacheNotTold", err)
+			}
+		} else if err != nil {
 			t.Fatalf("%s with the cache down: %v", st.name, err)
 		}
 		if got := s.Stats().CacheErrors; got != uint64(i+1) {
@@ -646,7 +660,7 @@ func TestDeleteExpired(t *testing.T) {
 	if err := f.s.Create(ctx, k1, []byte("dead"), past); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.cache.Create(ctx, k2, []byte("dead, cache only"), past); err != nil {
+	if err := f.cache.Create(ctx, k2, wrap([]byte("dead, cache only")), past); err != nil {
 		t.Fatal(err)
 	}
 	n, err := f.s.DeleteExpired(ctx)
