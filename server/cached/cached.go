@@ -77,6 +77,12 @@
 // might, so a logout is not reported as done (the middleware answers with
 // its error response, and the user can log out again).
 //
+// After a failure the Store leaves the cache alone for Options.CoolDown
+// (five seconds by default): reads and writes go to the backing store
+// alone, so that an outage costs each request the backing store's latency
+// rather than the cache's timeout, and the cache is tried again once the
+// cool-down is over. A Delete still tries the cache.
+//
 // A process does not learn of a change made through another process whose
 // cache is not the same one (a per-process memory cache in front of a
 // shared database), nor of a row an operator deleted in the backing store:
@@ -124,6 +130,8 @@ const (
 	// does not tell (a per-process memory cache in front of a shared
 	// database) can serve a session that was changed or deleted there.
 	DefaultMaxTTL = time.Minute
+	// DefaultCoolDown is Options.CoolDown when it is zero.
+	DefaultCoolDown = 5 * time.Second
 )
 
 // ErrCacheNotTold reports a Delete that removed the session from the
@@ -150,6 +158,12 @@ type Options struct {
 	// backing store, which does not stop when the caller's context is
 	// cancelled. Default DefaultCacheTimeout; negative is an error.
 	CacheTimeout time.Duration
+	// CoolDown is how long the Store leaves the cache alone after one of
+	// its operations failed: reads and writes go to the backing store
+	// alone, so that an outage of the cache costs each request the backing
+	// store's latency, not the cache's timeout. A Delete still tries the
+	// cache. Default DefaultCoolDown; negative is an error.
+	CoolDown time.Duration
 	// Logger receives the cache's errors, at level ERROR. Default
 	// slog.Default().
 	Logger *slog.Logger
@@ -177,9 +191,12 @@ type Store struct {
 	log            *slog.Logger
 
 	hits, misses, cacheErrors atomic.Uint64
-	// distrustBefore is when a cache operation last failed, in Unix
-	// nanoseconds: entries written before then may be copies that a
-	// write or a delete since could not replace, and are not served.
+	coolDown                  time.Duration
+	// distrustBefore is when the cool-down after the last failed cache
+	// operation ends, in Unix nanoseconds: entries written before then
+	// may be copies that a write or a delete since could not replace (or
+	// that the cool-down skipped), and are not served; until then the
+	// cache is left alone.
 	distrustBefore atomic.Int64
 }
 
@@ -199,7 +216,7 @@ func New(cache, backing server.Store, opts ...Options) (*Store, error) {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"FillTTL", o.FillTTL}, {"MaxTTL", o.MaxTTL}, {"CacheTimeout", o.CacheTimeout}} {
+	}{{"FillTTL", o.FillTTL}, {"MaxTTL", o.MaxTTL}, {"CacheTimeout", o.CacheTimeout}, {"CoolDown", o.CoolDown}} {
 		if d.v < 0 {
 			return nil, fmt.Errorf("%w: %s %v is negative", ErrMisconfigured, d.name, d.v)
 		}
@@ -210,6 +227,7 @@ func New(cache, backing server.Store, opts ...Options) (*Store, error) {
 		fillTTL:      o.FillTTL,
 		maxTTL:       o.MaxTTL,
 		cacheTimeout: o.CacheTimeout,
+		coolDown:     o.CoolDown,
 		log:          o.Logger,
 	}
 	if s.fillTTL == 0 {
@@ -220,6 +238,9 @@ func New(cache, backing server.Store, opts ...Options) (*Store, error) {
 	}
 	if s.maxTTL == 0 {
 		s.maxTTL = DefaultMaxTTL
+	}
+	if s.coolDown == 0 {
+		s.coolDown = DefaultCoolDown
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -257,7 +278,7 @@ func check(ctx context.Context, op, key string) error {
 // (after a partition, or restarted from its append-only file) comes back
 // with the copies it had.
 func (s *Store) cacheFailed(ctx context.Context, op string, err error) {
-	s.distrustBefore.Store(time.Now().UnixNano())
+	s.distrustBefore.Store(time.Now().Add(s.coolDown).UnixNano())
 	s.cacheErrors.Add(1)
 	s.log.LogAttrs(ctx, slog.LevelError, "session cache: "+op+" failed; going on with the backing store",
 		slog.String("op", op), slog.Any("error", err))
@@ -268,6 +289,9 @@ func (s *Store) cacheFailed(ctx context.Context, op string, err error) {
 func (s *Store) detached(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), s.cacheTimeout)
 }
+
+// cooling reports whether the cache is being left alone after a failure.
+func (s *Store) cooling() bool { return time.Now().UnixNano() < s.distrustBefore.Load() }
 
 // cacheExpiry returns the expiry of a cache entry for a session that
 // expires at exp: exp, or now+MaxTTL if that is earlier.
@@ -341,6 +365,10 @@ func (s *Store) Load(ctx context.Context, key string) ([]byte, error) {
 	if err := check(ctx, "load", key); err != nil {
 		return nil, err
 	}
+	if s.cooling() {
+		blob, _, err := s.loadBacking(ctx, key)
+		return blob, err
+	}
 	entry, err := s.cache.Load(ctx, key)
 	fill := false
 	switch {
@@ -408,6 +436,9 @@ func (s *Store) Create(ctx context.Context, key string, blob []byte, expires tim
 	if err := s.backing.Create(ctx, key, blob, expires); err != nil {
 		return err
 	}
+	if s.cooling() {
+		return nil
+	}
 	dctx, cancel := s.detached(ctx)
 	defer cancel()
 	if err := s.put(dctx, key, blob, s.cacheExpiry(expires)); err != nil {
@@ -426,6 +457,8 @@ func (s *Store) Update(ctx context.Context, key string, blob []byte, expires tim
 	}
 	err := s.backing.Update(ctx, key, blob, expires)
 	switch {
+	case s.cooling():
+		return err // what the cache holds is not served now, nor after
 	case errors.Is(err, server.ErrNotFound):
 		dctx, cancel := s.detached(ctx)
 		defer cancel()
@@ -476,7 +509,7 @@ func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("session store cached: delete expired: %w", err)
 	}
 	n, err := s.backing.DeleteExpired(ctx)
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || s.cooling() {
 		return n, err
 	}
 	if _, cerr := s.cache.DeleteExpired(ctx); cerr != nil && ctx.Err() == nil {

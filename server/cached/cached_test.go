@@ -513,7 +513,7 @@ func TestMissReplacesExpiredCacheEntry(t *testing.T) {
 func TestCacheDown(t *testing.T) {
 	logs := &logBuffer{}
 	backing := memory.New()
-	s, err := New(downStore{}, backing, Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	s, err := New(downStore{}, backing, Options{CoolDown: time.Nanosecond, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

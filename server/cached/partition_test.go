@@ -60,6 +60,9 @@ func partitionFixture(t *testing.T, opts Options) (*Store, *partitioned, *memory
 	if opts.Logger == nil {
 		opts.Logger = discardLogger
 	}
+	if opts.CoolDown == 0 {
+		opts.CoolDown = time.Nanosecond // every operation tries the cache
+	}
 	s, err := New(cache, backing, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -222,3 +225,72 @@ func TestPartitionUnderLoad(t *testing.T) {
 }
 
 var discardLogger = slog.New(slog.DiscardHandler)
+
+// TestCoolDown checks that after a failure the cache is left alone for
+// CoolDown: requests cost the backing store alone, not a cache timeout
+// each; a Delete still tries it; and once the cool-down is over the cache
+// is used again, with nothing it held from before served.
+func TestCoolDown(t *testing.T) {
+	const coolDown = 100 * time.Millisecond
+	cache := &countingPartition{partitioned: partitioned{Store: memory.New()}}
+	backing := memory.New()
+	defer cache.Close()
+	defer backing.Close()
+	s, _ := New(cache, backing, Options{CoolDown: coolDown, Logger: discardLogger})
+	exp := time.Now().Add(time.Hour)
+	if err := s.Create(ctx, k1, []byte("v1"), exp); err != nil {
+		t.Fatal(err)
+	}
+	mustLoad(t, s, k1, "v1")
+	cache.down.Store(true)
+	if err := s.Update(ctx, k1, []byte("v2"), exp); err != nil { // fails in the cache: the cool-down starts
+		t.Fatal(err)
+	}
+	before := cache.calls.Load()
+	for range 50 {
+		mustLoad(t, s, k1, "v2")
+	}
+	if err := s.Update(ctx, k1, []byte("v3"), exp); err != nil {
+		t.Fatal(err)
+	}
+	if n := cache.calls.Load() - before; n != 0 {
+		t.Errorf("during the cool-down the cache was tried %d times, want 0", n)
+	}
+	if err := s.Delete(ctx, k2); !errors.Is(err, ErrCacheNotTold) || cache.calls.Load() == before {
+		t.Errorf("a Delete during the cool-down: %v, cache tried: %v; want it tried and ErrCacheNotTold", err, cache.calls.Load() != before)
+	}
+	cache.down.Store(false)
+	time.Sleep(coolDown + 20*time.Millisecond)
+	before = cache.calls.Load()
+	mustLoad(t, s, k1, "v3") // the cache's v1 is from before the failure: not served
+	mustLoad(t, s, k1, "v3")
+	if cache.calls.Load() == before || s.Stats().Hits == 0 {
+		t.Errorf("after the cool-down the cache is not used again")
+	}
+}
+
+// countingPartition counts the operations that reach the cache.
+type countingPartition struct {
+	partitioned
+	calls atomic.Int64
+}
+
+func (c *countingPartition) Load(ctx context.Context, key string) ([]byte, error) {
+	c.calls.Add(1)
+	return c.partitioned.Load(ctx, key)
+}
+
+func (c *countingPartition) Create(ctx context.Context, key string, blob []byte, exp time.Time) error {
+	c.calls.Add(1)
+	return c.partitioned.Create(ctx, key, blob, exp)
+}
+
+func (c *countingPartition) Update(ctx context.Context, key string, blob []byte, exp time.Time) error {
+	c.calls.Add(1)
+	return c.partitioned.Update(ctx, key, blob, exp)
+}
+
+func (c *countingPartition) Delete(ctx context.Context, key string) error {
+	c.calls.Add(1)
+	return c.partitioned.Delete(ctx, key)
+}
