@@ -41,6 +41,10 @@
 //     lock per session. A Delete that finishes before Update checks is
 //     always honoured: Update returns server.ErrNotFound.
 //
+// Create and Update refuse a blob longer than Options.MaxLength with an
+// error wrapping server.ErrTooLarge, and Load refuses, without reading it,
+// a file longer than the header and MaxLength.
+//
 // Files are not synced to disk: after a crash of the machine, a session
 // written just before may be lost or, on some file systems, left empty. An
 // empty or truncated file is reported as ErrCorrupt, never as an empty
@@ -70,6 +74,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sessionkit/session/codec"
 	"github.com/sessionkit/session/server"
 )
 
@@ -96,21 +101,40 @@ const headerLen = 12
 // magic starts every session file: "SKF" and the format version.
 var magic = [4]byte{'S', 'K', 'F', 1}
 
+// Options configures a Store. The zero value is usable.
+type Options struct {
+	// MaxLength is the longest blob the store writes or reads, in bytes.
+	// Zero means codec.DefaultMaxLength, the longest value the session
+	// codec encodes or decodes by default; set it to the codec's MaxLength
+	// if that is configured otherwise. Negative is an error.
+	MaxLength int
+}
+
 // Store is a server.Store that keeps sessions in files in one directory.
 // It is safe for concurrent use, also by several processes sharing the
 // directory. Create one with New.
 type Store struct {
-	dir string // absolute
+	dir    string // absolute
+	maxLen int
 }
 
 var _ server.Store = (*Store)(nil)
 
 // New returns a Store that keeps its files in dir. The directory must exist;
 // New does not create it. A relative dir is made absolute at once, so a
-// later change of the working directory does not move the store.
-func New(dir string) (*Store, error) {
+// later change of the working directory does not move the store. New
+// takes at most one Options; with none, the zero Options applies, and when
+// several are given the last one is used.
+func New(dir string, opts ...Options) (*Store, error) {
+	var o Options
+	if len(opts) > 0 {
+		o = opts[len(opts)-1]
+	}
 	if dir == "" {
 		return nil, errors.New("file session store: no directory given")
+	}
+	if o.MaxLength < 0 {
+		return nil, fmt.Errorf("file session store: MaxLength %d is negative", o.MaxLength)
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -126,7 +150,22 @@ func New(dir string) (*Store, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("file session store: %q is not a directory", abs)
 	}
-	return &Store{dir: abs}, nil
+	s := &Store{dir: abs, maxLen: o.MaxLength}
+	if s.maxLen == 0 {
+		s.maxLen = codec.DefaultMaxLength
+	}
+	return s, nil
+}
+
+// MaxLength returns the longest blob the store writes or reads.
+func (s *Store) MaxLength() int { return s.maxLen }
+
+// checkLen refuses a blob longer than the store's MaxLength.
+func (s *Store) checkLen(op string, blob []byte) error {
+	if len(blob) > s.maxLen {
+		return fmt.Errorf("file session store: %s: %w: %d bytes, over MaxLength %d", op, server.ErrTooLarge, len(blob), s.maxLen)
+	}
+	return nil
 }
 
 // check returns the context's error or the key's validation error. Only a
@@ -145,16 +184,20 @@ func (s *Store) path(key string) string {
 
 // Load returns the blob stored under key, or server.ErrNotFound if there is
 // no such file or it has expired. A file that is not a session file gives
-// an error wrapping ErrCorrupt.
+// an error wrapping ErrCorrupt or server.ErrTooLarge.
 func (s *Store) Load(ctx context.Context, key string) ([]byte, error) {
 	blob, _, err := s.LoadWithExpiry(ctx, key)
 	return blob, err
 }
 
 // Create stores blob under key until expires. It returns server.ErrExists if
-// a file for key is present, expired or not.
+// a file for key is present, expired or not, and an error wrapping
+// server.ErrTooLarge for a blob over MaxLength.
 func (s *Store) Create(ctx context.Context, key string, blob []byte, expires time.Time) error {
 	if err := check(ctx, key); err != nil {
+		return err
+	}
+	if err := s.checkLen("create", blob); err != nil {
 		return err
 	}
 	tmp, err := s.writeTemp(blob, expires)
@@ -172,11 +215,15 @@ func (s *Store) Create(ctx context.Context, key string, blob []byte, expires tim
 }
 
 // Update replaces the blob and expiry of the file for key. It returns
-// server.ErrNotFound if there is no such file or it has expired, and an
-// error wrapping ErrCorrupt, leaving the file alone, if it is not a session
+// server.ErrNotFound if there is no such file or it has expired, an error
+// wrapping server.ErrTooLarge for a blob over MaxLength, and an error
+// wrapping ErrCorrupt, leaving the file alone, if it is not a session
 // file. See the package documentation for how Update races with Delete.
 func (s *Store) Update(ctx context.Context, key string, blob []byte, expires time.Time) error {
 	if err := check(ctx, key); err != nil {
+		return err
+	}
+	if err := s.checkLen("update", blob); err != nil {
 		return err
 	}
 	// All the writing happens before the check, so that only the check

@@ -66,17 +66,39 @@ func noTemps(t *testing.T, dir string) {
 	}
 }
 
+// plant writes a session file for key, blob and expires into dir as the
+// store would, without the store's checks.
+func plant(dir string) func(key string, blob []byte, expires time.Time) error {
+	return func(key string, blob []byte, expires time.Time) error {
+		data := binary.BigEndian.AppendUint64(append([]byte{}, magic[:]...), uint64(expires.UnixNano()))
+		return os.WriteFile(filepath.Join(dir, Prefix+key), append(data, blob...), 0o600)
+	}
+}
+
 func TestConformanceFresh(t *testing.T) {
+	var dir string
 	storetest.Run(t, func(t *testing.T) server.Store {
-		s, dir := newStore(t)
+		var s *Store
+		s, dir = newStore(t)
 		t.Cleanup(func() { noTemps(t, dir) })
 		return s
-	})
+	}, storetest.Options{Plant: func(key string, blob []byte, exp time.Time) error { return plant(dir)(key, blob, exp) }})
+}
+
+// TestConformanceMaxLength runs the suite on a store with a limit other
+// than the default.
+func TestConformanceMaxLength(t *testing.T) {
+	dir := t.TempDir()
+	s, err := New(dir, Options{MaxLength: 5000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.Run(t, func(t *testing.T) server.Store { return s }, storetest.Options{MaxLength: 5000, Plant: plant(dir)})
 }
 
 func TestConformanceShared(t *testing.T) {
 	s, dir := newStore(t)
-	storetest.Run(t, func(*testing.T) server.Store { return s })
+	storetest.Run(t, func(*testing.T) server.Store { return s }, storetest.Options{Plant: plant(dir)})
 	if got := names(t, dir); len(got) != 0 {
 		t.Errorf("after the suite the directory holds %v, want nothing (the suite deletes what it creates)", got)
 	}
@@ -591,6 +613,34 @@ func BenchmarkCreateDelete(b *testing.B) {
 		}
 		if err := s.Delete(ctx, k); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestReadAtMost checks the capped read of a file that is longer than its
+// size said: it stops one byte past the limit.
+func TestReadAtMost(t *testing.T) {
+	for _, c := range []struct {
+		n, hint, limit int
+		tooLarge       bool
+	}{
+		{n: 50, hint: 50, limit: 100},
+		{n: 50, hint: 10, limit: 100},  // grew
+		{n: 10, hint: 50, limit: 100},  // shrank
+		{n: 100, hint: 10, limit: 100}, // grew to the limit
+		{n: 101, hint: 10, limit: 100, tooLarge: true},
+		{n: 1 << 20, hint: 10, limit: 100, tooLarge: true},
+		{n: 0, hint: 0, limit: 100},
+	} {
+		data := bytes.Repeat([]byte{7}, c.n)
+		got, err := readAtMost(bytes.NewReader(data), c.hint, c.limit)
+		switch {
+		case c.tooLarge:
+			if !errors.Is(err, server.ErrTooLarge) || len(got) != c.limit+1 || cap(got) > 2*(c.limit+1) {
+				t.Errorf("%+v: %d bytes (cap %d), %v; want %d bytes and ErrTooLarge", c, len(got), cap(got), err, c.limit+1)
+			}
+		case err != nil || !bytes.Equal(got, data):
+			t.Errorf("%+v: %d bytes, %v; want the %d bytes", c, len(got), err, c.n)
 		}
 	}
 }
