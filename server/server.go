@@ -26,6 +26,10 @@
 // with an error wrapping ErrTooLarge. Every method takes a context and
 // must honour its cancellation where the store does I/O.
 //
+// Errors and log lines never contain a key, nor a file name made from
+// one: with session.Config.StoreRawKeys the key is the session's bearer
+// secret.
+//
 // Package server/storetest holds the conformance suite that every store,
 // including yours, runs with one call.
 package server

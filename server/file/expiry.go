@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"time"
 
 	"github.com/sessionkit/session/server"
@@ -20,36 +19,32 @@ func (s *Store) LoadWithExpiry(ctx context.Context, key string) ([]byte, time.Ti
 	if err := check(ctx, key); err != nil {
 		return nil, time.Time{}, err
 	}
-	p := s.path(key)
-	f, err := os.Open(p)
+	const op = "load"
+	f, fi, err := s.open(op, s.path(key))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, time.Time{}, server.ErrNotFound
 		}
-		return nil, time.Time{}, fmt.Errorf("file session store: %w", err)
+		return nil, time.Time{}, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("file session store: %w", err)
-	}
 	limit := headerLen + s.maxLen
 	if fi.Size() > int64(limit) {
-		return nil, time.Time{}, s.tooLarge("load", fi.Size())
+		return nil, time.Time{}, s.tooLarge(op, fi.Size())
 	}
 	data, err := readAtMost(f, int(fi.Size()), limit)
 	if err != nil {
 		if errors.Is(err, server.ErrTooLarge) {
-			return nil, time.Time{}, s.tooLarge("load", int64(len(data)))
+			return nil, time.Time{}, s.tooLarge(op, int64(len(data)))
 		}
-		return nil, time.Time{}, fmt.Errorf("file session store: %w", err)
+		return nil, time.Time{}, s.ioError(op, err)
 	}
 	if len(data) < headerLen {
-		return nil, time.Time{}, corrupt(p, data)
+		return nil, time.Time{}, s.headerError(op, corrupt(len(data)))
 	}
-	expires, err := parseHeader(p, data[:headerLen])
+	expires, err := parseHeader(data[:headerLen])
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, time.Time{}, s.headerError(op, err)
 	}
 	if server.Expired(expires, time.Now()) {
 		return nil, time.Time{}, server.ErrNotFound

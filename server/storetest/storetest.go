@@ -75,6 +75,12 @@
 //   - Concurrency: goroutines racing on the same keys: exactly one Create
 //     per key wins, Loads never see a torn or foreign blob, and no other
 //     errors occur. Run the suite with -race.
+//   - UpdateDeleteRace: 3,000 races of an Update against a Delete of the
+//     same live entry (fewer if they take more than 10 seconds), the
+//     Delete steered to land at the Update's check for the entry: once
+//     Delete has returned, the entry never loads again, whether the
+//     Update is still running or has returned. The subtest logs how many
+//     races ran and how many left the entry loadable.
 //   - TooLarge: a blob of Options.MaxLength bytes is stored and loaded;
 //     one byte more is refused by Create and Update with
 //     server.ErrTooLarge, writing nothing; and, with Options.Plant, a
@@ -88,11 +94,11 @@
 // RunBenchmarks measures a store's Load, Update and Create+Delete, one call
 // at a time, for a BenchmarkXxx function of the store's own.
 //
-// The time-based subtests sleep between one and two seconds in all. They
-// assume that the store's clock agrees with the test process's clock to
-// within a few milliseconds, which holds when the store compares expiry
-// against the caller's time.Now (as server.Expired does) or runs on the
-// same host.
+// The time-based subtests sleep between one and two seconds in all, and
+// UpdateDeleteRace runs for at most ten. The time-based subtests assume
+// that the store's clock agrees with the test process's clock to within a
+// few milliseconds, which holds when the store compares expiry against the
+// caller's time.Now (as server.Expired does) or runs on the same host.
 package storetest
 
 import (
@@ -162,6 +168,7 @@ func Run(t *testing.T, newStore func(t *testing.T) server.Store, opts ...Options
 		{"BlobIsolation", testBlobIsolation},
 		{"Context", testContext},
 		{"Concurrency", testConcurrency},
+		{"UpdateDeleteRace", testUpdateDeleteRace},
 		{"TooLarge", func(t *testing.T, s server.Store) { testTooLarge(t, s, o) }},
 		{"LoadWithExpiry", testLoadWithExpiry},
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -43,6 +44,7 @@ const (
 	truncatesTo10ms        flaw = "expiry-truncated-to-10ms"
 	roundsUpTo10ms         flaw = "expiry-rounded-up-to-10ms"
 	racyCreate             flaw = "create-check-then-insert"
+	racyUpdate             flaw = "update-check-then-write"
 	noLengthLimit          flaw = "no-length-limit"
 	limitExclusive         flaw = "refuses-max-length"
 	loadUnbounded          flaw = "load-ignores-length-limit"
@@ -205,6 +207,16 @@ func (s *refStore) Update(ctx context.Context, key string, blob []byte, expires 
 	if err := s.checkLen(key, blob); err != nil {
 		return err
 	}
+	if s.flaw == racyUpdate {
+		// Check, let others run, write: a Delete in between is undone.
+		s.mu.Lock()
+		e, ok := s.m[key]
+		s.mu.Unlock()
+		if !ok || server.Expired(e.expires, time.Now()) {
+			return server.ErrNotFound
+		}
+		runtime.Gosched()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.flaw != updateExpiredSucceeds {
@@ -212,7 +224,7 @@ func (s *refStore) Update(ctx context.Context, key string, blob []byte, expires 
 	}
 	e, ok := s.m[key]
 	switch {
-	case !ok && s.flaw != updateCreates:
+	case !ok && s.flaw != updateCreates && s.flaw != racyUpdate:
 		return server.ErrNotFound
 	case ok && server.Expired(e.expires, time.Now()) && s.flaw != updateExpiredSucceeds:
 		return server.ErrNotFound
@@ -354,6 +366,7 @@ func TestSuiteCatchesFlaws(t *testing.T) {
 		{flaw: truncatesTo10ms, subtest: "ExpiryPrecision", busy: "ExpiryPrecision/10ms"},
 		{flaw: roundsUpTo10ms, subtest: "ExpiryPrecision", busy: "ExpiryPrecision/10ms"},
 		{flaw: racyCreate, subtest: "Concurrency"},
+		{flaw: racyUpdate, subtest: "UpdateDeleteRace"},
 		{flaw: noLengthLimit, subtest: "TooLarge"},
 		{flaw: limitExclusive, subtest: "TooLarge"},
 		{flaw: loadUnbounded, subtest: "TooLarge"},
