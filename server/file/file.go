@@ -18,7 +18,11 @@
 //
 // Keep dir private to the application (mode 0700). Anyone who can write to
 // it can delete sessions, although not forge them, since blobs are
-// authenticated by package codec.
+// authenticated by package codec. New therefore logs a warning (see
+// Options.Logger) when dir is writable by its group or by everyone. It
+// warns rather than fails: a directory shared by a group is a legitimate
+// way for processes running as different users to share sessions, and it
+// costs them their availability, not their integrity.
 //
 // # Writes
 //
@@ -109,9 +113,11 @@ import (
 	"hash/maphash"
 	"io"
 	"io/fs"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -159,6 +165,9 @@ type Options struct {
 	// codec encodes or decodes by default; set it to the codec's MaxLength
 	// if that is configured otherwise. Negative is an error.
 	MaxLength int
+	// Logger receives the warning New gives for a directory that other
+	// users can write to. Default slog.Default().
+	Logger *slog.Logger
 }
 
 // Store is a server.Store that keeps sessions in files in one directory.
@@ -179,7 +188,8 @@ var _ server.Store = (*Store)(nil)
 // New does not create it. A relative dir is made absolute at once, so a
 // later change of the working directory does not move the store. New
 // takes at most one Options; with none, the zero Options applies, and when
-// several are given the last one is used.
+// several are given the last one is used. If dir can be written by its
+// group or by everyone, New logs a warning to Options.Logger and goes on.
 func New(dir string, opts ...Options) (*Store, error) {
 	var o Options
 	if len(opts) > 0 {
@@ -204,6 +214,18 @@ func New(dir string, opts ...Options) (*Store, error) {
 	}
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("file session store: %q is not a directory", abs)
+	}
+	if perm := fi.Mode().Perm(); perm&0o022 != 0 && runtime.GOOS != "windows" && runtime.GOOS != "plan9" {
+		log := o.Logger
+		if log == nil {
+			log = slog.Default()
+		}
+		who := "its group"
+		if perm&0o002 != 0 {
+			who = "every user"
+		}
+		log.Warn("file session store: the session directory can be written by "+who+", who can delete sessions; make it private to the application (chmod 700)",
+			slog.String("dir", abs), slog.String("mode", fmt.Sprintf("%#o", perm)))
 	}
 	s := &Store{dir: abs, maxLen: o.MaxLength, seed: maphash.MakeSeed()}
 	if s.maxLen == 0 {

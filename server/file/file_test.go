@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -171,6 +172,46 @@ func TestNewErrors(t *testing.T) {
 
 	if _, err := New(""); err == nil {
 		t.Error(`New("") succeeded, want an error`)
+	}
+}
+
+// TestWarnsOfSharedDir checks that New warns, through Options.Logger, of a
+// directory that its group or everyone can write to, and of no other.
+func TestWarnsOfSharedDir(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Unix permission bits do not apply on Windows")
+	}
+	for _, c := range []struct {
+		mode os.FileMode
+		want string // in the warning; empty: no warning
+	}{
+		{0o700, ""},
+		{0o750, ""},
+		{0o755, ""},
+		{0o770, "its group"},
+		{0o730, "its group"},
+		{0o777, "every user"},
+		{os.ModeSticky | 0o777, "every user"},
+		{0o702, "every user"},
+	} {
+		t.Run(fmt.Sprintf("%#o", c.mode), func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.Chmod(dir, c.mode); err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			log := slog.New(slog.NewTextHandler(&buf, nil))
+			if _, err := New(dir, Options{Logger: log}); err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			out := buf.String()
+			switch {
+			case c.want == "" && out != "":
+				t.Errorf("New logged %q for a private directory", out)
+			case c.want != "" && (!strings.Contains(out, "level=WARN") || !strings.Contains(out, c.want) || !strings.Contains(out, dir)):
+				t.Errorf("New logged %q, want a warning naming %s and %q", out, dir, c.want)
+			}
+		})
 	}
 }
 
