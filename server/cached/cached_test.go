@@ -3,8 +3,11 @@ package cached
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -204,8 +207,10 @@ func TestConformanceMemoryMemory(t *testing.T) {
 }
 
 func TestConformanceMemoryFile(t *testing.T) {
+	var dir string
 	storetest.Run(t, func(t *testing.T) server.Store {
-		backing, err := file.New(t.TempDir())
+		dir = t.TempDir()
+		backing, err := file.New(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -214,6 +219,13 @@ func TestConformanceMemoryFile(t *testing.T) {
 			t.Fatal(err)
 		}
 		return s
+	}, storetest.Options{
+		// A blob planted in the backing store, as the file store lays it
+		// out: the cache misses, and the backing store refuses it.
+		Plant: func(key string, blob []byte, exp time.Time) error {
+			data := binary.BigEndian.AppendUint64([]byte("SKF\x01"), uint64(exp.UnixNano()))
+			return os.WriteFile(filepath.Join(dir, file.Prefix+key), append(data, blob...), 0o600)
+		},
 	})
 }
 
