@@ -244,6 +244,12 @@ func (m *Manager) loadStored(s *Session) {
 	if errors.Is(err, server.ErrNotFound) || errors.Is(err, server.ErrInvalidKey) {
 		return // expired or deleted: a new session, never under the old key
 	}
+	if errors.Is(err, server.ErrTooLarge) {
+		// Larger than anything this codec writes: planted behind the
+		// store's back. A bad value, not an outage.
+		m.badValue(s, "store", err)
+		return
+	}
 	if err != nil {
 		s.err = fmt.Errorf("%w: loading: %w", ErrStore, err)
 		return

@@ -414,7 +414,9 @@ func (s *Store) fill(ctx context.Context, key string, blob []byte, exp time.Time
 	dctx, cancel := s.detached(ctx)
 	defer cancel()
 	if err := s.put(dctx, key, blob, s.cacheExpiry(exp)); err != nil {
-		s.cacheFailed(ctx, "fill", err)
+		if !errors.Is(err, server.ErrTooLarge) { // too large to cache is no failure
+			s.cacheFailed(ctx, "fill", err)
+		}
 		return
 	}
 	again, exp2, err := s.loadBacking(dctx, key)
@@ -442,7 +444,9 @@ func (s *Store) Create(ctx context.Context, key string, blob []byte, expires tim
 	dctx, cancel := s.detached(ctx)
 	defer cancel()
 	if err := s.put(dctx, key, blob, s.cacheExpiry(expires)); err != nil {
-		s.cacheFailed(ctx, "create", err)
+		if !errors.Is(err, server.ErrTooLarge) { // too large to cache is no failure
+			s.cacheFailed(ctx, "create", err)
+		}
 	}
 	return nil
 }
@@ -471,7 +475,16 @@ func (s *Store) Update(ctx context.Context, key string, blob []byte, expires tim
 	}
 	dctx, cancel := s.detached(ctx)
 	defer cancel()
-	if cerr := s.cache.Update(dctx, key, wrap(blob), s.cacheExpiry(expires)); cerr != nil && !errors.Is(cerr, server.ErrNotFound) {
+	cerr := s.cache.Update(dctx, key, wrap(blob), s.cacheExpiry(expires))
+	switch {
+	case cerr == nil, errors.Is(cerr, server.ErrNotFound):
+	case errors.Is(cerr, server.ErrTooLarge):
+		// Too large for the cache, not a failure of it: drop the old copy
+		// and serve this session from the backing store.
+		if derr := s.cache.Delete(dctx, key); derr != nil {
+			s.cacheFailed(ctx, "update", derr)
+		}
+	default:
 		s.cacheFailed(ctx, "update", cerr)
 	}
 	return nil

@@ -294,3 +294,32 @@ func (c *countingPartition) Delete(ctx context.Context, key string) error {
 	c.calls.Add(1)
 	return c.partitioned.Delete(ctx, key)
 }
+
+// TestTooLargeForTheCache checks that a session the cache is too small for
+// is served from the backing store and is no cache failure: it must not
+// put every other session into the cool-down.
+func TestTooLargeForTheCache(t *testing.T) {
+	cache := memory.New(memory.Options{MaxLength: 100})
+	backing := memory.New()
+	defer cache.Close()
+	defer backing.Close()
+	s, _ := New(cache, backing, Options{Logger: discardLogger})
+	exp := time.Now().Add(time.Hour)
+	big := make([]byte, 95) // fits the backing store, not the cache with its entry header
+	if err := s.Create(ctx, k1, []byte("small"), exp); err != nil {
+		t.Fatal(err)
+	}
+	mustLoad(t, s, k1, "small")
+	if err := s.Update(ctx, k1, big, exp); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := s.Load(ctx, k1); err != nil || len(b) != len(big) {
+		t.Fatalf("the large session loads as %d bytes, %v", len(b), err)
+	}
+	if err := s.Create(ctx, k2, big, exp); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.CacheErrors != 0 || s.cooling() {
+		t.Errorf("a session too large for the cache counted as a cache failure: %+v", st)
+	}
+}
