@@ -147,28 +147,71 @@ func (m *Manager) openCookie(value string) (codec.Decoded, error) {
 // resolve decodes the session cookie: a data cookie gives the values, a
 // store reference the key. It runs with s.mu held.
 func (m *Manager) resolve(s *Session) {
-	d, err := m.openCookie(s.cookieValue)
-	if err != nil && s.req != nil {
-		// Several cookies of the session's name (another path or domain,
-		// or one tossed in by a sibling subdomain): the first that
-		// verifies is the session, and a bad one costs nothing.
+	first := s.cookieValue
+	err := m.adopt(s, first)
+	if err == nil && (s.key == "" || !m.otherCookies(s, first)) {
+		return // a data cookie, or the only cookie: loaded lazily, as usual
+	}
+	if err == nil && !m.deadReference(s) {
+		return
+	}
+	// Several cookies of the session's name (another path or domain, or
+	// one tossed in by a sibling subdomain): the session is the first that
+	// verifies and, for a reference, whose stored session exists. The
+	// others cost nothing: no empty session, no deletion.
+	if s.req != nil {
 		for v := range m.jar.Values(s.req) {
-			if v == s.cookieValue {
+			if v == first {
 				continue
 			}
-			if dv, errv := m.openCookie(v); errv == nil {
-				d, err, s.cookieValue = dv, nil, v
-				break
+			s.reset()
+			if m.adopt(s, v) == nil && (s.key == "" || !m.deadReference(s)) {
+				return
 			}
 		}
 	}
+	s.reset()
+	s.cookieValue = first
 	if err != nil {
 		m.badValue(s, "cookie", err)
-		return
 	}
+}
+
+// otherCookies reports whether the request carries a session cookie other
+// than value.
+func (m *Manager) otherCookies(s *Session, value string) bool {
+	if s.req == nil {
+		return false
+	}
+	for v := range m.jar.Values(s.req) {
+		if v != value {
+			return true
+		}
+	}
+	return false
+}
+
+// deadReference loads the stored session of the reference s adopted and
+// reports whether it is gone. A store failure is not "gone": the session
+// keeps it as its error.
+func (m *Manager) deadReference(s *Session) bool {
+	s.loaded = true
+	m.loadStored(s)
+	return s.key == "" && s.err == nil
+}
+
+// adopt makes value the session's cookie: it decodes it and takes its
+// values (a data cookie) or its key (a reference). It returns the decode
+// error of a value that does not verify.
+func (m *Manager) adopt(s *Session, value string) error {
+	d, err := m.openCookie(value)
+	if err != nil {
+		return err
+	}
+	s.cookieValue = value
 	if m.lifetimeOver(d.Created) {
 		m.cfg.Logger.Debug("session: session past its MaxLifetime", "where", "cookie")
-		return
+		return nil
 	}
 	s.created, s.expires = d.Created, d.Expires
 	if d.Stale != 0 {
@@ -186,19 +229,19 @@ func (m *Manager) resolve(s *Session) {
 		}
 	case codec.KindReference:
 		if m.store == nil {
-			m.badValue(s, "cookie", errNoStore)
-			return
+			return errNoStore
 		}
 		s.key = d.Ref
 		switch {
-		case !codec.IsRef(s.cookieValue):
+		case !codec.IsRef(value):
 			if _, ok := compactKey(d.Ref); ok {
 				s.rewrite = true // an encoded reference: send the compact one
 			}
 		case d.Stale == 0:
-			s.ref, s.refFor = s.cookieValue, s.key // still good: not sealed again
+			s.ref, s.refFor = value, s.key // still good: not sealed again
 		}
 	}
+	return nil
 }
 
 var errNoStore = errors.New("the cookie refers to a server store, but no Store is configured")

@@ -74,6 +74,12 @@ type Session struct {
 	late      []string // keys changed after commit, not yet reported
 }
 
+// reset forgets what resolving a cookie set, to try another one.
+func (s *Session) reset() {
+	s.values, s.loaded, s.key, s.ref, s.refFor = nil, false, "", "", ""
+	s.created, s.expires, s.rewrite, s.id = time.Time{}, time.Time{}, false, codec.ID{}
+}
+
 // resolve decodes the cookie, once: a data cookie gives the values, a
 // reference cookie gives the key (loaded later, if at all). s.mu must be
 // held.
