@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"maps"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -309,6 +310,10 @@ func (m *Manager) loadStored(s *Session) {
 		return
 	}
 	s.key, s.values, s.created, s.expires = key, d.Values, d.Created, d.Expires
+	if _, ok := s.values[movedKey]; ok {
+		delete(s.values, movedKey)
+		s.moved = true
+	}
 	s.adoptID(d.ID)
 	if d.Stale != 0 {
 		s.rewrite = true
@@ -520,6 +525,11 @@ var (
 // save writes s where the engine says and returns its Set-Cookie header.
 func (m *Manager) save(s *Session) (string, error) {
 	s.load()
+	if s.moved {
+		// Read from the entry a move into the cookie left: the session
+		// lives in a newer cookie, which this save must not replace.
+		return "", ErrInterrupted
+	}
 	now := m.cfg.Now()
 	if s.created.IsZero() {
 		s.created = now
@@ -554,7 +564,7 @@ func (m *Manager) save(s *Session) (string, error) {
 		switch {
 		case err == nil:
 			// If it lived in the store, it now lives in the cookie alone.
-			if err := m.retireStored(s, prepared, now); err != nil {
+			if err := m.retireStored(s, data, now); err != nil {
 				return "", err
 			}
 			return hdr, nil
@@ -605,28 +615,37 @@ func (m *Manager) cookieHeader(data codec.Payload, prepared *codec.Prepared, max
 // modify the blob, and nothing reads the string afterwards.
 func blobBytes(blob string) []byte { return unsafe.Slice(unsafe.StringData(blob), len(blob)) }
 
-// MovedGrace is how long the store keeps a session that has moved into
+// movedGrace is how long the store keeps a session that has moved into
 // the cookie, for the requests still in flight with the old reference
 // cookie (another tab, say): they read the session instead of an empty
-// one, and their writes land.
+// one. The entry is marked moved (movedKey): a request that read it cannot
+// save (ErrInterrupted), so it neither replaces the new cookie nor brings
+// back, nor keeps alive, a session that a later logout ended.
 const movedGrace = time.Minute
 
+// movedKey marks, among the values of a store entry, a session that moved
+// into the cookie. It never reaches the handler.
+const movedKey = "_session_moved"
+
 // retireStored ends the store entry of a session that now lives in the
-// cookie: the entry keeps the session's current data for movedGrace and
-// then expires. It forgets the key. An entry that is gone already was
-// deleted by a concurrent logout, which the new cookie must not undo:
-// that is ErrInterrupted.
-func (m *Manager) retireStored(s *Session, prepared *codec.Prepared, now time.Time) error {
+// cookie: the entry keeps the session's current data, marked moved, for
+// movedGrace and then expires. It forgets the key. An entry that is gone
+// already was deleted by a concurrent logout, which the new cookie must
+// not undo: that is ErrInterrupted.
+func (m *Manager) retireStored(s *Session, p codec.Payload, now time.Time) error {
 	if s.key == "" {
 		return nil
 	}
 	rk := m.storeKey(s)
 	s.key = ""
-	blob, err := prepared.Seal(rk)
+	p.Values = maps.Clone(p.Values)
+	p.Values[movedKey] = true
+	p.Expires = now.Add(movedGrace)
+	blob, err := m.codec.Encode(rk, p)
 	if err != nil {
 		return err
 	}
-	err = m.store.Update(s.ctx, rk, blobBytes(blob), now.Add(movedGrace))
+	err = m.store.Update(s.ctx, rk, blobBytes(blob), p.Expires)
 	if errors.Is(err, server.ErrNotFound) {
 		return ErrInterrupted
 	}
