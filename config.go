@@ -24,7 +24,7 @@ const (
 	// EngineCookie keeps the whole session in the cookie (the default).
 	EngineCookie Engine = "cookie"
 	// EngineServer keeps the session in Config.Store; the cookie carries
-	// a signed reference to it, encrypted unless SignOnly is set.
+	// a reference to it: the random session key and a MAC over it.
 	EngineServer Engine = "server"
 	// EngineAuto keeps the session in the cookie while it fits and moves
 	// it to Config.Store when it does not.

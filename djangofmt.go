@@ -51,6 +51,9 @@ func newDjangoFormat(cfg *Config) (*djangoFormat, error) {
 		if cfg.Engine != EngineCookie {
 			return nil, configErr("Django.Mode %q needs EngineCookie (Django's signed_cookies backend); Django's db backend is not supported", d.Mode)
 		}
+		if cfg.MaxLifetime > 0 {
+			return nil, configErr("Django.Mode %q cannot enforce MaxLifetime: Django's format does not record when a session was created", d.Mode)
+		}
 	default:
 		return nil, configErr("unknown Django.Mode %q (want %q or %q)", d.Mode, DjangoMigrate, DjangoShare)
 	}
@@ -70,6 +73,10 @@ func isDjangoValue(v string) bool { return strings.IndexByte(v, ':') >= 0 }
 // refused when its signature is more than CookieAge old. A value read in
 // migrate mode, or with a fallback key, is stale.
 func (m *Manager) openDjango(value string) (codec.Decoded, error) {
+	if max := m.jar.Options().MaxSize; len(value) > max {
+		// The cookie budget caps what is verified, as for our own values.
+		return codec.Decoded{}, fmt.Errorf("%w: cookie value is %d bytes, over the %d-byte budget", codec.ErrTooLarge, len(value), max)
+	}
 	l, err := m.django.signer.Loads(value, m.cfg.CookieAge)
 	if err != nil {
 		return codec.Decoded{}, err

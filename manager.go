@@ -19,6 +19,7 @@ import (
 
 	"github.com/sessionkit/session/codec"
 	"github.com/sessionkit/session/cookie"
+	"github.com/sessionkit/session/django"
 	"github.com/sessionkit/session/serializer"
 	"github.com/sessionkit/session/server"
 )
@@ -345,7 +346,7 @@ func (m *Manager) refreshDue(s *Session) bool {
 // a new, empty session, and anything but plain expiry is logged as a
 // security event.
 func (m *Manager) badValue(s *Session, where string, err error) {
-	if errors.Is(err, codec.ErrExpired) {
+	if errors.Is(err, codec.ErrExpired) || errors.Is(err, django.ErrExpired) {
 		m.cfg.Logger.Debug("session: expired session", "where", where, "err", err)
 		return
 	}
@@ -458,7 +459,7 @@ func (m *Manager) rewriteFailed(s *Session, err error) {
 	switch {
 	case errors.Is(err, cookie.ErrTooLarge), errors.Is(err, codec.ErrTooLarge):
 		cause = "too large"
-	case errors.Is(err, serializer.ErrUnsupported):
+	case errors.Is(err, serializer.ErrUnsupported), errors.Is(err, django.ErrUnsupported):
 		cause = "unsupported value"
 	case errors.Is(err, ErrInterrupted):
 		cause = "deleted"
