@@ -1,6 +1,7 @@
 package session
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -203,7 +204,9 @@ func configErr(format string, args ...any) error {
 // current secret and as a fallback. A *_FILE variable names a file (a
 // Docker or Kubernetes secret): its content is the value, except that one
 // final newline ("\n" or "\r\n") is not part of the last key. Setting a
-// variable and its *_FILE both is an error.
+// variable and its *_FILE both is an error. A key written "base64:" and
+// standard base64 is the bytes the base64 spells, whatever they are (a key
+// that held whitespace when it was used as it was, say).
 //
 // The store of the server and auto engines is not built from the
 // environment here, since each store lives in its own package.
@@ -335,6 +338,14 @@ func secretsFromEnv(lookup func(string) (string, bool), name string, list bool) 
 				what = fmt.Sprintf("%s, key %d,", source, i+1)
 			}
 			return nil, configErr("%s has leading or trailing whitespace: a secret is used as its exact bytes, so remove the whitespace (a file may end in one newline)", what)
+		}
+		if b64, ok := strings.CutPrefix(k, "base64:"); ok {
+			raw, err := base64.StdEncoding.DecodeString(b64)
+			if err != nil {
+				return nil, configErr("%s: the key after \"base64:\" is not standard base64", source)
+			}
+			keys = append(keys, raw)
+			continue
 		}
 		keys = append(keys, []byte(k))
 	}

@@ -2,6 +2,7 @@ package session
 
 import (
 	"bytes"
+	"errors"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -238,5 +239,37 @@ func TestDjangoMigrate(t *testing.T) {
 	b2.setCookie(gs, djangoCookie)
 	if got := b2.do("GET", gs+"/get", ""); got != "{}\n" {
 		t.Errorf("an expired Django cookie read as %s", got)
+	}
+}
+
+// TestDjangoConfigRules checks the rules of Config.Django that need no
+// Django: what New refuses, the cookie budget before any HMAC, and that an
+// expired Django cookie is not reported as tampering.
+func TestDjangoConfigRules(t *testing.T) {
+	dj := &DjangoConfig{SecretKey: []byte(djangoSecret), Mode: DjangoShare}
+	for _, cfg := range []Config{
+		{Django: dj, MaxLifetime: time.Hour},
+		{Django: dj, Engine: EngineServer, Store: memory.New()},
+		{Django: &DjangoConfig{SecretKey: []byte(djangoSecret), Mode: "copy"}},
+		{Django: &DjangoConfig{}},
+	} {
+		cfg.SecretKey = mwSecret
+		if _, err := New(cfg); !errors.Is(err, ErrConfig) {
+			t.Errorf("New(%+v) = %v, want ErrConfig", cfg, err)
+		}
+	}
+	clock := newMwClock()
+	m, logs := mwManager(t, Config{Now: clock.Now, Django: dj})
+	signer, _ := django.NewSigner(django.SaltSignedCookies, []byte(djangoSecret), nil, clock.Now)
+	old, _ := signer.Dumps(map[string]any{"user": "ada"})
+	clock.Advance(DefaultCookieAge + time.Second)
+	var got any
+	mwDo(m, func(w http.ResponseWriter, r *http.Request) { got = FromRequest(r).Get("user") }, old)
+	if got != nil || strings.Contains(logs.String(), "session data corrupted") {
+		t.Errorf("an expired Django cookie: user %v, logs:\n%s", got, logs)
+	}
+	huge := strings.Repeat("A", 5000) + ":" + old
+	if _, err := m.openCookie(huge); !errors.Is(err, codec.ErrTooLarge) {
+		t.Errorf("a Django value over the cookie budget: %v, want codec.ErrTooLarge before any HMAC", err)
 	}
 }
