@@ -178,11 +178,17 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Store, error) {
 // loc=UTC, clientFoundRows=true and, when the connection character set
 // allows it, interpolateParams=true, and returns a Store on a new *sql.DB
 // with the pool settings described in the package documentation. Close
-// closes that *sql.DB. Open does no I/O: the first connection is made by
-// the first operation (or Migrate, or DB().PingContext).
+// closes that *sql.DB. Open checks that the server answers within
+// OpenTimeout: an error names the address and the user (never the
+// password) and the cause. A DSN whose address lacks its protocol
+// ("user:pass@host:3306/db") gets an error that says to write
+// tcp(host:3306).
 func Open(dsn string, cfg Config) (*Store, error) {
 	mc, err := gomysql.ParseDSN(dsn)
 	if err != nil {
+		if m := bareAddr.FindStringSubmatch(dsn); m != nil {
+			return nil, fmt.Errorf("session store mysql: open: the DSN's address must be written tcp(%s), not %s: %w", m[1], m[1], err)
+		}
 		return nil, fmt.Errorf("session store mysql: open: %w", err)
 	}
 	mc.ParseTime = true
@@ -207,7 +213,28 @@ func Open(dsn string, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s.owned = true
+	ctx, cancel := context.WithTimeout(context.Background(), OpenTimeout)
+	defer cancel()
+	if err := s.Ping(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("session store mysql: open: %s(%s) as %q does not answer: %w", mc.Net, mc.Addr, mc.User, err)
+	}
 	return s, nil
+}
+
+// OpenTimeout bounds the ping with which Open checks the server.
+const OpenTimeout = 10 * time.Second
+
+// bareAddr matches a DSN whose address lacks its protocol, as in
+// "user:pass@host:3306/db" for "user:pass@tcp(host:3306)/db".
+var bareAddr = regexp.MustCompile(`@([^/()@]+:[0-9]+)/`)
+
+// Ping checks that the server answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("session store mysql: ping: %w", err)
+	}
+	return nil
 }
 
 // unsafeCharsets are the connection character sets whose multibyte

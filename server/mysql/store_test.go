@@ -39,7 +39,7 @@ func TestTableNameValidation(t *testing.T) {
 		if err := ValidateTable(name); !errors.Is(err, ErrMisconfigured) {
 			t.Errorf("ValidateTable(%q) = %v, want ErrMisconfigured", name, err)
 		}
-		if _, err := Open("u:p@tcp(127.0.0.1:1)/db", Config{Table: name}); !errors.Is(err, ErrMisconfigured) {
+		if _, err := Open(testenv.MySQLDSN(t), Config{Table: name}); !errors.Is(err, ErrMisconfigured) {
 			t.Errorf("Open with table %q: err = %v, want ErrMisconfigured", name, err)
 		}
 		db, err := sql.Open("mysql", "u:p@tcp(127.0.0.1:1)/db")
@@ -56,7 +56,7 @@ func TestTableNameValidation(t *testing.T) {
 		if err := ValidateTable(name); err != nil {
 			t.Errorf("ValidateTable(%q) = %v, want nil", name, err)
 		}
-		s, err := Open("u:p@tcp(127.0.0.1:1)/db", Config{Table: name})
+		s, err := Open(testenv.MySQLDSN(t), Config{Table: name})
 		if err != nil {
 			t.Errorf("Open with table %q: %v", name, err)
 			continue
@@ -66,7 +66,7 @@ func TestTableNameValidation(t *testing.T) {
 		}
 		_ = s.Close()
 	}
-	s, err := Open("u:p@tcp(127.0.0.1:1)/db", Config{})
+	s, err := Open(testenv.MySQLDSN(t), Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestTableNameValidation(t *testing.T) {
 	if s.Table() != DefaultTable {
 		t.Fatalf("default table = %q, want %q", s.Table(), DefaultTable)
 	}
-	if _, err := Open("u:p@tcp(127.0.0.1:1)/db", Config{DeleteBatch: -1}); !errors.Is(err, ErrMisconfigured) {
+	if _, err := Open(testenv.MySQLDSN(t), Config{DeleteBatch: -1}); !errors.Is(err, ErrMisconfigured) {
 		t.Fatalf("Open with DeleteBatch -1: err = %v, want ErrMisconfigured", err)
 	}
 }
@@ -622,7 +622,7 @@ func TestCloseClosesOwnedDB(t *testing.T) {
 }
 
 func TestPoolDefaults(t *testing.T) {
-	s, err := Open("u:p@tcp(127.0.0.1:1)/db", Config{})
+	s, err := Open(testenv.MySQLDSN(t), Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
