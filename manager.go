@@ -342,13 +342,24 @@ func (m *Manager) lateChange(s *Session, key string) {
 	}
 }
 
-// commit runs Django's response algorithm for s and adds the headers it
-// calls for to h. status is the response's status code. An error means
-// the response must become the error response; nothing was saved.
-func (m *Manager) commit(s *Session, h http.Header, status int) error {
+// commit runs Django's response algorithm for s, once, and adds the
+// headers it calls for to h. status is the response's status code. An
+// error means the response must become the error response; nothing was
+// saved. first reports whether this call did the commit; later calls
+// return the first one's error.
+func (m *Manager) commit(s *Session, h http.Header, status int) (first bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.committed {
+		return false, s.commitErr
+	}
 	s.committed = true
+	s.commitErr = m.commitLocked(s, h, status)
+	return true, s.commitErr
+}
+
+// commitLocked is commit's algorithm; it runs with s.mu held.
+func (m *Manager) commitLocked(s *Session, h http.Header, status int) error {
 	if m.cfg.SaveEveryRequest && s.hadCookie {
 		s.load() // every non-empty session is saved, so read it first
 	}

@@ -71,7 +71,15 @@ type Session struct {
 	accessed  bool
 	modified  bool
 	committed bool
+	commitErr error    // what the commit returned
 	late      []string // keys changed after commit, not yet reported
+}
+
+// isCommitted reports whether the session has been committed.
+func (s *Session) isCommitted() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.committed
 }
 
 // resolve decodes the cookie, once: a data cookie gives the values, a
