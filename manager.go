@@ -11,6 +11,7 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,6 +51,12 @@ type Manager struct {
 	// insecureTLS is set once a request over TLS has been seen while
 	// CookieSecure is off, and the warning logged.
 	insecureTLS atomic.Bool
+	// The token transport, when Config.TokenHeader is set: the request
+	// header (canonical), whether it is Authorization's Bearer scheme,
+	// the response header, and the Vary value for the request header.
+	tokenHeader, tokenResponse string
+	bearer                     bool
+	varyToken                  []string
 }
 
 // New validates cfg and returns a Manager.
@@ -98,18 +105,100 @@ func New(cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
-	return &Manager{
+	m := &Manager{
 		cfg:   cfg,
 		codec: c,
 		jar:   jar,
 		store: cfg.Store,
 		sec:   cfg.Logger.With(slog.String("logger", "session.security")),
-	}, nil
+	}
+	if err := m.setTokenTransport(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// setTokenTransport checks and sets up the token transport of m.cfg.
+func (m *Manager) setTokenTransport() error {
+	cfg := m.cfg
+	if cfg.TokenHeader == "" {
+		if cfg.TokenOnly || cfg.TokenResponseHeader != "" {
+			return configErr("TokenOnly and TokenResponseHeader need TokenHeader, the request header of the token")
+		}
+		return nil
+	}
+	resp := cfg.TokenResponseHeader
+	req := http.CanonicalHeaderKey(cfg.TokenHeader)
+	if resp == "" {
+		resp = req
+		if req == "Authorization" {
+			resp = "Session-Token"
+		}
+	}
+	resp = http.CanonicalHeaderKey(resp)
+	for _, h := range [][2]string{{"TokenHeader", req}, {"TokenResponseHeader", resp}} {
+		if !validHeaderName(h[1]) {
+			return configErr("%s %q is not a valid header name", h[0], h[1])
+		}
+		switch h[1] {
+		case "Cookie", "Set-Cookie":
+			return configErr("%s cannot be %s", h[0], h[1])
+		}
+	}
+	if resp == "Authorization" {
+		return configErr("TokenResponseHeader cannot be Authorization, a request header")
+	}
+	m.tokenHeader, m.tokenResponse, m.bearer = req, resp, req == "Authorization"
+	m.varyToken = []string{req}[:1:1]
+	return nil
+}
+
+// validHeaderName reports whether name is an HTTP field name: one or more
+// of RFC 9110's token characters.
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, c := range []byte(name) {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// requestToken returns the session token that r carries in the token
+// header, and whether r carries that header at all: an empty token asks
+// for one. For Authorization, only the Bearer scheme counts.
+func (m *Manager) requestToken(r *http.Request) (string, bool) {
+	vs := r.Header[m.tokenHeader]
+	if len(vs) == 0 {
+		return "", false
+	}
+	v := strings.Trim(vs[0], " \t")
+	if m.bearer {
+		scheme, token, _ := strings.Cut(v, " ")
+		if !strings.EqualFold(scheme, "Bearer") {
+			return "", false
+		}
+		v = strings.TrimLeft(token, " ")
+	}
+	return v, true
 }
 
 // newSession returns the lazy session for an incoming cookie value.
 func (m *Manager) newSession(ctx context.Context, r *http.Request, s *Session) {
 	s.m, s.ctx, s.req = m, ctx, r
+	if r != nil && m.tokenHeader != "" {
+		if v, ok := m.requestToken(r); ok || m.cfg.TokenOnly {
+			s.token = true
+			s.cookieValue, s.hadCookie = v, v != ""
+			return
+		}
+	}
 	if r != nil {
 		s.cookieValue, s.hadCookie = m.jar.Value(r)
 		if r.TLS != nil && !m.cfg.CookieSecure && !m.insecureTLS.Load() && m.insecureTLS.CompareAndSwap(false, true) {
@@ -138,7 +227,7 @@ func (m *Manager) openCookie(value string) (codec.Decoded, error) {
 // store reference the key. It runs with s.mu held.
 func (m *Manager) resolve(s *Session) {
 	d, err := m.openCookie(s.cookieValue)
-	if err != nil && s.req != nil {
+	if err != nil && s.req != nil && !s.token {
 		// Several cookies of the session's name (another path or domain,
 		// or one tossed in by a sibling subdomain): the first that
 		// verifies is the session, and a bad one costs nothing.
@@ -368,11 +457,15 @@ func (m *Manager) commitLocked(s *Session, h http.Header, status int) error {
 	}
 	empty := s.isEmpty()
 	if s.hadCookie && empty {
-		setCookie(h, m.jar.DeleteHeader())
+		if s.token {
+			m.send(h, s, "", "")
+		} else {
+			m.send(h, s, m.jar.DeleteHeader(), "")
+		}
 		return nil
 	}
 	if s.accessed {
-		addVary(h)
+		m.vary(h)
 	}
 	if empty || status >= 500 {
 		return nil
@@ -380,7 +473,7 @@ func (m *Manager) commitLocked(s *Session, h http.Header, status int) error {
 	if !s.modified && !s.rewrite && !(m.cfg.SaveEveryRequest && m.refreshDue(s)) {
 		return nil
 	}
-	hdr, err := m.save(s)
+	hdr, value, err := m.save(s)
 	if err != nil {
 		if !s.modified {
 			// A rewrite the handler did not ask for (an old format, key
@@ -392,7 +485,7 @@ func (m *Manager) commitLocked(s *Session, h http.Header, status int) error {
 		}
 		return err
 	}
-	setCookie(h, hdr)
+	m.send(h, s, hdr, value)
 	return nil
 }
 
@@ -449,14 +542,35 @@ func (w *warnOnce) first(value, cause string) bool {
 	return true
 }
 
-// setCookie adds the session's Set-Cookie header to h, with what keeps a
-// shared cache from serving it to anyone else: Vary: Cookie and, unless
-// the handler chose a Cache-Control of its own, Cache-Control: private.
-func setCookie(h http.Header, hdr string) {
-	h.Add("Set-Cookie", hdr)
-	addVary(h)
+// send adds to h what carries the saved session s back to the client,
+// with what keeps a shared cache from serving it to anyone else: Vary and,
+// unless the handler chose a Cache-Control of its own, Cache-Control:
+// private. On the cookie transport that is the Set-Cookie header hdr; on
+// the token transport, the token value in the response header, unless it
+// is the one the request carried ("" ends the client's token).
+func (m *Manager) send(h http.Header, s *Session, hdr, value string) {
+	if !s.token {
+		h.Add("Set-Cookie", hdr)
+	} else if value != s.cookieValue {
+		h[m.tokenResponse] = []string{value}
+	} else {
+		return
+	}
+	m.vary(h)
 	if _, ok := h["Cache-Control"]; !ok {
 		h["Cache-Control"] = cachePrivate
+	}
+}
+
+// vary adds to h the Vary of a response that depends on the session: the
+// Cookie header, and the token header when tokens are on, since either
+// can name the session.
+func (m *Manager) vary(h http.Header) {
+	if !m.cfg.TokenOnly {
+		addVary(h, "Cookie", varyCookie)
+	}
+	if m.tokenHeader != "" {
+		addVary(h, m.tokenHeader, m.varyToken)
 	}
 }
 
@@ -467,8 +581,9 @@ var (
 	varyCookie   = []string{"Cookie"}[:1:1]
 )
 
-// save writes s where the engine says and returns its Set-Cookie header.
-func (m *Manager) save(s *Session) (string, error) {
+// save writes s where the engine says and returns its Set-Cookie header
+// and the cookie's value ("" when the save deletes the cookie).
+func (m *Manager) save(s *Session) (hdr, value string, err error) {
 	s.load()
 	now := m.cfg.Now()
 	if s.created.IsZero() {
@@ -481,9 +596,9 @@ func (m *Manager) save(s *Session) (string, error) {
 	} else if maxAge <= 0 {
 		// Already expired: drop the stored copy and the cookie.
 		if err := m.dropStored(s.ctx, s); err != nil {
-			return "", err
+			return "", "", err
 		}
-		return m.jar.DeleteHeader(), nil
+		return m.jar.DeleteHeader(), "", nil
 	}
 	data := codec.Payload{Kind: codec.KindData, Values: s.values, Expires: expires, Created: s.created, ID: s.sessionID()}
 	var prepared *codec.Prepared
@@ -493,25 +608,24 @@ func (m *Manager) save(s *Session) (string, error) {
 		// serialize and compress it once for the cookie attempt and the
 		// store. (A session in the cookie takes Encode's cheaper path,
 		// and is encoded again in the rare save that spills it.)
-		var err error
 		if prepared, err = m.codec.Prepare(data); err != nil {
-			return "", err
+			return "", "", err
 		}
 	}
 
 	if m.cfg.Engine != EngineServer {
-		hdr, err := m.cookieHeader(data, prepared, maxAge, now)
+		hdr, value, err := m.cookieHeader(data, prepared, maxAge, now)
 		switch {
 		case err == nil:
 			// If it lived in the store, it now lives in the cookie alone.
 			if err := m.retireStored(s, prepared, now); err != nil {
-				return "", err
+				return "", "", err
 			}
-			return hdr, nil
+			return hdr, value, nil
 		case !errors.Is(err, cookie.ErrTooLarge) && !errors.Is(err, codec.ErrTooLarge):
-			return "", err
+			return "", "", err
 		case m.cfg.Engine == EngineCookie && s.key == "":
-			return "", err
+			return "", "", err
 		}
 		// Too large for a cookie: the auto engine spills it to the
 		// store, and a session that already lives there (the cookie
@@ -519,33 +633,33 @@ func (m *Manager) save(s *Session) (string, error) {
 	}
 
 	if err := m.saveStored(s, data, prepared); err != nil {
-		return "", err
+		return "", "", err
 	}
-	value, err := m.reference(s, expires)
-	if err != nil {
-		return "", err
+	if value, err = m.reference(s, expires); err != nil {
+		return "", "", err
 	}
-	return m.jar.Header(value, maxAge)
+	hdr, err = m.jar.Header(value, maxAge)
+	return hdr, value, err
 }
 
-// cookieHeader returns the Set-Cookie header that carries data, sealed
-// from prepared when the caller has prepared it. A prepared value that
-// cannot fit in the cookie is refused without being sealed.
-func (m *Manager) cookieHeader(data codec.Payload, prepared *codec.Prepared, maxAge time.Duration, now time.Time) (string, error) {
-	var value string
-	var err error
+// cookieHeader returns the Set-Cookie header that carries data and the
+// cookie's value, sealed from prepared when the caller has prepared it. A
+// prepared value that cannot fit in the cookie is refused without being
+// sealed.
+func (m *Manager) cookieHeader(data codec.Payload, prepared *codec.Prepared, maxAge time.Duration, now time.Time) (hdr, value string, err error) {
 	switch {
 	case prepared == nil:
 		value, err = m.jar.Encode(data)
 	case prepared.MinSealedLen() > m.jar.Options().MaxSize:
-		return "", fmt.Errorf("%w: the session cookie would take at least %d bytes, over the %d of MaxSize", cookie.ErrTooLarge, prepared.MinSealedLen(), m.jar.Options().MaxSize)
+		return "", "", fmt.Errorf("%w: the session cookie would take at least %d bytes, over the %d of MaxSize", cookie.ErrTooLarge, prepared.MinSealedLen(), m.jar.Options().MaxSize)
 	default:
 		value, err = prepared.Seal(m.jar.Name())
 	}
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	return m.jar.Header(value, maxAge)
+	hdr, err = m.jar.Header(value, maxAge)
+	return hdr, value, err
 }
 
 // blobBytes returns the bytes of a sealed blob for a store's Create or
@@ -639,17 +753,19 @@ func (m *Manager) saveStored(s *Session, p codec.Payload, prepared *codec.Prepar
 	return fmt.Errorf("%w: no free session key after 10 tries", ErrStore)
 }
 
-func addVary(h http.Header) {
+// addVary adds name to h's Vary unless it is there; shared is []string{name}
+// with len == cap, used when h has no Vary yet.
+func addVary(h http.Header, name string, shared []string) {
 	for _, v := range h.Values("Vary") {
-		if v == "Cookie" || v == "*" {
+		if v == name || v == "*" {
 			return
 		}
 	}
 	if _, ok := h["Vary"]; !ok {
-		h["Vary"] = varyCookie
+		h["Vary"] = shared
 		return
 	}
-	h.Add("Vary", "Cookie")
+	h.Add("Vary", name)
 }
 
 // errorHeaders are the response headers that survive onto an error

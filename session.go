@@ -38,9 +38,11 @@ type Session struct {
 	ctx context.Context
 	req *http.Request
 
-	// What the request carried.
+	// What the request carried: the session cookie's value or, on the
+	// token transport (token), the token.
 	cookieValue string
 	hadCookie   bool
+	token       bool
 
 	resolved bool  // the cookie has been decoded
 	loaded   bool  // the values are known
