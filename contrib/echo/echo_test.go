@@ -3,6 +3,7 @@ package sessionecho_test
 import (
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -156,7 +157,7 @@ func app(m *session.Manager, file string) *echo.Echo {
 // that became the session's error response (to its logger, say) is that
 // response: its status, committed.
 func TestEchoSeesTheErrorResponse(t *testing.T) {
-	m, err := session.New(session.Config{SecretKey: adaptertest.Secret})
+	m, err := session.New(session.Config{SecretKey: adaptertest.Secret, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
