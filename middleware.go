@@ -155,11 +155,12 @@ func FromContext(ctx context.Context) (*Session, bool) {
 }
 
 // FromRequest returns the request's session. It panics if the request did
-// not go through Manager.Handler, since that is a wiring mistake.
+// not go through Manager.Handler (or Manager.Load), since that is a wiring
+// mistake.
 func FromRequest(r *http.Request) *Session {
 	s, ok := FromContext(r.Context())
 	if !ok {
-		panic("session: no session in the request context: wrap the handler with Manager.Handler")
+		panic("session: no session in the request context: wrap the handler with Manager.Handler, or use a framework adapter")
 	}
 	return s
 }
