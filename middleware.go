@@ -47,8 +47,9 @@ func (c *sessionContext) Value(key any) any {
 // handler's first WriteHeader, Write, Flush or Hijack, or when it returns
 // without writing.
 //
-// On that response it adds Vary: Cookie when the session was accessed;
-// deletes the cookie when the request had one and the session is now
+// On that response it adds Vary: Cookie (and Vary on the token header,
+// with Config.TokenHeader) when the session was accessed; deletes the
+// cookie (or the token) when the request had one and the session is now
 // empty; saves when the session was modified (or SaveEveryRequest, or it
 // was read in an old format) and is not empty, unless the status is 500 or
 // more. If the session cannot be loaded or saved, the response becomes
