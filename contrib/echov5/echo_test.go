@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/labstack/echo/v5"
@@ -41,6 +42,7 @@ func TestTable(t *testing.T) {
 			"/write/response":     200,
 			"/write/unauthorized": http.StatusUnauthorized,
 			"/write/nothing":      200,
+			"/write/flush":        200,
 		},
 		Fails: []string{"/fail/httperror", "/fail/error", "/fail/panic", "/fail/json", "/fail/nocontent", "/fail/wrapped"},
 	})
@@ -138,6 +140,13 @@ func app(m *session.Manager, file string) *echo.Echo {
 		"/write/unauthorized": func(c *echo.Context) error { return echo.NewHTTPError(http.StatusUnauthorized, "log in") },
 		"/write/nothing":      func(c *echo.Context) error { return nil },
 
+		"/write/flush": func(c *echo.Context) error {
+			res := c.Response()
+			http.NewResponseController(res).Flush() // the header goes out here
+			_, err := io.WriteString(res, "flushed")
+			return err
+		},
+
 		"/fail/httperror": func(c *echo.Context) error { return echo.NewHTTPError(http.StatusInternalServerError, "broken") },
 		"/fail/error":     func(c *echo.Context) error { return errors.New("broken") },
 		"/fail/panic":     func(c *echo.Context) error { panic("broken") },
@@ -187,5 +196,46 @@ func TestEchoSeesTheErrorResponse(t *testing.T) {
 		if rec.Code != 500 || status != 500 || !committed || strings.Contains(rec.Body.String(), "handler body") {
 			t.Errorf("sent %d %q; Echo reports %d, committed %v", rec.Code, rec.Body, status, committed)
 		}
+	}
+}
+
+// TestHijack checks that a handler that hijacks the connection commits
+// the session first: a change after the hijack is a late change.
+func TestHijack(t *testing.T) {
+	var errs []error
+	var mu sync.Mutex
+	m, err := session.New(session.Config{SecretKey: adaptertest.Secret, OnError: func(r *http.Request, err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := echo.New()
+	e.Use(sessionecho.Middleware(m))
+	e.GET("/", func(c *echo.Context) error {
+		s := sessionecho.From(c)
+		s.Set("user", "ada")
+		conn, buf, err := http.NewResponseController(c.Response()).Hijack()
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		s.Set("late", 1)
+		buf.WriteString("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+		return buf.Flush()
+	})
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if resp.StatusCode != http.StatusNoContent || len(errs) != 1 || !errors.Is(errs[0], session.ErrLateChange) {
+		t.Fatalf("status %d, OnError %v", resp.StatusCode, errs)
 	}
 }

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gin-gonic/gin"
@@ -38,6 +40,7 @@ func TestTable(t *testing.T) {
 			"/write/writer":   200,
 			"/write/sse":      200,
 			"/write/html":     200,
+			"/write/flush":    200,
 		},
 		Fails: []string{"/fail/abort", "/fail/aborterror", "/fail/json", "/fail/panic", "/fail/status"},
 	})
@@ -130,6 +133,12 @@ func app(m *session.Manager, file string) *gin.Engine {
 	r.GET("/write/sse", func(c *gin.Context) { via(c); c.SSEvent("message", "hi") })
 	r.GET("/write/html", func(c *gin.Context) { via(c); c.Data(http.StatusOK, "text/html", []byte("<p>hi</p>")) })
 
+	r.GET("/write/flush", func(c *gin.Context) {
+		via(c)
+		c.Writer.Flush() // the header goes out here
+		c.Writer.WriteString("flushed")
+	})
+
 	r.GET("/fail/abort", func(c *gin.Context) { via(c); c.AbortWithStatus(http.StatusInternalServerError) })
 	r.GET("/fail/aborterror", func(c *gin.Context) {
 		via(c)
@@ -139,4 +148,46 @@ func app(m *session.Manager, file string) *gin.Engine {
 	r.GET("/fail/panic", func(c *gin.Context) { via(c); panic("broken") })
 	r.GET("/fail/status", func(c *gin.Context) { via(c); c.Status(http.StatusInternalServerError) })
 	return r
+}
+
+// TestHijack checks that a handler that hijacks the connection commits
+// the session first: a change after the hijack is a late change.
+func TestHijack(t *testing.T) {
+	var errs []error
+	var mu sync.Mutex
+	m, err := session.New(session.Config{SecretKey: adaptertest.Secret, OnError: func(r *http.Request, err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := gin.New()
+	r.Use(sessiongin.Middleware(m))
+	r.GET("/", func(c *gin.Context) {
+		s := sessiongin.From(c)
+		s.Set("user", "ada")
+		conn, buf, err := c.Writer.Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close()
+		s.Set("late", 1)
+		buf.WriteString("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+		buf.Flush()
+	})
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if resp.StatusCode != http.StatusNoContent || len(errs) != 1 || !errors.Is(errs[0], session.ErrLateChange) {
+		t.Fatalf("status %d, OnError %v", resp.StatusCode, errs)
+	}
 }
