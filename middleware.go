@@ -124,8 +124,8 @@ func (m *Manager) Commit(w http.ResponseWriter, r *http.Request, status int) err
 	if rw, ok := w.(*responseWriter); ok && rw.s == s {
 		// Inside Handler: write past its writer, which would otherwise
 		// see this commit as its own and drop the error response.
-		_, err := m.commitTo(rw.ResponseWriter, r, s, status)
-		rw.committed, rw.failed = rw.committed || s.isCommitted(), rw.failed || err != nil
+		done, err := m.commitTo(rw.ResponseWriter, r, s, status)
+		rw.committed, rw.failed = rw.committed || done, rw.failed || err != nil
 		return err
 	}
 	_, err := m.commitTo(w, r, s, status)

@@ -77,12 +77,6 @@ type Session struct {
 	late      []string // keys changed after commit, not yet reported
 }
 
-// isCommitted reports whether the session has been committed.
-func (s *Session) isCommitted() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.committed
-}
 
 // resolve decodes the cookie, once: a data cookie gives the values, a
 // reference cookie gives the key (loaded later, if at all). s.mu must be
