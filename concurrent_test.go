@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/sessionkit/session/codec"
 	"github.com/sessionkit/session/server/memory"
@@ -24,7 +25,14 @@ func newTabs(t *testing.T) *tabs {
 	store := memory.New()
 	t.Cleanup(func() { store.Close() })
 	m, _ := mwManager(t, Config{Engine: EngineAuto, Store: store, CookieMaxSize: 1000})
-	tb := &tabs{t: t, m: m, route: map[string]http.HandlerFunc{}}
+	tb := &tabs{t: t, m: m, route: map[string]http.HandlerFunc{
+		// /grow makes a session too large for the cookie: it spills.
+		"/grow": func(w http.ResponseWriter, r *http.Request) {
+			s := FromRequest(r)
+			s.Set("user", "ada")
+			s.Set("pad", randomText(2000))
+		},
+	}}
 	tb.srv = httptest.NewServer(m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tb.route[r.URL.Path](w, r)
 	})))
@@ -68,11 +76,6 @@ func (tb *tabs) kind(value string) codec.Kind {
 // the good cookie with an empty session.
 func TestAutoShrinkWithAnOverlappingTab(t *testing.T) {
 	tb := newTabs(t)
-	tb.route["/grow"] = func(w http.ResponseWriter, r *http.Request) {
-		s := FromRequest(r)
-		s.Set("user", "ada")
-		s.Set("pad", randomText(2000))
-	}
 	tb.route["/shrink"] = func(w http.ResponseWriter, r *http.Request) { FromRequest(r).Delete("pad") }
 	bRead := make(chan map[string]any, 1)
 	aDone := make(chan struct{})
@@ -105,14 +108,59 @@ func TestAutoShrinkWithAnOverlappingTab(t *testing.T) {
 	if got := <-bRead; got["user"] != "ada" {
 		t.Fatalf("tab B, in flight with the previous reference, read %v: not the session", got)
 	}
-	if b.status != http.StatusOK || b.cookie == "" {
-		t.Fatalf("tab B: status %d, cookie %q: its write did not land", b.status, b.cookie)
+	// B's write cannot land on a session that now lives in A's cookie: it
+	// answers ErrInterrupted and sends no cookie, so A's stays.
+	if b.status != http.StatusBadRequest || b.cookie != "" {
+		t.Fatalf("tab B: status %d, cookie %q; want 400 and no cookie", b.status, b.cookie)
 	}
 	var got map[string]any
 	tb.route["/read"] = func(w http.ResponseWriter, r *http.Request) { got = FromRequest(r).Values() }
-	tb.do("/read", b.cookie)
-	if want := map[string]any{"user": "ada", "item": "book"}; !reflect.DeepEqual(got, want) {
+	tb.do("/read", data)
+	if want := map[string]any{"user": "ada"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("after both tabs the session holds %v, want %v", got, want)
+	}
+}
+
+// TestAutoShrinkThenLogout checks that the entry a move into the cookie
+// leaves cannot undo a logout made afterwards with the new cookie: a
+// request with the old reference can neither save (400, no cookie) nor,
+// on the cookie engine, keep the entry alive by rewriting it.
+func TestAutoShrinkThenLogout(t *testing.T) {
+	tb := newTabs(t)
+	tb.route["/shrink"] = func(w http.ResponseWriter, r *http.Request) { FromRequest(r).Delete("pad") }
+	tb.route["/logout"] = func(w http.ResponseWriter, r *http.Request) { FromRequest(r).Flush(r.Context()) }
+	tb.route["/login-again"] = func(w http.ResponseWriter, r *http.Request) { FromRequest(r).Set("user", "mallory") }
+	_, ref := tb.do("/grow", "")
+	_, data := tb.do("/shrink", ref)
+	if tb.kind(data) != codec.KindData {
+		t.Fatal("the shrunk session is not in the cookie")
+	}
+	if st, _ := tb.do("/logout", data); st != http.StatusOK {
+		t.Fatalf("logout: %d", st)
+	}
+	if st, c := tb.do("/login-again", ref); st != http.StatusBadRequest || c != "" {
+		t.Fatalf("a write with the old reference after the logout: status %d, cookie %q; want 400 and no cookie", st, c)
+	}
+
+	// The cookie engine reads the old reference as a session to move into
+	// the cookie: that rewrite is refused too, and skipped.
+	store := newGraceStore(t)
+	mServer, _ := mwManager(t, Config{Engine: EngineServer, Store: store})
+	mAuto, _ := mwManager(t, Config{Engine: EngineAuto, Store: store})
+	ref = mwSave(t, mServer, map[string]any{"user": "ada"})
+	rec := mwDo(mAuto, setHandler("n", 1), ref) // moves it into the cookie
+	if c, ok := mwCookie(mAuto, rec.Header()); !ok || codec.IsRef(c.Value) {
+		t.Fatal("the session did not move into the cookie")
+	}
+	d, _ := mServer.openCookie(ref)
+	rk := mServer.rowKey(d.Ref)
+	mCookie, _ := mwManager(t, Config{Engine: EngineCookie, Store: store})
+	rec = mwDo(mCookie, func(w http.ResponseWriter, r *http.Request) { FromRequest(r).Len() }, ref)
+	if len(rec.Header().Values("Set-Cookie")) != 0 || !store.Retired(rk) {
+		t.Fatalf("a read with the old reference rewrote the moved entry: Set-Cookie %q, retired %v", rec.Header().Values("Set-Cookie"), store.Retired(rk))
+	}
+	if e := store.expiry[rk]; e.After(time.Now().Add(movedGrace)) {
+		t.Fatalf("the moved entry's expiry was pushed to %v", e)
 	}
 }
 
@@ -121,11 +169,6 @@ func TestAutoShrinkWithAnOverlappingTab(t *testing.T) {
 // answers ErrInterrupted, and sends no cookie that would undo the logout.
 func TestAutoShrinkAfterConcurrentLogout(t *testing.T) {
 	tb := newTabs(t)
-	tb.route["/grow"] = func(w http.ResponseWriter, r *http.Request) {
-		s := FromRequest(r)
-		s.Set("user", "ada")
-		s.Set("pad", randomText(2000))
-	}
 	loaded := make(chan struct{})
 	loggedOut := make(chan struct{})
 	tb.route["/shrink"] = func(w http.ResponseWriter, r *http.Request) {

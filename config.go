@@ -1,6 +1,7 @@
 package session
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,7 +25,7 @@ const (
 	// EngineCookie keeps the whole session in the cookie (the default).
 	EngineCookie Engine = "cookie"
 	// EngineServer keeps the session in Config.Store; the cookie carries
-	// a signed reference to it, encrypted unless SignOnly is set.
+	// a reference to it: the random session key and a MAC over it.
 	EngineServer Engine = "server"
 	// EngineAuto keeps the session in the cookie while it fits and moves
 	// it to Config.Store when it does not.
@@ -150,6 +151,10 @@ type Config struct {
 	// Logger receives security and operational log lines. Nil means
 	// slog.Default().
 	Logger *slog.Logger
+	// Django, if not nil, makes the Manager read Django's signed_cookies
+	// sessions and, in DjangoShare mode, write them.
+	Django *DjangoConfig
+
 	// Now returns the current time; nil means time.Now. For tests.
 	Now func() time.Time
 }
@@ -230,7 +235,9 @@ func configErr(format string, args ...any) error {
 // current secret and as a fallback. A *_FILE variable names a file (a
 // Docker or Kubernetes secret): its content is the value, except that one
 // final newline ("\n" or "\r\n") is not part of the last key. Setting a
-// variable and its *_FILE both is an error.
+// variable and its *_FILE both is an error. A key written "base64:" and
+// standard base64 is the bytes the base64 spells, whatever they are (a key
+// that held whitespace when it was used as it was, say).
 //
 // The store of the server and auto engines is not built from the
 // environment here, since each store lives in its own package.
@@ -365,6 +372,14 @@ func secretsFromEnv(lookup func(string) (string, bool), name string, list bool) 
 				what = fmt.Sprintf("%s, key %d,", source, i+1)
 			}
 			return nil, configErr("%s has leading or trailing whitespace: a secret is used as its exact bytes, so remove the whitespace (a file may end in one newline)", what)
+		}
+		if b64, ok := strings.CutPrefix(k, "base64:"); ok {
+			raw, err := base64.StdEncoding.DecodeString(b64)
+			if err != nil {
+				return nil, configErr("%s: the key after \"base64:\" is not standard base64", source)
+			}
+			keys = append(keys, raw)
+			continue
 		}
 		keys = append(keys, []byte(k))
 	}

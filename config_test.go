@@ -1,6 +1,7 @@
 package session
 
 import (
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"os"
@@ -298,6 +299,7 @@ func TestConfigSecretRule(t *testing.T) {
 		{"two newlines at the end of the file", map[string]string{"SESSION_SECRET_KEY_FILE": write("two", newKey+"\n\n")}, "whitespace"},
 		{"a space in the fallbacks file", map[string]string{"SESSION_SECRET_KEY": newKey, "SESSION_SECRET_KEY_FALLBACKS_FILE": write("fbspace", oldKey+" \n")}, "key 1"},
 		{"CRLF file", map[string]string{"SESSION_SECRET_KEY_FILE": write("crlf", newKey+"\r\n")}, ""},
+		{"bad base64", map[string]string{"SESSION_SECRET_KEY": "base64:not base64!"}, "not standard base64"},
 	} {
 		_, err := configFromLookup(configEnv(tc.env))
 		switch {
@@ -306,6 +308,13 @@ func TestConfigSecretRule(t *testing.T) {
 		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, ErrConfig)):
 			t.Errorf("%s: error %v, want ErrConfig mentioning %q", tc.name, err, tc.want)
 		}
+	}
+
+	// A key that held whitespace, given in base64: its exact bytes.
+	spaced := " a key that was used with a space around it, 0123456789 "
+	spacedCfg, err := configFromLookup(configEnv(map[string]string{"SESSION_SECRET_KEY": "base64:" + base64.StdEncoding.EncodeToString([]byte(spaced))}))
+	if err != nil || string(spacedCfg.SecretKey) != spaced {
+		t.Fatalf("base64: key = %q, %v", spacedCfg.SecretKey, err)
 	}
 
 	// Rotation by files: the old key as the secret, then as a fallback.

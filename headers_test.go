@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -190,4 +191,39 @@ func TestBadCookieNextToAGoodOne(t *testing.T) {
 			t.Errorf("two valid cookies: the session reads %v, want the first (eve)", got)
 		}
 	})
+}
+
+// TestDeadReferenceNextToALiveCookie checks that a reference whose session
+// is gone (a logged-out one, say, planted by a sibling subdomain) does not
+// beat a live cookie of the same name that comes after it: the live
+// session loads, and nothing is deleted.
+func TestDeadReferenceNextToALiveCookie(t *testing.T) {
+	for _, ec := range engineCases() {
+		if ec.engine != EngineServer {
+			continue
+		}
+		t.Run(ec.name, func(t *testing.T) {
+			h := newHarness(t, ec)
+			h.saved(map[string]any{"user": "eve"})
+			dead := h.cookie
+			s := h.session()
+			if err := s.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			h.commit(s)
+			h.cookie = ""
+			h.saved(map[string]any{"user": "ada"})
+			live := h.cookie
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			req.Header.Set("Cookie", "sessionid="+dead+"; sessionid="+live)
+			var got any
+			rec := httptest.NewRecorder()
+			h.m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				got = FromRequest(r).Get("user")
+			})).ServeHTTP(rec, req)
+			if got != "ada" || len(rec.Header().Values("Set-Cookie")) != 0 {
+				t.Fatalf("a dead reference before the live cookie: user %v, Set-Cookie %q; want ada and nothing", got, rec.Header().Values("Set-Cookie"))
+			}
+		})
+	}
 }

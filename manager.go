@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/sessionkit/session/codec"
 	"github.com/sessionkit/session/cookie"
+	"github.com/sessionkit/session/django"
 	"github.com/sessionkit/session/serializer"
 	"github.com/sessionkit/session/server"
 )
@@ -46,6 +48,8 @@ type Manager struct {
 	jar   *cookie.Jar
 	store server.Store
 	sec   *slog.Logger
+	// django reads (and may write) Django's format; nil without Config.Django.
+	django *djangoFormat
 	// warned limits the warnings about skipped rewrites.
 	warned warnOnce
 	// insecureTLS is set once a request over TLS has been seen while
@@ -92,6 +96,10 @@ func New(cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
+	dj, err := newDjangoFormat(&cfg)
+	if err != nil {
+		return nil, err
+	}
 	jar, err := cookie.New(c, cookie.Options{
 		Name:         cfg.CookieName,
 		Domain:       cfg.CookieDomain,
@@ -106,11 +114,12 @@ func New(cfg Config) (*Manager, error) {
 		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	m := &Manager{
-		cfg:   cfg,
-		codec: c,
-		jar:   jar,
-		store: cfg.Store,
-		sec:   cfg.Logger.With(slog.String("logger", "session.security")),
+		cfg:    cfg,
+		codec:  c,
+		jar:    jar,
+		store:  cfg.Store,
+		django: dj,
+		sec:    cfg.Logger.With(slog.String("logger", "session.security")),
 	}
 	if err := m.setTokenTransport(); err != nil {
 		return nil, err
@@ -210,6 +219,9 @@ func (m *Manager) newSession(ctx context.Context, r *http.Request, s *Session) {
 // openCookie verifies and decodes a session cookie value: a compact
 // reference (its key in Ref) or an encoded value.
 func (m *Manager) openCookie(value string) (codec.Decoded, error) {
+	if m.django != nil && isDjangoValue(value) {
+		return m.openDjango(value)
+	}
 	if !codec.IsRef(value) {
 		return m.jar.Decode(value)
 	}
@@ -226,28 +238,72 @@ func (m *Manager) openCookie(value string) (codec.Decoded, error) {
 // resolve decodes the session cookie: a data cookie gives the values, a
 // store reference the key. It runs with s.mu held.
 func (m *Manager) resolve(s *Session) {
-	d, err := m.openCookie(s.cookieValue)
-	if err != nil && s.req != nil && !s.token {
-		// Several cookies of the session's name (another path or domain,
-		// or one tossed in by a sibling subdomain): the first that
-		// verifies is the session, and a bad one costs nothing.
+	first := s.cookieValue
+	err := m.adopt(s, first)
+	if err == nil && (s.key == "" || !m.otherCookies(s, first)) {
+		return // a data cookie, or the only cookie: loaded lazily, as usual
+	}
+	if err == nil && !m.deadReference(s) {
+		return
+	}
+	// Several cookies of the session's name (another path or domain, or
+	// one tossed in by a sibling subdomain): the session is the first that
+	// verifies and, for a reference, whose stored session exists. The
+	// others cost nothing: no empty session, no deletion. A token request
+	// reads no cookie.
+	if s.req != nil && !s.token {
 		for v := range m.jar.Values(s.req) {
-			if v == s.cookieValue {
+			if v == first {
 				continue
 			}
-			if dv, errv := m.openCookie(v); errv == nil {
-				d, err, s.cookieValue = dv, nil, v
-				break
+			s.reset()
+			if m.adopt(s, v) == nil && (s.key == "" || !m.deadReference(s)) {
+				return
 			}
 		}
 	}
+	s.reset()
+	s.cookieValue = first
 	if err != nil {
 		m.badValue(s, "cookie", err)
-		return
 	}
+}
+
+// otherCookies reports whether the request carries a session cookie other
+// than value.
+func (m *Manager) otherCookies(s *Session, value string) bool {
+	if s.req == nil || s.token {
+		return false // a token request reads no cookie
+	}
+	for v := range m.jar.Values(s.req) {
+		if v != value {
+			return true
+		}
+	}
+	return false
+}
+
+// deadReference loads the stored session of the reference s adopted and
+// reports whether it is gone. A store failure is not "gone": the session
+// keeps it as its error.
+func (m *Manager) deadReference(s *Session) bool {
+	s.loaded = true
+	m.loadStored(s)
+	return s.key == "" && s.err == nil
+}
+
+// adopt makes value the session's cookie: it decodes it and takes its
+// values (a data cookie) or its key (a reference). It returns the decode
+// error of a value that does not verify.
+func (m *Manager) adopt(s *Session, value string) error {
+	d, err := m.openCookie(value)
+	if err != nil {
+		return err
+	}
+	s.cookieValue = value
 	if m.lifetimeOver(d.Created) {
 		m.cfg.Logger.Debug("session: session past its MaxLifetime", "where", "cookie")
-		return
+		return nil
 	}
 	s.created, s.expires = d.Created, d.Expires
 	if d.Stale != 0 {
@@ -257,25 +313,27 @@ func (m *Manager) resolve(s *Session) {
 	switch d.Kind {
 	case codec.KindData:
 		s.values, s.loaded = d.Values, true
-		s.adoptID(d.ID)
+		if d.Serializer != "django" { // Django's format carries no ID
+			s.adoptID(d.ID)
+		}
 		if m.cfg.Engine == EngineServer {
 			s.rewrite = true // move it into the store
 		}
 	case codec.KindReference:
 		if m.store == nil {
-			m.badValue(s, "cookie", errNoStore)
-			return
+			return errNoStore
 		}
 		s.key = d.Ref
 		switch {
-		case !codec.IsRef(s.cookieValue):
+		case !codec.IsRef(value):
 			if _, ok := compactKey(d.Ref); ok {
 				s.rewrite = true // an encoded reference: send the compact one
 			}
 		case d.Stale == 0:
-			s.ref, s.refFor = s.cookieValue, s.key // still good: not sealed again
+			s.ref, s.refFor = value, s.key // still good: not sealed again
 		}
 	}
+	return nil
 }
 
 var errNoStore = errors.New("the cookie refers to a server store, but no Store is configured")
@@ -321,6 +379,12 @@ func (m *Manager) loadStored(s *Session) {
 	if errors.Is(err, server.ErrNotFound) || errors.Is(err, server.ErrInvalidKey) {
 		return // expired or deleted: a new session, never under the old key
 	}
+	if errors.Is(err, server.ErrTooLarge) {
+		// Larger than anything this codec writes: planted behind the
+		// store's back. A bad value, not an outage.
+		m.badValue(s, "store", err)
+		return
+	}
 	if err != nil {
 		s.err = fmt.Errorf("%w: loading: %w", ErrStore, err)
 		return
@@ -337,6 +401,10 @@ func (m *Manager) loadStored(s *Session) {
 		return
 	}
 	s.key, s.values, s.created, s.expires = key, d.Values, d.Created, d.Expires
+	if _, ok := s.values[movedKey]; ok {
+		delete(s.values, movedKey)
+		s.moved = true
+	}
 	s.adoptID(d.ID)
 	if d.Stale != 0 {
 		s.rewrite = true
@@ -368,7 +436,7 @@ func (m *Manager) refreshDue(s *Session) bool {
 // a new, empty session, and anything but plain expiry is logged as a
 // security event.
 func (m *Manager) badValue(s *Session, where string, err error) {
-	if errors.Is(err, codec.ErrExpired) {
+	if errors.Is(err, codec.ErrExpired) || errors.Is(err, django.ErrExpired) {
 		m.cfg.Logger.Debug("session: expired session", "where", where, "err", err)
 		return
 	}
@@ -496,7 +564,7 @@ func (m *Manager) rewriteFailed(s *Session, err error) {
 	switch {
 	case errors.Is(err, cookie.ErrTooLarge), errors.Is(err, codec.ErrTooLarge):
 		cause = "too large"
-	case errors.Is(err, serializer.ErrUnsupported):
+	case errors.Is(err, serializer.ErrUnsupported), errors.Is(err, django.ErrUnsupported):
 		cause = "unsupported value"
 	case errors.Is(err, ErrInterrupted):
 		cause = "deleted"
@@ -585,6 +653,11 @@ var (
 // and the cookie's value ("" when the save deletes the cookie).
 func (m *Manager) save(s *Session) (hdr, value string, err error) {
 	s.load()
+	if s.moved {
+		// Read from the entry a move into the cookie left: the session
+		// lives in a newer cookie, which this save must not replace.
+		return "", "", ErrInterrupted
+	}
 	now := m.cfg.Now()
 	if s.created.IsZero() {
 		s.created = now
@@ -618,7 +691,7 @@ func (m *Manager) save(s *Session) (hdr, value string, err error) {
 		switch {
 		case err == nil:
 			// If it lived in the store, it now lives in the cookie alone.
-			if err := m.retireStored(s, prepared, now); err != nil {
+			if err := m.retireStored(s, data, now); err != nil {
 				return "", "", err
 			}
 			return hdr, value, nil
@@ -648,6 +721,8 @@ func (m *Manager) save(s *Session) (hdr, value string, err error) {
 // sealed.
 func (m *Manager) cookieHeader(data codec.Payload, prepared *codec.Prepared, maxAge time.Duration, now time.Time) (hdr, value string, err error) {
 	switch {
+	case m.django != nil && m.django.share:
+		value, err = m.django.signer.Dumps(data.Values)
 	case prepared == nil:
 		value, err = m.jar.Encode(data)
 	case prepared.MinSealedLen() > m.jar.Options().MaxSize:
@@ -667,28 +742,37 @@ func (m *Manager) cookieHeader(data codec.Payload, prepared *codec.Prepared, max
 // modify the blob, and nothing reads the string afterwards.
 func blobBytes(blob string) []byte { return unsafe.Slice(unsafe.StringData(blob), len(blob)) }
 
-// MovedGrace is how long the store keeps a session that has moved into
+// movedGrace is how long the store keeps a session that has moved into
 // the cookie, for the requests still in flight with the old reference
 // cookie (another tab, say): they read the session instead of an empty
-// one, and their writes land.
+// one. The entry is marked moved (movedKey): a request that read it cannot
+// save (ErrInterrupted), so it neither replaces the new cookie nor brings
+// back, nor keeps alive, a session that a later logout ended.
 const movedGrace = time.Minute
 
+// movedKey marks, among the values of a store entry, a session that moved
+// into the cookie. It never reaches the handler.
+const movedKey = "_session_moved"
+
 // retireStored ends the store entry of a session that now lives in the
-// cookie: the entry keeps the session's current data for movedGrace and
-// then expires. It forgets the key. An entry that is gone already was
-// deleted by a concurrent logout, which the new cookie must not undo:
-// that is ErrInterrupted.
-func (m *Manager) retireStored(s *Session, prepared *codec.Prepared, now time.Time) error {
+// cookie: the entry keeps the session's current data, marked moved, for
+// movedGrace and then expires. It forgets the key. An entry that is gone
+// already was deleted by a concurrent logout, which the new cookie must
+// not undo: that is ErrInterrupted.
+func (m *Manager) retireStored(s *Session, p codec.Payload, now time.Time) error {
 	if s.key == "" {
 		return nil
 	}
 	rk := m.storeKey(s)
 	s.key = ""
-	blob, err := prepared.Seal(rk)
+	p.Values = maps.Clone(p.Values)
+	p.Values[movedKey] = true
+	p.Expires = now.Add(movedGrace)
+	blob, err := m.codec.Encode(rk, p)
 	if err != nil {
 		return err
 	}
-	err = m.store.Update(s.ctx, rk, blobBytes(blob), now.Add(movedGrace))
+	err = m.store.Update(s.ctx, rk, blobBytes(blob), p.Expires)
 	if errors.Is(err, server.ErrNotFound) {
 		return ErrInterrupted
 	}

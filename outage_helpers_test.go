@@ -208,7 +208,7 @@ func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // disturbed. The test skips when the main server was not started by the
 // scripts (a developer's own server), and fails when it was but
 // NAME_STOP_CMD is missing.
-func privateServer(t *testing.T, name, urlVar string) (url, stop, start string) {
+func privateServer(t *testing.T, name, urlVar string, env ...string) (url, stop, start string) {
 	t.Helper()
 	script, prefix := name+".sh", strings.ToUpper(name)
 	if os.Getenv(prefix+"_STOP_CMD") == "" {
@@ -217,7 +217,9 @@ func privateServer(t *testing.T, name, urlVar string) (url, stop, start string) 
 		}
 		t.Skipf("the %s server is not ours (no %s_STOP_CMD): run `make test`, which starts one and can start more", name, prefix)
 	}
-	out, err := exec.Command("bash", "scripts/"+script, "start-private").Output()
+	cmd := exec.Command("bash", "scripts/"+script, "start-private")
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.Output()
 	vars := map[string]string{}
 	for _, line := range strings.Split(string(out), "\n") {
 		if k, v, ok := strings.Cut(line, "="); ok {

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"os/exec"
 	"strings"
 	"testing"
@@ -123,7 +124,7 @@ func TestCachedRedisOutage(t *testing.T) {
 	// A cache is tried on every request: no retries, so that an outage
 	// costs each request one refused connection.
 	cache := openRedis(t, url, noRetries)
-	store, err := cached.New(cache, newMySQLStore(t), cached.Options{Logger: discardLogger()})
+	store, err := cached.New(cache, newMySQLStore(t), cached.Options{Logger: discardLogger(), CoolDown: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,6 +134,7 @@ func TestCachedRedisOutage(t *testing.T) {
 	}
 	srv := counterSite(t, m)
 	clients := runOutage(t, srv.URL, stop, start, false)
+	time.Sleep(100 * time.Millisecond) // past the cool-down after the last failure
 	for i, c := range clients {
 		if c.fail != 0 {
 			t.Errorf("client %d: %d error responses; with MySQL up, none may fail", i, c.fail)
@@ -163,5 +165,66 @@ func TestCookieOnlyLinksNoRedis(t *testing.T) {
 		if strings.HasPrefix(dep, "github.com/redis/") {
 			t.Errorf("package session depends on %s", dep)
 		}
+	}
+}
+
+// TestCachedRedisKilledWithItsData kills the Redis cache in front of MySQL
+// with SIGKILL while requests are in flight, and restarts it from its
+// append-only file, so that it comes back with the copies it had at the
+// moment of the kill: no acknowledged increment is lost, and a logout made
+// while it was down is reported as not done and is not undone by the
+// copies it comes back with.
+func TestCachedRedisKilledWithItsData(t *testing.T) {
+	testenv.RedisURL(t)
+	url, stop, start := privateServer(t, "redis", "SESSION_TEST_REDIS_URL", "REDIS_PERSIST=1")
+	rundir, _, _ := strings.Cut(strings.TrimPrefix(stop, "REDIS_RUNDIR="), " ")
+	kill := "kill -KILL $(cat " + rundir + "/redis.pid)"
+	cache := openRedis(t, url, noRetries)
+	store, err := cached.New(cache, newMySQLStore(t), cached.Options{Logger: discardLogger(), CoolDown: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(Config{SecretKey: testSecret, Engine: EngineServer, Store: store, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := counterSite(t, m)
+	// runOutage checks that every client's counter is its acknowledged
+	// increments: none lost to a copy the cache came back with.
+	clients := runOutage(t, srv.URL, kill, start, false)
+	for i, c := range clients {
+		if c.fail != 0 {
+			t.Errorf("client %d: %d error responses; with MySQL up, none may fail", i, c.fail)
+		}
+	}
+	if store.Stats().CacheErrors == 0 {
+		t.Fatal("no cache error counted: the kill was not observed")
+	}
+
+	// A logout while the cache is dead, with its copy on disk.
+	ctx := context.Background()
+	key := strings.Repeat("ab", 32)
+	exp := time.Now().Add(time.Hour)
+	if err := store.Create(ctx, key, []byte("logged in"), exp); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := store.Load(ctx, key); err != nil || string(b) != "logged in" {
+		t.Fatalf("Load: %q, %v", b, err)
+	}
+	if out, err := exec.Command("bash", "-c", kill).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", kill, err, out)
+	}
+	if err := store.Delete(ctx, key); !errors.Is(err, cached.ErrCacheNotTold) {
+		t.Fatalf("a logout with the cache dead = %v, want cached.ErrCacheNotTold", err)
+	}
+	if out, err := exec.Command("bash", "-c", start).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", start, err, out)
+	}
+	if b, err := cache.Load(ctx, key); err != nil || !strings.Contains(string(b), "logged in") {
+		t.Fatalf("the restarted Redis does not hold the old copy (%q, %v): the test tests nothing", b, err)
+	}
+	time.Sleep(100 * time.Millisecond) // past the cool-down
+	if b, err := store.Load(ctx, key); !errors.Is(err, server.ErrNotFound) {
+		t.Fatalf("after the restart the logged-out session loads: %q, %v", b, err)
 	}
 }

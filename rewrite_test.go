@@ -1,6 +1,8 @@
 package session
 
 import (
+	"context"
+	"fmt"
 	"math"
 	"net/http"
 	"reflect"
@@ -8,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/sessionkit/session/codec"
+	"github.com/sessionkit/session/server"
 	"github.com/sessionkit/session/server/memory"
 )
 
@@ -174,3 +177,29 @@ func TestServerSessionTooLargeForCookieEngine(t *testing.T) {
 }
 
 func i64(n int64) int64 { return n }
+
+// tooLargeStore is a memory store whose every Load finds a blob over its
+// limit, as one planted behind the store's back.
+type tooLargeStore struct{ *memory.Store }
+
+func (tooLargeStore) Load(context.Context, string) ([]byte, error) {
+	return nil, fmt.Errorf("planted: %w", server.ErrTooLarge)
+}
+
+// TestStoredBlobTooLarge checks that a stored blob over the store's limit
+// is a corrupted session (a new, empty one and a security warning), not a
+// store failure that would answer every request with the error response.
+func TestStoredBlobTooLarge(t *testing.T) {
+	store := tooLargeStore{memory.New()}
+	defer store.Close()
+	m, logs := mwManager(t, Config{Engine: EngineServer, Store: store})
+	value := mwSave(t, m, map[string]any{"user": "ada"})
+	var got any
+	rec := mwDo(m, func(w http.ResponseWriter, r *http.Request) { got = FromRequest(r).Get("user") }, value)
+	if rec.Code != http.StatusOK || got != nil {
+		t.Fatalf("status %d, user %v; want 200 and an empty session", rec.Code, got)
+	}
+	if !strings.Contains(logs.String(), "session data corrupted") {
+		t.Errorf("no security warning:\n%s", logs)
+	}
+}

@@ -57,6 +57,9 @@ type Session struct {
 	ref, refFor string
 	// rk is the store key of the session key rkFor.
 	rk, rkFor string
+	// moved is set when the session was read from the store entry that a
+	// move into the cookie left behind (see movedGrace).
+	moved bool
 	// id is the session's ID; zero until the session has one.
 	id codec.ID
 	// created is when the session was first created.
@@ -77,6 +80,11 @@ type Session struct {
 	late      []string // keys changed after commit, not yet reported
 }
 
+// reset forgets what resolving a cookie set, to try another one.
+func (s *Session) reset() {
+	s.values, s.loaded, s.key, s.ref, s.refFor = nil, false, "", "", ""
+	s.created, s.expires, s.rewrite, s.id, s.moved = time.Time{}, time.Time{}, false, codec.ID{}, false
+}
 
 // resolve decodes the cookie, once: a data cookie gives the values, a
 // reference cookie gives the key (loaded later, if at all). s.mu must be

@@ -31,7 +31,10 @@
 # redis_stop_server and redis_start_server stop and restart the server while
 # keeping its directory and port; a test that takes the server down runs
 # "bash -c "$REDIS_STOP_CMD"" and "bash -c "$REDIS_START_CMD"". The server
-# keeps nothing on disk, so a restarted server is empty.
+# keeps nothing on disk, so a restarted server is empty; with REDIS_PERSIST=1
+# at start (or start-private) it keeps an append-only file, written on every
+# command, and a restarted server comes back with its data, as Debian's
+# stock Redis does.
 #
 # If SESSION_TEST_REDIS_URL is already set, redis_start uses that server and
 # starts nothing, and redis_stop does nothing.
@@ -122,7 +125,8 @@ protected-mode yes
 requirepass $pass
 daemonize no
 save ""
-appendonly no
+appendonly $([ "${REDIS_PERSIST:-}" = 1 ] && echo yes || echo no)
+appendfsync always
 dir $REDIS_RUNDIR
 pidfile $REDIS_PIDFILE
 logfile ""

@@ -27,8 +27,15 @@ trap 'redis_stop; mariadb_stop' EXIT
 mariadb_start
 redis_start
 
+echo "== Django (python3-django, for package django's tests against Django's own code)"
+source scripts/django.sh
+django_setup
+
 echo "== go test -race"
 go test -race -count=1 ./...
+
+echo "== allocation counts (without the race detector, which makes sync.Pool drop items)"
+go test -count=1 -run 'Allocations' ./codec ./cookie
 
 echo "== framework adapters and the chi example (modules of their own: vet, go test -race)"
 for mod in contrib/gin contrib/echo contrib/echov5 examples/chi; do

@@ -20,8 +20,15 @@
 //   - DeleteExpired removes every expired entry and reports how many.
 //
 // Keys are validated with ValidateKey before any use; a store returns an
-// error wrapping ErrInvalidKey for anything else. Every method takes a
-// context and must honour its cancellation where the store does I/O.
+// error wrapping ErrInvalidKey for anything else. Blobs are bounded: a
+// store refuses to write, and to read into memory, a blob longer than its
+// limit (the codec's MaxLength, codec.DefaultMaxLength unless configured),
+// with an error wrapping ErrTooLarge. Every method takes a context and
+// must honour its cancellation where the store does I/O.
+//
+// Errors and log lines never contain a key, nor a file name made from
+// one: with session.Config.StoreRawKeys the key is the session's bearer
+// secret.
 //
 // Package server/storetest holds the conformance suite that every store,
 // including yours, runs with one call.
@@ -62,6 +69,10 @@ var (
 	ErrExists = errors.New("session store: key exists")
 	// ErrInvalidKey reports a key that ValidateKey rejects.
 	ErrInvalidKey = errors.New("session store: invalid key")
+	// ErrTooLarge reports a blob longer than the store's limit: given to
+	// Create or Update, or found in the store by Load, which does not read
+	// it into memory.
+	ErrTooLarge = errors.New("session store: blob too large")
 )
 
 // Limits on keys.

@@ -333,7 +333,7 @@ small { color: #666 }
 {{define "session"}}{{template "top" .}}
 <h1>Session</h1>
 <p id="session-cookie">Session cookie <code>{{.Cfg.CookieName}}</code>: <strong>{{.CookieSize}}</strong> bytes
-(the limit is {{.Cfg.CookieMaxSize}}). {{if .Stored}}The data is in the server store; the cookie holds an encrypted reference to it.{{else}}The data, if any, is in the cookie.{{end}}
+(the limit is {{.Cfg.CookieMaxSize}}). {{if .Stored}}The data is in the server store; the cookie holds a reference to it (a random key and its MAC).{{else}}The data, if any, is in the cookie.{{end}}
 {{with .Expires}}It expires at {{.}}.{{end}}</p>
 {{if .Values}}<table><tr><th>Key</th><th>Go type</th><th>Value</th></tr>
 {{range .Values}}<tr><td><code>{{.Key}}</code></td><td><code>{{.Type}}</code></td><td class="v">{{.Value}}</td></tr>

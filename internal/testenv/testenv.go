@@ -1,11 +1,11 @@
-// Package testenv finds the MySQL/MariaDB and Redis servers and the
-// Chromium browser that the tests run against.
+// Package testenv finds the MySQL/MariaDB and Redis servers, the Chromium
+// browser and the Django that the tests run against.
 //
 // They are named by environment variables: SESSION_TEST_MYSQL_DSN,
-// SESSION_TEST_REDIS_URL and SESSION_TEST_CHROMIUM. scripts/test.sh (make
-// test) starts private servers, installs Chromium when it is missing, sets
-// all three and sets SESSION_TEST_REQUIRE_MYSQL=1,
-// SESSION_TEST_REQUIRE_REDIS=1 and SESSION_TEST_REQUIRE_CHROMIUM=1, so that
+// SESSION_TEST_REDIS_URL, SESSION_TEST_CHROMIUM and
+// SESSION_TEST_DJANGO_PYTHON. scripts/test.sh (make test) starts private
+// servers, installs Chromium and python3-django when they are missing, sets
+// all four and sets the matching SESSION_TEST_REQUIRE_* variables to 1, so that
 // a test which finds no server or browser fails there instead of skipping.
 // Elsewhere (go test on a machine without them) such a test skips and says
 // how to run it.
@@ -37,6 +37,12 @@ const (
 	// RequireChromiumVar, set to 1, makes a missing ChromiumVar fail the
 	// test.
 	RequireChromiumVar = "SESSION_TEST_REQUIRE_CHROMIUM"
+	// DjangoPythonVar names the Python interpreter that has Django (Debian's
+	// /usr/bin/python3 with python3-django).
+	DjangoPythonVar = "SESSION_TEST_DJANGO_PYTHON"
+	// RequireDjangoVar, set to 1, makes a missing DjangoPythonVar fail the
+	// test.
+	RequireDjangoVar = "SESSION_TEST_REQUIRE_DJANGO"
 )
 
 // MySQLDSN returns the DSN of the test MySQL/MariaDB server. When
@@ -62,6 +68,15 @@ func RedisURL(t testing.TB) string {
 func Chromium(t testing.TB) string {
 	t.Helper()
 	return lookup(t, chromiumBrowser)
+}
+
+// DjangoPython returns the Python interpreter with Django for the Django
+// interoperability tests. When SESSION_TEST_DJANGO_PYTHON is not set it
+// fails the test if SESSION_TEST_REQUIRE_DJANGO is 1, and skips it
+// otherwise.
+func DjangoPython(t testing.TB) string {
+	t.Helper()
+	return lookup(t, djangoPython)
 }
 
 // server describes how one kind of test server (or browser) is found.
@@ -100,6 +115,16 @@ var (
 		envVar:  ChromiumVar,
 		require: RequireChromiumVar,
 		format:  "the path of the chromium executable, e.g. /usr/bin/chromium",
+		check:   executable,
+	}
+	djangoPython = server{
+		name:    "Django",
+		kind:    "Django",
+		noun:    "Python with Django",
+		make:    "sets it (installing python3-django when it is missing)",
+		envVar:  DjangoPythonVar,
+		require: RequireDjangoVar,
+		format:  "the path of a python3 that imports django, e.g. /usr/bin/python3",
 		check:   executable,
 	}
 )

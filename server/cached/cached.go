@@ -60,10 +60,35 @@
 //
 // Two concurrent Updates of one session can still reach the backing store
 // and the cache in opposite orders, leaving the cache with the older of two
-// versions until the next write or the entry's expiry, as in Django. If
-// the cache fails during a write and keeps its old entry (a network
-// partition rather than a restart), the same old version can be served when
-// it comes back; MaxTTL bounds how long.
+// versions until the next write or the entry's expiry, as in Django.
+//
+// # When the cache fails
+//
+// A cache that fails during a write may keep its old entry and serve it
+// when it comes back (after a partition, or restarted from its append-only
+// file). So every cache entry records when it was written, and after any
+// failed cache operation a Store serves no entry written before that
+// failure: such an entry is read from the backing store again (and removed
+// if the session is gone). An update made while the cache was unreachable
+// is therefore never served stale by this Store, and no acknowledged write
+// is lost. A Delete whose cache delete fails returns an error wrapping
+// ErrCacheNotTold, after deleting the session from the backing store: this
+// Store will not serve the copy, but another process sharing the cache
+// might, so a logout is not reported as done (the middleware answers with
+// its error response, and the user can log out again).
+//
+// After a failure the Store leaves the cache alone for Options.CoolDown
+// (five seconds by default): reads and writes go to the backing store
+// alone, so that an outage costs each request the backing store's latency
+// rather than the cache's timeout, and the cache is tried again once the
+// cool-down is over. A Delete still tries the cache.
+//
+// A process does not learn of a change made through another process whose
+// cache is not the same one (a per-process memory cache in front of a
+// shared database), nor of a row an operator deleted in the backing store:
+// its copy is served until the entry expires, and MaxTTL (one minute by
+// default) caps that. Use a cache shared by every process (Redis) when a
+// logout must hold at once everywhere.
 //
 // # Choosing the stores
 //
@@ -84,6 +109,7 @@ package cached
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -99,7 +125,19 @@ const (
 	DefaultFillTTL = 5 * time.Minute
 	// DefaultCacheTimeout is Options.CacheTimeout when it is zero.
 	DefaultCacheTimeout = 2 * time.Second
+	// DefaultMaxTTL is Options.MaxTTL when it is zero: how long a cache
+	// entry lives at most, and so how long a cache that another process
+	// does not tell (a per-process memory cache in front of a shared
+	// database) can serve a session that was changed or deleted there.
+	DefaultMaxTTL = time.Minute
+	// DefaultCoolDown is Options.CoolDown when it is zero.
+	DefaultCoolDown = 5 * time.Second
 )
+
+// ErrCacheNotTold reports a Delete that removed the session from the
+// backing store but could not remove the cache's copy: the cache may serve
+// it again when it comes back, so the logout is not reported as done.
+var ErrCacheNotTold = errors.New("session store cached: the session was deleted from the backing store, but the cache could not be told")
 
 // ErrMisconfigured reports a missing store or an invalid Options.
 var ErrMisconfigured = errors.New("session store cached: misconfigured")
@@ -111,13 +149,21 @@ type Options struct {
 	// does not tell the entry's expiry (see the package documentation).
 	// Default DefaultFillTTL; negative is an error.
 	FillTTL time.Duration
-	// MaxTTL caps the lifetime of every cache entry. Zero means no cap:
-	// entries live until the session's expiry. Negative is an error.
+	// MaxTTL caps the lifetime of every cache entry. Zero means
+	// DefaultMaxTTL; negative is an error. It bounds how long a change
+	// made through another process, whose cache is not this one, can go
+	// unseen here.
 	MaxTTL time.Duration
 	// CacheTimeout bounds each cache write that follows a change of the
 	// backing store, which does not stop when the caller's context is
 	// cancelled. Default DefaultCacheTimeout; negative is an error.
 	CacheTimeout time.Duration
+	// CoolDown is how long the Store leaves the cache alone after one of
+	// its operations failed: reads and writes go to the backing store
+	// alone, so that an outage of the cache costs each request the backing
+	// store's latency, not the cache's timeout. A Delete still tries the
+	// cache. Default DefaultCoolDown; negative is an error.
+	CoolDown time.Duration
 	// Logger receives the cache's errors, at level ERROR. Default
 	// slog.Default().
 	Logger *slog.Logger
@@ -145,6 +191,13 @@ type Store struct {
 	log            *slog.Logger
 
 	hits, misses, cacheErrors atomic.Uint64
+	coolDown                  time.Duration
+	// distrustBefore is when the cool-down after the last failed cache
+	// operation ends, in Unix nanoseconds: entries written before then
+	// may be copies that a write or a delete since could not replace (or
+	// that the cool-down skipped), and are not served; until then the
+	// cache is left alone.
+	distrustBefore atomic.Int64
 }
 
 var _ server.Store = (*Store)(nil)
@@ -163,7 +216,7 @@ func New(cache, backing server.Store, opts ...Options) (*Store, error) {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"FillTTL", o.FillTTL}, {"MaxTTL", o.MaxTTL}, {"CacheTimeout", o.CacheTimeout}} {
+	}{{"FillTTL", o.FillTTL}, {"MaxTTL", o.MaxTTL}, {"CacheTimeout", o.CacheTimeout}, {"CoolDown", o.CoolDown}} {
 		if d.v < 0 {
 			return nil, fmt.Errorf("%w: %s %v is negative", ErrMisconfigured, d.name, d.v)
 		}
@@ -174,6 +227,7 @@ func New(cache, backing server.Store, opts ...Options) (*Store, error) {
 		fillTTL:      o.FillTTL,
 		maxTTL:       o.MaxTTL,
 		cacheTimeout: o.CacheTimeout,
+		coolDown:     o.CoolDown,
 		log:          o.Logger,
 	}
 	if s.fillTTL == 0 {
@@ -181,6 +235,12 @@ func New(cache, backing server.Store, opts ...Options) (*Store, error) {
 	}
 	if s.cacheTimeout == 0 {
 		s.cacheTimeout = DefaultCacheTimeout
+	}
+	if s.maxTTL == 0 {
+		s.maxTTL = DefaultMaxTTL
+	}
+	if s.coolDown == 0 {
+		s.coolDown = DefaultCoolDown
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -212,8 +272,13 @@ func check(ctx context.Context, op, key string) error {
 	return nil
 }
 
-// cacheFailed logs and counts a failed cache operation.
+// cacheFailed logs and counts a failed cache operation, and stops trusting
+// the entries the cache holds: the failed operation may have been a write
+// or a delete that the cache did not apply, and a cache that comes back
+// (after a partition, or restarted from its append-only file) comes back
+// with the copies it had.
 func (s *Store) cacheFailed(ctx context.Context, op string, err error) {
+	s.distrustBefore.Store(time.Now().Add(s.coolDown).UnixNano())
 	s.cacheErrors.Add(1)
 	s.log.LogAttrs(ctx, slog.LevelError, "session cache: "+op+" failed; going on with the backing store",
 		slog.String("op", op), slog.Any("error", err))
@@ -225,15 +290,44 @@ func (s *Store) detached(ctx context.Context) (context.Context, context.CancelFu
 	return context.WithTimeout(context.WithoutCancel(ctx), s.cacheTimeout)
 }
 
+// cooling reports whether the cache is being left alone after a failure.
+func (s *Store) cooling() bool { return time.Now().UnixNano() < s.distrustBefore.Load() }
+
 // cacheExpiry returns the expiry of a cache entry for a session that
 // expires at exp: exp, or now+MaxTTL if that is earlier.
 func (s *Store) cacheExpiry(exp time.Time) time.Time {
-	if s.maxTTL > 0 {
-		if limit := time.Now().Add(s.maxTTL); limit.Before(exp) {
-			return limit
-		}
+	if limit := time.Now().Add(s.maxTTL); limit.Before(exp) {
+		return limit
 	}
 	return exp
+}
+
+// A cache entry is the blob behind a header: entryMagic and the time it
+// was written, in Unix nanoseconds, big-endian.
+const (
+	entryMagic  = "\xc5\x01"
+	entryHeader = len(entryMagic) + 8
+)
+
+// wrap returns the cache entry for blob, written now.
+func wrap(blob []byte) []byte {
+	e := make([]byte, entryHeader, entryHeader+len(blob))
+	copy(e, entryMagic)
+	binary.BigEndian.PutUint64(e[len(entryMagic):], uint64(time.Now().UnixNano()))
+	return append(e, blob...)
+}
+
+// unwrap returns the blob of a cache entry that this Store still trusts:
+// one written after the last failure of a cache operation.
+func (s *Store) unwrap(e []byte) ([]byte, bool) {
+	if len(e) < entryHeader || string(e[:len(entryMagic)]) != entryMagic {
+		return nil, false
+	}
+	written := int64(binary.BigEndian.Uint64(e[len(entryMagic):]))
+	if written <= s.distrustBefore.Load() {
+		return nil, false
+	}
+	return e[entryHeader:], true
 }
 
 // loadBacking reads key from the backing store, with the entry's expiry
@@ -248,6 +342,7 @@ func (s *Store) loadBacking(ctx context.Context, key string) ([]byte, time.Time,
 
 // put writes blob to the cache under key, replacing what the cache has.
 func (s *Store) put(ctx context.Context, key string, blob []byte, exp time.Time) error {
+	blob = wrap(blob)
 	err := s.cache.Create(ctx, key, blob, exp)
 	if !errors.Is(err, server.ErrExists) {
 		return err
@@ -270,12 +365,22 @@ func (s *Store) Load(ctx context.Context, key string) ([]byte, error) {
 	if err := check(ctx, "load", key); err != nil {
 		return nil, err
 	}
-	blob, err := s.cache.Load(ctx, key)
+	if s.cooling() {
+		blob, _, err := s.loadBacking(ctx, key)
+		return blob, err
+	}
+	entry, err := s.cache.Load(ctx, key)
 	fill := false
 	switch {
 	case err == nil:
-		s.hits.Add(1)
-		return blob, nil
+		if blob, ok := s.unwrap(entry); ok {
+			s.hits.Add(1)
+			return blob, nil
+		}
+		// An entry from before a cache failure (or in another format):
+		// not trusted, replaced from the backing store.
+		s.misses.Add(1)
+		fill = true
 	case errors.Is(err, server.ErrNotFound):
 		s.misses.Add(1)
 		fill = true
@@ -285,6 +390,14 @@ func (s *Store) Load(ctx context.Context, key string) ([]byte, error) {
 		s.cacheFailed(ctx, "load", err)
 	}
 	blob, exp, err := s.loadBacking(ctx, key)
+	if errors.Is(err, server.ErrNotFound) && fill && entry != nil {
+		// The distrusted entry is of a session that is gone.
+		dctx, cancel := s.detached(ctx)
+		defer cancel()
+		if cerr := s.cache.Delete(dctx, key); cerr != nil {
+			s.cacheFailed(ctx, "remove a stale entry", cerr)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -301,7 +414,9 @@ func (s *Store) fill(ctx context.Context, key string, blob []byte, exp time.Time
 	dctx, cancel := s.detached(ctx)
 	defer cancel()
 	if err := s.put(dctx, key, blob, s.cacheExpiry(exp)); err != nil {
-		s.cacheFailed(ctx, "fill", err)
+		if !errors.Is(err, server.ErrTooLarge) { // too large to cache is no failure
+			s.cacheFailed(ctx, "fill", err)
+		}
 		return
 	}
 	again, exp2, err := s.loadBacking(dctx, key)
@@ -323,10 +438,15 @@ func (s *Store) Create(ctx context.Context, key string, blob []byte, expires tim
 	if err := s.backing.Create(ctx, key, blob, expires); err != nil {
 		return err
 	}
+	if s.cooling() {
+		return nil
+	}
 	dctx, cancel := s.detached(ctx)
 	defer cancel()
 	if err := s.put(dctx, key, blob, s.cacheExpiry(expires)); err != nil {
-		s.cacheFailed(ctx, "create", err)
+		if !errors.Is(err, server.ErrTooLarge) { // too large to cache is no failure
+			s.cacheFailed(ctx, "create", err)
+		}
 	}
 	return nil
 }
@@ -341,6 +461,8 @@ func (s *Store) Update(ctx context.Context, key string, blob []byte, expires tim
 	}
 	err := s.backing.Update(ctx, key, blob, expires)
 	switch {
+	case s.cooling():
+		return err // what the cache holds is not served now, nor after
 	case errors.Is(err, server.ErrNotFound):
 		dctx, cancel := s.detached(ctx)
 		defer cancel()
@@ -353,15 +475,27 @@ func (s *Store) Update(ctx context.Context, key string, blob []byte, expires tim
 	}
 	dctx, cancel := s.detached(ctx)
 	defer cancel()
-	if cerr := s.cache.Update(dctx, key, blob, s.cacheExpiry(expires)); cerr != nil && !errors.Is(cerr, server.ErrNotFound) {
+	cerr := s.cache.Update(dctx, key, wrap(blob), s.cacheExpiry(expires))
+	switch {
+	case cerr == nil, errors.Is(cerr, server.ErrNotFound):
+	case errors.Is(cerr, server.ErrTooLarge):
+		// Too large for the cache, not a failure of it: drop the old copy
+		// and serve this session from the backing store.
+		if derr := s.cache.Delete(dctx, key); derr != nil {
+			s.cacheFailed(ctx, "update", derr)
+		}
+	default:
 		s.cacheFailed(ctx, "update", cerr)
 	}
 	return nil
 }
 
 // Delete removes key from the backing store, then from the cache. Deleting
-// an absent key is not an error. The error is the backing store's; the
-// cache's is logged.
+// an absent key is not an error. If the backing store fails, that is the
+// error. If the cache fails, the error wraps ErrCacheNotTold: the cache
+// may come back with its copy, which this Store no longer serves but
+// another process sharing the cache might, so a logout is not reported as
+// done until the cache has been told.
 func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := check(ctx, "delete", key); err != nil {
 		return err
@@ -373,6 +507,9 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	defer cancel()
 	if cerr := s.cache.Delete(dctx, key); cerr != nil {
 		s.cacheFailed(ctx, "delete", cerr)
+		if err == nil {
+			err = fmt.Errorf("%w: %w", ErrCacheNotTold, cerr)
+		}
 	}
 	return err
 }
@@ -385,7 +522,7 @@ func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("session store cached: delete expired: %w", err)
 	}
 	n, err := s.backing.DeleteExpired(ctx)
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || s.cooling() {
 		return n, err
 	}
 	if _, cerr := s.cache.DeleteExpired(ctx); cerr != nil && ctx.Err() == nil {

@@ -3,8 +3,11 @@ package cached
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -179,7 +182,10 @@ func (f *fixture) inCache(t *testing.T, key string) ([]byte, bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b, true
+	if len(b) < entryHeader || string(b[:len(entryMagic)]) != entryMagic {
+		t.Fatalf("cache entry %q has no entry header", b)
+	}
+	return b[entryHeader:], true
 }
 
 func mustLoad(t *testing.T, s server.Store, key, want string) {
@@ -201,8 +207,10 @@ func TestConformanceMemoryMemory(t *testing.T) {
 }
 
 func TestConformanceMemoryFile(t *testing.T) {
+	var dir string
 	storetest.Run(t, func(t *testing.T) server.Store {
-		backing, err := file.New(t.TempDir())
+		dir = t.TempDir()
+		backing, err := file.New(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -211,6 +219,13 @@ func TestConformanceMemoryFile(t *testing.T) {
 			t.Fatal(err)
 		}
 		return s
+	}, storetest.Options{
+		// A blob planted in the backing store, as the file store lays it
+		// out: the cache misses, and the backing store refuses it.
+		Plant: func(key string, blob []byte, exp time.Time) error {
+			data := binary.BigEndian.AppendUint64([]byte("SKF\x01"), uint64(exp.UnixNano()))
+			return os.WriteFile(filepath.Join(dir, file.Prefix+key), append(data, blob...), 0o600)
+		},
 	})
 }
 
@@ -246,7 +261,7 @@ func TestNew(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the last Options must win: %v", err)
 	}
-	if s.fillTTL != DefaultFillTTL || s.cacheTimeout != DefaultCacheTimeout || s.maxTTL != 0 || s.log == nil {
+	if s.fillTTL != DefaultFillTTL || s.cacheTimeout != DefaultCacheTimeout || s.maxTTL != DefaultMaxTTL || s.log == nil {
 		t.Errorf("defaults: %v %v %v %v", s.fillTTL, s.cacheTimeout, s.maxTTL, s.log)
 	}
 	if s.Cache() != m || s.Backing() != m {
@@ -343,8 +358,13 @@ func TestFillExpiry(t *testing.T) {
 	}
 	t.Run("ExpiryLoader", func(t *testing.T) {
 		cache, backing := memory.New(), memory.New()
-		s, _ := New(cache, backing)
+		s, _ := New(cache, backing, Options{MaxTTL: 2 * time.Hour})
 		fillAndCheck(t, s, cache, backing, 0)
+	})
+	t.Run("DefaultMaxTTL", func(t *testing.T) {
+		cache, backing := memory.New(), memory.New()
+		s, _ := New(cache, backing)
+		fillAndCheck(t, s, cache, backing, DefaultMaxTTL)
 	})
 	t.Run("FillTTL", func(t *testing.T) {
 		cache, backing := memory.New(), memory.New()
@@ -447,7 +467,7 @@ func TestUpdateRacesDelete(t *testing.T) {
 // refuses removes the cache's copy.
 func TestUpdateNotFoundClearsCache(t *testing.T) {
 	f := newFixture(t, Options{})
-	if err := f.cache.Create(ctx, k1, []byte("stale"), time.Now().Add(time.Hour)); err != nil {
+	if err := f.cache.Create(ctx, k1, wrap([]byte("stale")), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.s.Update(ctx, k1, []byte("new"), time.Now().Add(time.Hour)); !errors.Is(err, server.ErrNotFound) {
@@ -464,7 +484,7 @@ func TestCreateReplacesStaleCacheEntry(t *testing.T) {
 	for name, exp := range map[string]time.Time{"expired": time.Now().Add(-time.Minute), "live": time.Now().Add(time.Hour)} {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t, Options{})
-			if err := f.cache.Create(ctx, k1, []byte("stale"), exp); err != nil {
+			if err := f.cache.Create(ctx, k1, wrap([]byte("stale")), exp); err != nil {
 				t.Fatal(err)
 			}
 			if err := f.s.Create(ctx, k1, []byte("fresh"), time.Now().Add(time.Hour)); err != nil {
@@ -489,7 +509,7 @@ func TestMissReplacesExpiredCacheEntry(t *testing.T) {
 	if err := f.backing.Create(ctx, k1, []byte("v"), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.cache.Create(ctx, k1, []byte("old"), time.Now().Add(-time.Second)); err != nil {
+	if err := f.cache.Create(ctx, k1, wrap([]byte("old")), time.Now().Add(-time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	mustLoad(t, f.s, k1, "v")
@@ -505,7 +525,7 @@ func TestMissReplacesExpiredCacheEntry(t *testing.T) {
 func TestCacheDown(t *testing.T) {
 	logs := &logBuffer{}
 	backing := memory.New()
-	s, err := New(downStore{}, backing, Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	s, err := New(downStore{}, backing, Options{CoolDown: time.Nanosecond, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -527,7 +547,13 @@ func TestCacheDown(t *testing.T) {
 		{"DeleteExpired", func() error { _, err := s.DeleteExpired(ctx); return err }},
 	}
 	for i, st := range steps {
-		if err := st.op(); err != nil {
+		err := st.op()
+		if st.name == "Delete" {
+			// A logout the cache was not told of is not a success.
+			if !errors.Is(err, ErrCacheNotTold) {
+				t.Fatalf("Delete with the cache down: %v, want ErrCacheNotTold", err)
+			}
+		} else if err != nil {
 			t.Fatalf("%s with the cache down: %v", st.name, err)
 		}
 		if got := s.Stats().CacheErrors; got != uint64(i+1) {
@@ -646,7 +672,7 @@ func TestDeleteExpired(t *testing.T) {
 	if err := f.s.Create(ctx, k1, []byte("dead"), past); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.cache.Create(ctx, k2, []byte("dead, cache only"), past); err != nil {
+	if err := f.cache.Create(ctx, k2, wrap([]byte("dead, cache only")), past); err != nil {
 		t.Fatal(err)
 	}
 	n, err := f.s.DeleteExpired(ctx)

@@ -7,7 +7,9 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io/fs"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -41,6 +43,14 @@ func key(t testing.TB) string {
 	return hex.EncodeToString(b)
 }
 
+// noKey fails t if err mentions key, as a file name holding it would.
+func noKey(t *testing.T, key string, err error) {
+	t.Helper()
+	if err != nil && strings.Contains(err.Error(), key) {
+		t.Errorf("error %q contains the session key", err)
+	}
+}
+
 // names lists the names in dir, sorted.
 func names(t *testing.T, dir string) []string {
 	t.Helper()
@@ -66,20 +76,78 @@ func noTemps(t *testing.T, dir string) {
 	}
 }
 
+// plant writes a session file for key, blob and expires into dir as the
+// store would, without the store's checks.
+func plant(dir string) func(key string, blob []byte, expires time.Time) error {
+	return func(key string, blob []byte, expires time.Time) error {
+		data := binary.BigEndian.AppendUint64(append([]byte{}, magic[:]...), uint64(expires.UnixNano()))
+		return os.WriteFile(filepath.Join(dir, Prefix+key), append(data, blob...), 0o600)
+	}
+}
+
 func TestConformanceFresh(t *testing.T) {
+	var dir string
 	storetest.Run(t, func(t *testing.T) server.Store {
-		s, dir := newStore(t)
+		var s *Store
+		s, dir = newStore(t)
 		t.Cleanup(func() { noTemps(t, dir) })
 		return s
-	})
+	}, storetest.Options{Plant: func(key string, blob []byte, exp time.Time) error { return plant(dir)(key, blob, exp) }})
+}
+
+// TestConformanceMaxLength runs the suite on a store with a limit other
+// than the default.
+func TestConformanceMaxLength(t *testing.T) {
+	dir := t.TempDir()
+	s, err := New(dir, Options{MaxLength: 5000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.Run(t, func(t *testing.T) server.Store { return s }, storetest.Options{MaxLength: 5000, Plant: plant(dir)})
 }
 
 func TestConformanceShared(t *testing.T) {
 	s, dir := newStore(t)
-	storetest.Run(t, func(*testing.T) server.Store { return s })
+	storetest.Run(t, func(*testing.T) server.Store { return s }, storetest.Options{Plant: plant(dir)})
 	if got := names(t, dir); len(got) != 0 {
 		t.Errorf("after the suite the directory holds %v, want nothing (the suite deletes what it creates)", got)
 	}
+}
+
+// twoStores is one directory seen through two Stores, as two processes
+// sharing it see it: Update goes through one, every other method through
+// the other. They share no in-process lock, so only the file lock keeps
+// an Update from racing a Delete.
+type twoStores struct{ updater, other *Store }
+
+func (s twoStores) Load(ctx context.Context, key string) ([]byte, error) {
+	return s.other.Load(ctx, key)
+}
+func (s twoStores) Create(ctx context.Context, key string, blob []byte, exp time.Time) error {
+	return s.other.Create(ctx, key, blob, exp)
+}
+func (s twoStores) Update(ctx context.Context, key string, blob []byte, exp time.Time) error {
+	return s.updater.Update(ctx, key, blob, exp)
+}
+func (s twoStores) Delete(ctx context.Context, key string) error { return s.other.Delete(ctx, key) }
+func (s twoStores) DeleteExpired(ctx context.Context) (int64, error) {
+	return s.other.DeleteExpired(ctx)
+}
+
+// TestConformanceTwoStores runs the suite on two Stores sharing one
+// directory, Updates going through one of them: the file lock holds
+// between them as between processes.
+func TestConformanceTwoStores(t *testing.T) {
+	var dir string
+	storetest.Run(t, func(t *testing.T) server.Store {
+		var a *Store
+		a, dir = newStore(t)
+		b, err := New(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return twoStores{updater: a, other: b}
+	}, storetest.Options{Plant: func(key string, blob []byte, exp time.Time) error { return plant(dir)(key, blob, exp) }})
 }
 
 func TestNewErrors(t *testing.T) {
@@ -104,6 +172,46 @@ func TestNewErrors(t *testing.T) {
 
 	if _, err := New(""); err == nil {
 		t.Error(`New("") succeeded, want an error`)
+	}
+}
+
+// TestWarnsOfSharedDir checks that New warns, through Options.Logger, of a
+// directory that its group or everyone can write to, and of no other.
+func TestWarnsOfSharedDir(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Unix permission bits do not apply on Windows")
+	}
+	for _, c := range []struct {
+		mode os.FileMode
+		want string // in the warning; empty: no warning
+	}{
+		{0o700, ""},
+		{0o750, ""},
+		{0o755, ""},
+		{0o770, "its group"},
+		{0o730, "its group"},
+		{0o777, "every user"},
+		{os.ModeSticky | 0o777, "every user"},
+		{0o702, "every user"},
+	} {
+		t.Run(fmt.Sprintf("%#o", c.mode), func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.Chmod(dir, c.mode); err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			log := slog.New(slog.NewTextHandler(&buf, nil))
+			if _, err := New(dir, Options{Logger: log}); err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			out := buf.String()
+			switch {
+			case c.want == "" && out != "":
+				t.Errorf("New logged %q for a private directory", out)
+			case c.want != "" && (!strings.Contains(out, "level=WARN") || !strings.Contains(out, c.want) || !strings.Contains(out, dir)):
+				t.Errorf("New logged %q, want a warning naming %s and %q", out, dir, c.want)
+			}
+		})
 	}
 }
 
@@ -296,12 +404,12 @@ func TestCorruptFiles(t *testing.T) {
 			if !errors.Is(err, ErrCorrupt) || errors.Is(err, server.ErrNotFound) || b != nil {
 				t.Errorf("Load = %q, %v; want an error wrapping ErrCorrupt, not a session", b, err)
 			}
-			if err != nil && !strings.Contains(err.Error(), p) {
-				t.Errorf("error %q does not name the file", err)
-			}
-			if err := s.Update(ctx, k, []byte("new"), time.Now().Add(time.Hour)); !errors.Is(err, ErrCorrupt) {
+			noKey(t, k, err)
+			err = s.Update(ctx, k, []byte("new"), time.Now().Add(time.Hour))
+			if !errors.Is(err, ErrCorrupt) {
 				t.Errorf("Update = %v, want an error wrapping ErrCorrupt", err)
 			}
+			noKey(t, k, err)
 			if err := s.Create(ctx, k, []byte("new"), time.Now().Add(time.Hour)); !errors.Is(err, server.ErrExists) {
 				t.Errorf("Create = %v, want ErrExists", err)
 			}
@@ -591,6 +699,126 @@ func BenchmarkCreateDelete(b *testing.B) {
 		}
 		if err := s.Delete(ctx, k); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestErrorsNeverNameTheKey provokes the errors a session file can cause
+// and checks that none of them contains the session's key, as the file's
+// path would. With session.Config.StoreRawKeys the key is the session's
+// bearer secret, and errors end up in logs.
+func TestErrorsNeverNameTheKey(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	exp := time.Now().Add(time.Hour)
+	var errs []error
+	collect := func(err error) {
+		t.Helper()
+		if err == nil {
+			t.Error("want an error, got nil")
+		}
+		errs = append(errs, err)
+	}
+	ks := make([]string, 0, 8)
+	newKey := func() string { k := key(t); ks = append(ks, k); return k }
+
+	// A corrupt file.
+	corruptKey := newKey()
+	if err := os.WriteFile(s.path(corruptKey), []byte("SKF"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Load(ctx, corruptKey)
+	collect(err)
+	collect(s.Update(ctx, corruptKey, []byte("x"), exp))
+	// A non-empty directory: Delete cannot remove it.
+	dirKey := newKey()
+	if err := os.MkdirAll(filepath.Join(s.path(dirKey), "sub"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Load(ctx, dirKey)
+	collect(err)
+	collect(s.Update(ctx, dirKey, []byte("x"), exp))
+	collect(s.Delete(ctx, dirKey))
+	// A blob over MaxLength.
+	bigKey := newKey()
+	collect(s.Create(ctx, bigKey, make([]byte, s.MaxLength()+1), exp))
+	if err := os.WriteFile(s.path(bigKey), make([]byte, headerLen+s.MaxLength()+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Load(ctx, bigKey)
+	collect(err)
+	// The directory gone.
+	gone, err := New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(gone.dir); err != nil {
+		t.Fatal(err)
+	}
+	goneKey := newKey()
+	collect(gone.Create(ctx, goneKey, []byte("x"), exp))
+	collect(gone.Update(ctx, goneKey, []byte("x"), exp))
+	_, err = gone.DeleteExpired(ctx)
+	collect(err)
+
+	for _, err := range errs {
+		t.Log(err)
+		for _, k := range ks {
+			noKey(t, k, err)
+		}
+		if err != nil && strings.Contains(err.Error(), Prefix+"0") {
+			t.Errorf("error %q names a session file", err)
+		}
+	}
+}
+
+// TestIOErrorDropsFileNames checks the wrapping of the os package's errors:
+// the file name goes, the directory is named, and errors.Is still sees the
+// cause.
+func TestIOErrorDropsFileNames(t *testing.T) {
+	s, dir := newStore(t)
+	k := key(t)
+	p := s.path(k)
+	for _, in := range []error{
+		&fs.PathError{Op: "open", Path: p, Err: fs.ErrPermission},
+		&os.LinkError{Op: "rename", Old: filepath.Join(dir, tempPrefix+"123"), New: p, Err: fs.ErrPermission},
+		fmt.Errorf("context: %w", &fs.PathError{Op: "remove", Path: p, Err: fs.ErrPermission}),
+	} {
+		err := s.ioError("update", in)
+		noKey(t, k, err)
+		if !errors.Is(err, fs.ErrPermission) {
+			t.Errorf("ioError(%v) = %v, which does not wrap fs.ErrPermission", in, err)
+		}
+		if !strings.Contains(err.Error(), dir) || !strings.HasPrefix(err.Error(), "file session store: update") {
+			t.Errorf("ioError(%v) = %q, want the store, the operation and the directory", in, err)
+		}
+	}
+}
+
+// TestReadAtMost checks the capped read of a file that is longer than its
+// size said: it stops one byte past the limit.
+func TestReadAtMost(t *testing.T) {
+	for _, c := range []struct {
+		n, hint, limit int
+		tooLarge       bool
+	}{
+		{n: 50, hint: 50, limit: 100},
+		{n: 50, hint: 10, limit: 100},  // grew
+		{n: 10, hint: 50, limit: 100},  // shrank
+		{n: 100, hint: 10, limit: 100}, // grew to the limit
+		{n: 101, hint: 10, limit: 100, tooLarge: true},
+		{n: 1 << 20, hint: 10, limit: 100, tooLarge: true},
+		{n: 0, hint: 0, limit: 100},
+	} {
+		data := bytes.Repeat([]byte{7}, c.n)
+		got, err := readAtMost(bytes.NewReader(data), c.hint, c.limit)
+		switch {
+		case c.tooLarge:
+			if !errors.Is(err, server.ErrTooLarge) || len(got) != c.limit+1 || cap(got) > 2*(c.limit+1) {
+				t.Errorf("%+v: %d bytes (cap %d), %v; want %d bytes and ErrTooLarge", c, len(got), cap(got), err, c.limit+1)
+			}
+		case err != nil || !bytes.Equal(got, data):
+			t.Errorf("%+v: %d bytes, %v; want the %d bytes", c, len(got), err, c.n)
 		}
 	}
 }

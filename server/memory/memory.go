@@ -10,6 +10,10 @@
 // Close when the store is no longer needed so that the goroutine ends. A
 // store without a CleanupInterval starts no goroutine and needs no Close.
 //
+// Create and Update refuse a blob longer than Options.MaxLength
+// (codec.DefaultMaxLength by default) with an error wrapping
+// server.ErrTooLarge, so the store never holds one.
+//
 // Expiry instants are compared on the wall clock (their monotonic reading is
 // dropped), as the file and database stores compare them.
 package memory
@@ -20,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sessionkit/session/codec"
 	"github.com/sessionkit/session/server"
 )
 
@@ -29,6 +34,11 @@ type Options struct {
 	// entries. Zero or negative means no goroutine: expired entries then
 	// stay in memory until DeleteExpired is called.
 	CleanupInterval time.Duration
+	// MaxLength is the longest blob the store accepts, in bytes. Zero or
+	// negative means codec.DefaultMaxLength, the longest value the session
+	// codec encodes by default; set it to the codec's MaxLength if that is
+	// configured otherwise.
+	MaxLength int
 }
 
 // Store is an in-memory server.Store. It is safe for concurrent use. Create
@@ -36,6 +46,7 @@ type Options struct {
 type Store struct {
 	mu      sync.RWMutex
 	entries map[string]entry
+	maxLen  int
 
 	stop      chan struct{} // closed by Close; nil without a janitor
 	done      chan struct{} // closed when the janitor has returned
@@ -58,7 +69,10 @@ func New(opts ...Options) *Store {
 	if len(opts) > 0 {
 		o = opts[len(opts)-1]
 	}
-	s := &Store{entries: make(map[string]entry)}
+	s := &Store{entries: make(map[string]entry), maxLen: o.MaxLength}
+	if s.maxLen <= 0 {
+		s.maxLen = codec.DefaultMaxLength
+	}
 	if o.CleanupInterval > 0 {
 		s.stop = make(chan struct{})
 		s.done = make(chan struct{})
@@ -112,6 +126,18 @@ func check(ctx context.Context, key string) error {
 	return server.ValidateKey(key)
 }
 
+// checkWrite is check for Create and Update, which also refuse a blob
+// over MaxLength.
+func (s *Store) checkWrite(ctx context.Context, op, key string, blob []byte) error {
+	if err := check(ctx, key); err != nil {
+		return err
+	}
+	if len(blob) > s.maxLen {
+		return fmt.Errorf("memory session store: %s: %w: %d bytes, over MaxLength %d", op, server.ErrTooLarge, len(blob), s.maxLen)
+	}
+	return nil
+}
+
 // Load returns a copy of the blob stored under key, or server.ErrNotFound
 // if there is none or it has expired.
 func (s *Store) Load(ctx context.Context, key string) ([]byte, error) {
@@ -120,9 +146,10 @@ func (s *Store) Load(ctx context.Context, key string) ([]byte, error) {
 }
 
 // Create stores a copy of blob under key until expires. It returns
-// server.ErrExists if the key is present, expired or not.
+// server.ErrExists if the key is present, expired or not, and an error
+// wrapping server.ErrTooLarge for a blob over MaxLength.
 func (s *Store) Create(ctx context.Context, key string, blob []byte, expires time.Time) error {
-	if err := check(ctx, key); err != nil {
+	if err := s.checkWrite(ctx, "create", key, blob); err != nil {
 		return err
 	}
 	e := entry{blob: clone(blob), expires: expires.Round(0)}
@@ -137,9 +164,10 @@ func (s *Store) Create(ctx context.Context, key string, blob []byte, expires tim
 
 // Update replaces the blob and expiry of an existing, unexpired key with a
 // copy of blob and expires. It returns server.ErrNotFound if the key is
-// absent or expired.
+// absent or expired, and an error wrapping server.ErrTooLarge for a blob
+// over MaxLength.
 func (s *Store) Update(ctx context.Context, key string, blob []byte, expires time.Time) error {
-	if err := check(ctx, key); err != nil {
+	if err := s.checkWrite(ctx, "update", key, blob); err != nil {
 		return err
 	}
 	e := entry{blob: clone(blob), expires: expires.Round(0)}

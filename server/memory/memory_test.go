@@ -31,6 +31,14 @@ func TestConformanceShared(t *testing.T) {
 	}
 }
 
+// TestConformanceMaxLength runs the suite on a store with a limit other
+// than the default, which the suite checks with blobs at and over it.
+func TestConformanceMaxLength(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) server.Store {
+		return New(Options{MaxLength: 5000})
+	}, storetest.Options{MaxLength: 5000})
+}
+
 func key(t *testing.T) string {
 	t.Helper()
 	b := make([]byte, 32)

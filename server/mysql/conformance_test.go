@@ -2,6 +2,7 @@ package mysql
 
 import (
 	"testing"
+	"time"
 
 	"github.com/sessionkit/session/internal/testenv"
 	"github.com/sessionkit/session/server"
@@ -12,7 +13,27 @@ import (
 // table of the test server.
 func TestConformance(t *testing.T) {
 	testenv.MySQLDSN(t) // skip (or fail) once, here, without a server
+	var s *Store
 	storetest.Run(t, func(t *testing.T) server.Store {
-		return openStore(t, "", Config{})
+		s = openStore(t, "", Config{})
+		return s
+	}, storetest.Options{Plant: func(key string, blob []byte, exp time.Time) error { return plant(t, s, key, blob, exp) }})
+}
+
+// TestConformanceMaxLength runs the suite on a store with a limit other
+// than the default.
+func TestConformanceMaxLength(t *testing.T) {
+	testenv.MySQLDSN(t)
+	s := openStore(t, "", Config{MaxLength: 100_000})
+	storetest.Run(t, func(t *testing.T) server.Store { return s }, storetest.Options{
+		MaxLength: 100_000,
+		Plant:     func(key string, blob []byte, exp time.Time) error { return plant(t, s, key, blob, exp) },
 	})
+}
+
+// plant inserts a row into the store's table with SQL, as anyone with
+// access to the database could, without the store's checks.
+func plant(t testing.TB, s *Store, key string, blob []byte, exp time.Time) error {
+	_, err := s.DB().ExecContext(testCtx(t), "INSERT INTO `"+s.Table()+"` (session_key, data, expiry) VALUES (?, ?, ?)", key, blob, dbTime(exp))
+	return err
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionkit/session/codec"
 	"github.com/sessionkit/session/server"
 )
 
@@ -18,7 +19,8 @@ import (
 // any I/O. The store-independent contract is storetest's (conformance_test.go).
 
 func TestCreateLoadRoundTrip(t *testing.T) {
-	s := openStore(t, "", Config{})
+	// A limit above the default, for the large blob.
+	s := openStore(t, "", Config{MaxLength: 2 << 20})
 	ctx := testCtx(t)
 	all := make([]byte, 256)
 	for i := range all {
@@ -216,21 +218,41 @@ func TestInvalidKeysDoNoIO(t *testing.T) {
 }
 
 func TestBlobTooLarge(t *testing.T) {
+	// No server needed: the length is checked before any I/O.
 	db, err := sql.Open("mysql", "u:p@tcp(127.0.0.1:1)/none")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	s, err := newStore(db, Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	blob := make([]byte, MaxBlobLen+1)
 	ctx := context.Background()
-	if err := s.Create(ctx, key("big", 1), blob, time.Now().Add(time.Hour)); !errors.Is(err, ErrBlobTooLarge) {
-		t.Fatalf("Create: err = %v, want ErrBlobTooLarge", err)
+	for _, c := range []struct {
+		cfg   Config
+		limit int
+	}{
+		{Config{}, codec.DefaultMaxLength},
+		{Config{MaxLength: 100}, 100},
+		{Config{MaxLength: MaxBlobLen}, MaxBlobLen},
+	} {
+		s, err := newStore(db, c.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.MaxLength() != c.limit {
+			t.Errorf("MaxLength() = %d, want %d", s.MaxLength(), c.limit)
+		}
+		blob := make([]byte, c.limit+1)
+		for op, err := range map[string]error{
+			"Create": s.Create(ctx, key("big", 1), blob, time.Now().Add(time.Hour)),
+			"Update": s.Update(ctx, key("big", 1), blob, time.Now().Add(time.Hour)),
+		} {
+			if !errors.Is(err, server.ErrTooLarge) || !errors.Is(err, ErrBlobTooLarge) {
+				t.Errorf("%s of %d bytes with MaxLength %d: err = %v, want server.ErrTooLarge", op, len(blob), c.limit, err)
+			}
+		}
 	}
-	if err := s.Update(ctx, key("big", 1), blob, time.Now().Add(time.Hour)); !errors.Is(err, ErrBlobTooLarge) {
-		t.Fatalf("Update: err = %v, want ErrBlobTooLarge", err)
+	for _, n := range []int{-1, MaxBlobLen + 1} {
+		if _, err := newStore(db, Config{MaxLength: n}); !errors.Is(err, ErrMisconfigured) {
+			t.Errorf("MaxLength %d: err = %v, want ErrMisconfigured", n, err)
+		}
 	}
 }

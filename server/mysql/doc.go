@@ -68,8 +68,9 @@
 //
 // The key column is binary (ascii_bin): keys compare byte for byte, never
 // case-insensitively as under the server's default utf8mb4 collations. Data
-// is at most MaxBlobLen bytes (MEDIUMBLOB; the server's max_allowed_packet
-// must also admit it). Expiry is naive UTC to the microsecond, indexed for
+// is at most Config.MaxLength bytes (codec.DefaultMaxLength, 1 MiB, unless
+// configured; at most MaxBlobLen, what a MEDIUMBLOB holds, and the server's
+// max_allowed_packet must also admit it). Expiry is naive UTC to the microsecond, indexed for
 // DeleteExpired. You may create the table yourself (for example in your own
 // migrations) with the same columns.
 //
@@ -77,13 +78,23 @@
 //
 // Each operation is one statement, so one round trip with interpolation on:
 //
-//	Load           SELECT data FROM t WHERE session_key = ? AND expiry > ?now
+//	Load           SELECT IF(LENGTH(data) <= MaxLength, data, NULL) FROM t
+//	               WHERE session_key = ? AND expiry > ?now
+//	               (NULL: a blob over MaxLength, server.ErrTooLarge)
 //	Create         INSERT INTO t (session_key, data, expiry) VALUES (?, ?, ?)
 //	               (duplicate key, error 1062: server.ErrExists)
 //	Update         UPDATE t SET data = ?, expiry = ? WHERE session_key = ? AND expiry > ?now
 //	               (no row matched: server.ErrNotFound)
 //	Delete         DELETE FROM t WHERE session_key = ?
 //	DeleteExpired  DELETE FROM t WHERE expiry <= ?now LIMIT batch, repeated while a batch is full
+//
+// Create and Update refuse a blob over Config.MaxLength before any I/O,
+// with an error wrapping server.ErrTooLarge. The column can hold up to 16
+// MiB, and anyone who can write to the table can put a longer blob there;
+// Load then refuses it with the same error, without the row's data ever
+// crossing the network or entering the application's memory: the server
+// compares its length in the same statement and sends NULL instead, at
+// the cost of no round trip.
 //
 // A write statement that InnoDB rolls back as a deadlock victim (error 1213;
 // it takes concurrent writes to the same keys) had no effect, so the store

@@ -13,6 +13,7 @@ import (
 
 	gomysql "github.com/go-sql-driver/mysql"
 
+	"github.com/sessionkit/session/codec"
 	"github.com/sessionkit/session/server"
 )
 
@@ -36,7 +37,8 @@ const (
 	DefaultConnMaxIdleTime = time.Minute
 	// DefaultDialTimeout is the dial timeout Open sets when the DSN has none.
 	DefaultDialTimeout = 10 * time.Second
-	// MaxBlobLen is the largest blob the data column (MEDIUMBLOB) holds.
+	// MaxBlobLen is the largest blob the data column (MEDIUMBLOB) holds,
+	// and the largest Config.MaxLength.
 	MaxBlobLen = 1<<24 - 1
 )
 
@@ -45,8 +47,9 @@ var (
 	// ErrMisconfigured reports a connection whose driver options break the
 	// store's semantics (see New), or an invalid Config.
 	ErrMisconfigured = errors.New("session store mysql: misconfigured")
-	// ErrBlobTooLarge reports a blob longer than MaxBlobLen.
-	ErrBlobTooLarge = errors.New("session store mysql: blob too large")
+	// ErrBlobTooLarge is server.ErrTooLarge, which the store returns for
+	// a blob longer than Config.MaxLength.
+	ErrBlobTooLarge = server.ErrTooLarge
 )
 
 // Config configures a Store. The zero value is usable.
@@ -64,15 +67,22 @@ type Config struct {
 	// user lacks the CREATE TEMPORARY TABLES privilege the check needs.
 	// Open never runs the check: it forces the options itself.
 	SkipCheck bool
+	// MaxLength is the longest blob the store writes or reads, in bytes.
+	// Zero means codec.DefaultMaxLength, the longest value the session
+	// codec encodes or decodes by default; set it to the codec's MaxLength
+	// if that is configured otherwise. Negative, or more than MaxBlobLen,
+	// is an error.
+	MaxLength int
 }
 
 // Store is a server.Store on a MySQL or MariaDB table. It is safe for
 // concurrent use.
 type Store struct {
-	db    *sql.DB
-	owned bool
-	table string
-	batch int
+	db     *sql.DB
+	owned  bool
+	table  string
+	batch  int
+	maxLen int
 
 	qLoad, qLoadExpiry, qCreate, qUpdate, qDelete, qDeleteExpired, qCreateTable string
 }
@@ -107,13 +117,24 @@ func newStore(db *sql.DB, cfg Config) (*Store, error) {
 	case batch < 0:
 		return nil, fmt.Errorf("%w: DeleteBatch %d is negative", ErrMisconfigured, batch)
 	}
+	maxLen := cfg.MaxLength
+	switch {
+	case maxLen == 0:
+		maxLen = codec.DefaultMaxLength
+	case maxLen < 0 || maxLen > MaxBlobLen:
+		return nil, fmt.Errorf("%w: MaxLength %d: want 1 to %d (MaxBlobLen), or 0 for the default", ErrMisconfigured, maxLen, MaxBlobLen)
+	}
 	t := "`" + table + "`"
+	// A blob over maxLen is never sent: the server sends NULL instead
+	// (data is NOT NULL, so NULL means only that).
+	data := fmt.Sprintf("IF(LENGTH(data) <= %d, data, NULL)", maxLen)
 	return &Store{
 		db:             db,
 		table:          table,
 		batch:          batch,
-		qLoad:          "SELECT data FROM " + t + " WHERE session_key = ? AND expiry > ?",
-		qLoadExpiry:    "SELECT data, expiry FROM " + t + " WHERE session_key = ? AND expiry > ?",
+		maxLen:         maxLen,
+		qLoad:          "SELECT " + data + " FROM " + t + " WHERE session_key = ? AND expiry > ?",
+		qLoadExpiry:    "SELECT " + data + ", expiry FROM " + t + " WHERE session_key = ? AND expiry > ?",
 		qCreate:        "INSERT INTO " + t + " (session_key, data, expiry) VALUES (?, ?, ?)",
 		qUpdate:        "UPDATE " + t + " SET data = ?, expiry = ? WHERE session_key = ? AND expiry > ?",
 		qDelete:        "DELETE FROM " + t + " WHERE session_key = ?",
@@ -157,11 +178,17 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Store, error) {
 // loc=UTC, clientFoundRows=true and, when the connection character set
 // allows it, interpolateParams=true, and returns a Store on a new *sql.DB
 // with the pool settings described in the package documentation. Close
-// closes that *sql.DB. Open does no I/O: the first connection is made by
-// the first operation (or Migrate, or DB().PingContext).
+// closes that *sql.DB. Open checks that the server answers within
+// OpenTimeout: an error names the address and the user (never the
+// password) and the cause. A DSN whose address lacks its protocol
+// ("user:pass@host:3306/db") gets an error that says to write
+// tcp(host:3306).
 func Open(dsn string, cfg Config) (*Store, error) {
 	mc, err := gomysql.ParseDSN(dsn)
 	if err != nil {
+		if m := bareAddr.FindStringSubmatch(dsn); m != nil {
+			return nil, fmt.Errorf("session store mysql: open: the DSN's address must be written tcp(%s), not %s: %w", m[1], m[1], err)
+		}
 		return nil, fmt.Errorf("session store mysql: open: %w", err)
 	}
 	mc.ParseTime = true
@@ -186,7 +213,28 @@ func Open(dsn string, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s.owned = true
+	ctx, cancel := context.WithTimeout(context.Background(), OpenTimeout)
+	defer cancel()
+	if err := s.Ping(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("session store mysql: open: %s(%s) as %q does not answer: %w", mc.Net, mc.Addr, mc.User, err)
+	}
 	return s, nil
+}
+
+// OpenTimeout bounds the ping with which Open checks the server.
+const OpenTimeout = 10 * time.Second
+
+// bareAddr matches a DSN whose address lacks its protocol, as in
+// "user:pass@host:3306/db" for "user:pass@tcp(host:3306)/db".
+var bareAddr = regexp.MustCompile(`@([^/()@]+:[0-9]+)/`)
+
+// Ping checks that the server answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("session store mysql: ping: %w", err)
+	}
+	return nil
 }
 
 // unsafeCharsets are the connection character sets whose multibyte
@@ -329,9 +377,14 @@ func dbTime(t time.Time) time.Time {
 
 func now() time.Time { return dbTime(time.Now()) }
 
-func checkBlob(op string, blob []byte) ([]byte, error) {
-	if len(blob) > MaxBlobLen {
-		return nil, fmt.Errorf("session store mysql: %s: %w: %d bytes, at most %d", op, ErrBlobTooLarge, len(blob), MaxBlobLen)
+// MaxLength returns the longest blob the store writes or reads.
+func (s *Store) MaxLength() int { return s.maxLen }
+
+// checkBlob refuses a blob over MaxLength and turns a nil one into an
+// empty one.
+func (s *Store) checkBlob(op string, blob []byte) ([]byte, error) {
+	if len(blob) > s.maxLen {
+		return nil, fmt.Errorf("session store mysql: %s: %w: %d bytes, over MaxLength %d", op, server.ErrTooLarge, len(blob), s.maxLen)
 	}
 	if blob == nil {
 		// The column is NOT NULL and the driver sends a nil slice as NULL.
@@ -367,16 +420,20 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result
 }
 
 // Load returns the blob stored under key, or server.ErrNotFound if there is
-// none or it has expired.
+// none or it has expired. A blob over MaxLength is an error wrapping
+// server.ErrTooLarge; the server does not send it.
 func (s *Store) Load(ctx context.Context, key string) ([]byte, error) {
 	if err := server.ValidateKey(key); err != nil {
 		return nil, fmt.Errorf("session store mysql: load: %w", err)
 	}
-	var data []byte
+	var data sql.Null[[]byte]
 	err := s.db.QueryRowContext(ctx, s.qLoad, key, now()).Scan(&data)
 	switch {
 	case err == nil:
-		return data, nil
+		if !data.Valid {
+			return nil, s.tooLarge()
+		}
+		return data.V, nil
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, server.ErrNotFound
 	default:
@@ -384,13 +441,19 @@ func (s *Store) Load(ctx context.Context, key string) ([]byte, error) {
 	}
 }
 
+// tooLarge reports a stored blob over MaxLength.
+func (s *Store) tooLarge() error {
+	return fmt.Errorf("session store mysql: load: %w: the stored blob is longer than MaxLength %d", server.ErrTooLarge, s.maxLen)
+}
+
 // Create stores blob under key until expires. It returns server.ErrExists
-// if the key is present, expired or not.
+// if the key is present, expired or not, and an error wrapping
+// server.ErrTooLarge for a blob over MaxLength.
 func (s *Store) Create(ctx context.Context, key string, blob []byte, expires time.Time) error {
 	if err := server.ValidateKey(key); err != nil {
 		return fmt.Errorf("session store mysql: create: %w", err)
 	}
-	blob, err := checkBlob("create", blob)
+	blob, err := s.checkBlob("create", blob)
 	if err != nil {
 		return err
 	}
@@ -405,12 +468,13 @@ func (s *Store) Create(ctx context.Context, key string, blob []byte, expires tim
 }
 
 // Update replaces the blob and expiry of an existing, unexpired key. It
-// returns server.ErrNotFound if the key is absent or expired.
+// returns server.ErrNotFound if the key is absent or expired, and an error
+// wrapping server.ErrTooLarge for a blob over MaxLength.
 func (s *Store) Update(ctx context.Context, key string, blob []byte, expires time.Time) error {
 	if err := server.ValidateKey(key); err != nil {
 		return fmt.Errorf("session store mysql: update: %w", err)
 	}
-	blob, err := checkBlob("update", blob)
+	blob, err := s.checkBlob("update", blob)
 	if err != nil {
 		return err
 	}

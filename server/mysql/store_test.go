@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -38,7 +39,7 @@ func TestTableNameValidation(t *testing.T) {
 		if err := ValidateTable(name); !errors.Is(err, ErrMisconfigured) {
 			t.Errorf("ValidateTable(%q) = %v, want ErrMisconfigured", name, err)
 		}
-		if _, err := Open("u:p@tcp(127.0.0.1:1)/db", Config{Table: name}); !errors.Is(err, ErrMisconfigured) {
+		if _, err := Open(testenv.MySQLDSN(t), Config{Table: name}); !errors.Is(err, ErrMisconfigured) {
 			t.Errorf("Open with table %q: err = %v, want ErrMisconfigured", name, err)
 		}
 		db, err := sql.Open("mysql", "u:p@tcp(127.0.0.1:1)/db")
@@ -55,7 +56,7 @@ func TestTableNameValidation(t *testing.T) {
 		if err := ValidateTable(name); err != nil {
 			t.Errorf("ValidateTable(%q) = %v, want nil", name, err)
 		}
-		s, err := Open("u:p@tcp(127.0.0.1:1)/db", Config{Table: name})
+		s, err := Open(testenv.MySQLDSN(t), Config{Table: name})
 		if err != nil {
 			t.Errorf("Open with table %q: %v", name, err)
 			continue
@@ -65,7 +66,7 @@ func TestTableNameValidation(t *testing.T) {
 		}
 		_ = s.Close()
 	}
-	s, err := Open("u:p@tcp(127.0.0.1:1)/db", Config{})
+	s, err := Open(testenv.MySQLDSN(t), Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +74,7 @@ func TestTableNameValidation(t *testing.T) {
 	if s.Table() != DefaultTable {
 		t.Fatalf("default table = %q, want %q", s.Table(), DefaultTable)
 	}
-	if _, err := Open("u:p@tcp(127.0.0.1:1)/db", Config{DeleteBatch: -1}); !errors.Is(err, ErrMisconfigured) {
+	if _, err := Open(testenv.MySQLDSN(t), Config{DeleteBatch: -1}); !errors.Is(err, ErrMisconfigured) {
 		t.Fatalf("Open with DeleteBatch -1: err = %v, want ErrMisconfigured", err)
 	}
 }
@@ -300,8 +301,9 @@ func sessionStatus(t testing.TB, db *sql.DB) map[string]int64 {
 	return m
 }
 
-// countingConn counts round trips on a driver connection: a round trip
-// starts with the first write after a read (or the first write ever).
+// countingConn counts round trips on a driver connection (a round trip
+// starts with the first write after a read, or the first write ever) and
+// the bytes it reads.
 type countingConn struct {
 	net.Conn
 	lastRead atomic.Bool
@@ -309,6 +311,7 @@ type countingConn struct {
 
 var (
 	roundTrips   atomic.Int64
+	bytesRead    atomic.Int64
 	registerOnce sync.Once
 )
 
@@ -321,7 +324,9 @@ func (c *countingConn) Write(p []byte) (int, error) {
 
 func (c *countingConn) Read(p []byte) (int, error) {
 	c.lastRead.Store(true)
-	return c.Conn.Read(p)
+	n, err := c.Conn.Read(p)
+	bytesRead.Add(int64(n))
+	return n, err
 }
 
 // countingDSN returns the test DSN with its network replaced by one that
@@ -354,9 +359,12 @@ func TestOneRoundTripPerOperation(t *testing.T) {
 	s := openStore(t, countingDSN(t), Config{})
 	s.DB().SetMaxOpenConns(1)
 	ctx := testCtx(t)
-	k, k2 := key("one", 1), key("one", 2)
+	k, k2, big := key("one", 1), key("one", 2), key("one", 3)
 	exp := time.Now().Add(time.Hour)
 	if err := s.Create(ctx, k2, []byte("x"), exp); err != nil {
+		t.Fatal(err)
+	}
+	if err := plant(t, s, big, make([]byte, s.MaxLength()+1), exp); err != nil {
 		t.Fatal(err)
 	}
 
@@ -381,6 +389,12 @@ func TestOneRoundTripPerOperation(t *testing.T) {
 		{"Load missing", "Com_select", func() error {
 			if _, err := s.Load(ctx, key("none", 1)); !errors.Is(err, server.ErrNotFound) {
 				return errors.Join(errors.New("want ErrNotFound"), err)
+			}
+			return nil
+		}},
+		{"Load too large", "Com_select", func() error {
+			if _, err := s.Load(ctx, big); !errors.Is(err, server.ErrTooLarge) {
+				return errors.Join(errors.New("want ErrTooLarge"), err)
 			}
 			return nil
 		}},
@@ -419,6 +433,37 @@ func TestOneRoundTripPerOperation(t *testing.T) {
 		if got := after["Com_stmt_prepare"] - before["Com_stmt_prepare"]; got != 0 {
 			t.Errorf("%s: %d prepared statements, want 0 (interpolateParams)", st.name, got)
 		}
+	}
+}
+
+// TestOversizedBlobNotSent plants a 4 MiB row, over the default MaxLength:
+// Load and LoadWithExpiry refuse it, and the row's data never crosses the
+// network (the server sends NULL in its place).
+func TestOversizedBlobNotSent(t *testing.T) {
+	s := openStore(t, countingDSN(t), Config{})
+	s.DB().SetMaxOpenConns(1)
+	ctx := testCtx(t)
+	k := key("huge", 1)
+	if err := plant(t, s, k, bytes.Repeat([]byte{0xab}, 4<<20), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for name, load := range map[string]func() error{
+		"Load":           func() error { _, err := s.Load(ctx, k); return err },
+		"LoadWithExpiry": func() error { _, _, err := s.LoadWithExpiry(ctx, k); return err },
+	} {
+		before := bytesRead.Load()
+		err := load()
+		n := bytesRead.Load() - before
+		if !errors.Is(err, server.ErrTooLarge) {
+			t.Errorf("%s of a 4 MiB row = %v, want server.ErrTooLarge", name, err)
+		}
+		if strings.Contains(err.Error(), k) {
+			t.Errorf("%s: the error %q contains the key", name, err)
+		}
+		if n > 4096 {
+			t.Errorf("%s read %d bytes from the server, want the short answer without the row's data", name, n)
+		}
+		t.Logf("%s: %d bytes read: %v", name, n, err)
 	}
 }
 
@@ -577,7 +622,7 @@ func TestCloseClosesOwnedDB(t *testing.T) {
 }
 
 func TestPoolDefaults(t *testing.T) {
-	s, err := Open("u:p@tcp(127.0.0.1:1)/db", Config{})
+	s, err := Open(testenv.MySQLDSN(t), Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

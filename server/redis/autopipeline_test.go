@@ -34,10 +34,14 @@ func autoPipelined(t testing.TB) (*Store, *goredis.Client) {
 // client is a go-redis AutoPipeliner.
 func TestConformanceAutoPipeline(t *testing.T) {
 	testenv.RedisURL(t)
+	var s *Store
 	storetest.Run(t, func(t *testing.T) server.Store {
-		s, _ := autoPipelined(t)
+		s, _ = autoPipelined(t)
 		return s
-	}, storetest.Options{DropsExpired: true})
+	}, storetest.Options{
+		DropsExpired: true,
+		Plant:        func(key string, blob []byte, exp time.Time) error { return plant(s, key, blob, exp) },
+	})
 }
 
 // TestAutoPipelineBatches checks that every operation goes through the

@@ -56,13 +56,26 @@
 // Each operation is one command, so one round trip, and atomic on the
 // server:
 //
-//	Load           GET key (the blob is returned if its expiry has not passed)
+//	Load           GETRANGE key 0 16+MaxLength (the blob is returned if its
+//	               expiry has not passed; a reply longer than 16+MaxLength
+//	               bytes is server.ErrTooLarge)
 //	Create         SET key value NX PXAT expiry (not set: server.ErrExists)
 //	Update         SET key value XX PXAT expiry (not set: server.ErrNotFound),
 //	               so a session that a concurrent logout has deleted, or
 //	               that has expired, is never brought back
 //	Delete         DEL key
 //	DeleteExpired  nothing
+//
+// Create and Update refuse a blob over Config.MaxLength
+// (codec.DefaultMaxLength, 1 MiB, unless configured) before any I/O, with
+// an error wrapping server.ErrTooLarge. A Redis string can hold 512 MB,
+// and anyone who can write to the server can put a longer value under a
+// session's key; Load reads values with GETRANGE rather than GET, which
+// costs the same and returns at most one byte more than the longest value
+// allowed, so such a value is refused with server.ErrTooLarge after at
+// most that many bytes have crossed the network. GETRANGE answers an empty
+// string for a missing key, as for an empty value, and no value this store
+// writes is empty.
 //
 // PXAT needs Redis 6.2 or later, or Valkey. The store sends no scripts and
 // no multi-key commands, so it works on Cluster and on servers where

@@ -22,9 +22,26 @@ import (
 // prefix of the test server.
 func TestConformance(t *testing.T) {
 	testenv.RedisURL(t) // skip (or fail) once, here, without a server
+	var s *Store
 	storetest.Run(t, func(t *testing.T) server.Store {
-		return openStore(t, Config{})
-	}, storetest.Options{DropsExpired: true})
+		s = openStore(t, Config{})
+		return s
+	}, storetest.Options{
+		DropsExpired: true,
+		Plant:        func(key string, blob []byte, exp time.Time) error { return plant(s, key, blob, exp) },
+	})
+}
+
+// TestConformanceMaxLength runs the suite on a store with a limit other
+// than the default.
+func TestConformanceMaxLength(t *testing.T) {
+	testenv.RedisURL(t)
+	s := openStore(t, Config{MaxLength: 100_000})
+	storetest.Run(t, func(t *testing.T) server.Store { return s }, storetest.Options{
+		DropsExpired: true,
+		MaxLength:    100_000,
+		Plant:        func(key string, blob []byte, exp time.Time) error { return plant(s, key, blob, exp) },
+	})
 }
 
 func TestConfigValidation(t *testing.T) {
@@ -200,7 +217,7 @@ func TestExpiryClamped(t *testing.T) {
 func TestCorruptValue(t *testing.T) {
 	s := openStore(t, Config{})
 	ctx := testCtx(t)
-	for i, v := range []string{"", "short", "12345678901234x6blob"} {
+	for i, v := range []string{"short", "12345678901234x6blob"} {
 		k := keyOf(i)
 		if err := s.Client().Set(ctx, s.Prefix()+k, v, time.Minute).Err(); err != nil {
 			t.Fatal(err)
@@ -211,6 +228,20 @@ func TestCorruptValue(t *testing.T) {
 		if strings.Contains(errString(s.Load(ctx, k)), k) {
 			t.Errorf("the error names the session key")
 		}
+	}
+}
+
+// TestEmptyValue checks that an empty string under a session's key, which
+// the store never writes, loads as no entry: GETRANGE answers a missing key
+// with an empty string too.
+func TestEmptyValue(t *testing.T) {
+	s := openStore(t, Config{})
+	ctx := testCtx(t)
+	if err := s.Client().Set(ctx, s.Prefix()+keyOf(1), "", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load(ctx, keyOf(1)); !errors.Is(err, server.ErrNotFound) {
+		t.Errorf("Load of an empty value = %v, want ErrNotFound", err)
 	}
 }
 
@@ -249,11 +280,20 @@ func TestDeleteExpired(t *testing.T) {
 	}
 }
 
-// countingConn counts the writes of a connection: one per round trip for
-// commands and pipelines small enough for one buffer.
+// countingConn counts the writes of a connection (one per round trip for
+// commands and pipelines small enough for one buffer) and, if reads is not
+// nil, the bytes it reads.
 type countingConn struct {
 	net.Conn
-	writes *atomic.Int64
+	writes, reads *atomic.Int64
+}
+
+func (c countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if c.reads != nil {
+		c.reads.Add(int64(n))
+	}
+	return n, err
 }
 
 func (c countingConn) Write(p []byte) (int, error) {
@@ -283,34 +323,42 @@ func (h *countingHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) gor
 	}
 }
 
-func TestOneRoundTripPerOperation(t *testing.T) {
+// countingStore returns a store on a client of one connection that counts
+// its round trips, commands and bytes read, the connection already open.
+func countingStore(t *testing.T) (s *Store, writes, reads *atomic.Int64, hook *countingHook) {
+	t.Helper()
 	opts := testOptions(t)
-	var (
-		writes atomic.Int64
-		hook   countingHook
-	)
+	writes, reads, hook = new(atomic.Int64), new(atomic.Int64), new(countingHook)
 	dialer := &net.Dialer{Timeout: 5 * time.Second}
 	opts.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := dialer.DialContext(ctx, network, addr)
 		if err != nil {
 			return nil, err
 		}
-		return countingConn{Conn: c, writes: &writes}, nil
+		return countingConn{Conn: c, writes: writes, reads: reads}, nil
 	}
 	opts.PoolSize = 1
 	client := goredis.NewClient(opts)
-	client.AddHook(&hook)
+	client.AddHook(hook)
 	t.Cleanup(func() { client.Close() })
 	s, err := New(client, Config{Prefix: uniquePrefix(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { dropPrefix(t, client, s.Prefix()) })
-	ctx := testCtx(t)
-	k := keyOf(1)
-	exp := time.Now().Add(time.Hour)
 	// The first command opens the connection (HELLO and the like).
-	if err := client.Ping(ctx).Err(); err != nil {
+	if err := client.Ping(testCtx(t)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	return s, writes, reads, hook
+}
+
+func TestOneRoundTripPerOperation(t *testing.T) {
+	s, writes, _, hook := countingStore(t)
+	ctx := testCtx(t)
+	k, big := keyOf(1), keyOf(3)
+	exp := time.Now().Add(time.Hour)
+	if err := plant(s, big, make([]byte, s.MaxLength()+1), exp); err != nil {
 		t.Fatal(err)
 	}
 
@@ -333,6 +381,7 @@ func TestOneRoundTripPerOperation(t *testing.T) {
 		{"Load", func() error { _, err := s.Load(ctx, k); return err }, ok},
 		{"LoadWithExpiry", func() error { _, _, err := s.LoadWithExpiry(ctx, k); return err }, ok},
 		{"Load missing", func() error { _, err := s.Load(ctx, keyOf(2)); return err }, want(server.ErrNotFound)},
+		{"Load too large", func() error { _, err := s.Load(ctx, big); return err }, want(server.ErrTooLarge)},
 		{"Update", func() error { return s.Update(ctx, k, []byte("v2"), exp) }, ok},
 		{"Update identical", func() error { return s.Update(ctx, k, []byte("v2"), exp) }, ok},
 		{"Update missing", func() error { return s.Update(ctx, keyOf(2), []byte("v"), exp) }, want(server.ErrNotFound)},
@@ -350,6 +399,45 @@ func TestOneRoundTripPerOperation(t *testing.T) {
 			t.Errorf("%s: %d round trips and %d commands, want 1 and 1", st.name, w, c)
 		}
 	}
+}
+
+// TestOversizedValueNotRead plants a 4 MiB value, over the default
+// MaxLength: Load refuses it, having read no more than MaxLength and a
+// little from the network.
+func TestOversizedValueNotRead(t *testing.T) {
+	s, _, reads, _ := countingStore(t)
+	ctx := testCtx(t)
+	k := keyOf(1)
+	if err := plant(s, k, bytes.Repeat([]byte{0xab}, 4<<20), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for name, load := range map[string]func() error{
+		"Load":           func() error { _, err := s.Load(ctx, k); return err },
+		"LoadWithExpiry": func() error { _, _, err := s.LoadWithExpiry(ctx, k); return err },
+	} {
+		before := reads.Load()
+		err := load()
+		n := reads.Load() - before
+		if !errors.Is(err, server.ErrTooLarge) {
+			t.Errorf("%s of a 4 MiB value = %v, want server.ErrTooLarge", name, err)
+		}
+		if strings.Contains(err.Error(), k) {
+			t.Errorf("%s: the error %q contains the key", name, err)
+		}
+		if limit := int64(headerLen+s.MaxLength()) + 64; n > limit {
+			t.Errorf("%s read %d bytes from the server, want at most %d", name, n, limit)
+		}
+		t.Logf("%s: %d bytes read: %v", name, n, err)
+	}
+}
+
+// plant writes key's value with a raw SET, as anyone with access to the
+// server could, without the store's checks.
+func plant(s *Store, key string, blob []byte, exp time.Time) error {
+	v, ms := encode(blob, exp)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return s.Client().Do(ctx, "SET", s.Prefix()+key, v, "PXAT", ms).Err()
 }
 
 // TestDeadline checks that a context's deadline bounds a call to a server

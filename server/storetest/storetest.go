@@ -43,10 +43,11 @@
 //   - UnknownKey: Load of a key never stored is server.ErrNotFound and
 //     creates nothing.
 //   - RoundTrip: blobs of 1 byte, 300 bytes and 64 KiB (one byte more than
-//     a MySQL BLOB column holds) running through every byte value come
-//     back exactly, under keys of the shortest and longest valid
-//     length. Empty blobs are not tested: encoded sessions are never empty,
-//     and a store need not keep them apart from absent ones.
+//     a MySQL BLOB column holds; skipped if over Options.MaxLength)
+//     running through every byte value come back exactly, under keys of
+//     the shortest and longest valid length. Empty blobs are not tested:
+//     encoded sessions are never empty, and a store need not keep them
+//     apart from absent ones.
 //   - CreateExisting: Create never overwrites, not even an expired entry
 //     (with Options.DropsExpired, Create over an expired entry may also
 //     succeed, and the new entry then loads).
@@ -74,6 +75,17 @@
 //   - Concurrency: goroutines racing on the same keys: exactly one Create
 //     per key wins, Loads never see a torn or foreign blob, and no other
 //     errors occur. Run the suite with -race.
+//   - UpdateDeleteRace: 3,000 races of an Update against a Delete of the
+//     same live entry (fewer if they take more than 10 seconds), the
+//     Delete steered to land at the Update's check for the entry: once
+//     Delete has returned, the entry never loads again, whether the
+//     Update is still running or has returned. The subtest logs how many
+//     races ran and how many left the entry loadable.
+//   - TooLarge: a blob of Options.MaxLength bytes is stored and loaded;
+//     one byte more is refused by Create and Update with
+//     server.ErrTooLarge, writing nothing; and, with Options.Plant, a
+//     stored blob over the limit is refused by Load and LoadWithExpiry
+//     with server.ErrTooLarge, in an error that does not contain the key.
 //   - LoadWithExpiry: for stores that implement the optional
 //     server.ExpiryLoader, the expiry comes back with the blob, to the
 //     millisecond and never later, and unknown, expired and invalid keys
@@ -82,9 +94,10 @@
 // RunBenchmarks measures a store's Load, Update and Create+Delete, one call
 // at a time, for a BenchmarkXxx function of the store's own.
 //
-// The time-based subtests sleep between one and two seconds in all. They assume that
-// the store's clock agrees with the test process's clock to within a few
-// milliseconds, which holds when the store compares expiry against the
+// The time-based subtests sleep between one and two seconds in all, and
+// UpdateDeleteRace runs for at most ten. The time-based subtests assume
+// that the store's clock agrees with the test process's clock to within a
+// few milliseconds, which holds when the store compares expiry against the
 // caller's time.Now (as server.Expired does) or runs on the same host.
 package storetest
 
@@ -113,6 +126,19 @@ type Options struct {
 	// expired entry never loads, Update never brings it back, and once
 	// DeleteExpired has run its key can be created again.
 	DropsExpired bool
+	// MaxLength is the longest blob the store accepts and loads, as it is
+	// configured; zero means codec.DefaultMaxLength, the limit every store
+	// of this module has by default. The suite stores blobs of MaxLength
+	// bytes and expects one byte more to be refused with
+	// server.ErrTooLarge.
+	MaxLength int
+	// Plant, if not nil, stores blob under key until expires behind the
+	// store's back, without its checks, as someone with direct access to
+	// its database, server or directory could: the suite then checks that
+	// the store refuses to load a blob over MaxLength. blob may be longer
+	// than the store accepts; Plant writes it as the store would have,
+	// had it accepted it.
+	Plant func(key string, blob []byte, expires time.Time) error
 }
 
 // Run runs the conformance suite against the stores that newStore returns.
@@ -130,9 +156,9 @@ func Run(t *testing.T, newStore func(t *testing.T) server.Store, opts ...Options
 		fn   func(t *testing.T, s server.Store)
 	}{
 		{"UnknownKey", testUnknownKey},
-		{"RoundTrip", testRoundTrip},
+		{"RoundTrip", func(t *testing.T, s server.Store) { testRoundTrip(t, s, o) }},
 		{"CreateExisting", func(t *testing.T, s server.Store) { testCreateExisting(t, s, o) }},
-		{"Update", testUpdate},
+		{"Update", func(t *testing.T, s server.Store) { testUpdate(t, s, o) }},
 		{"Delete", testDelete},
 		{"ExpiredAtCreate", testExpiredAtCreate},
 		{"DeleteExpired", func(t *testing.T, s server.Store) { testDeleteExpired(t, s, o) }},
@@ -142,6 +168,8 @@ func Run(t *testing.T, newStore func(t *testing.T) server.Store, opts ...Options
 		{"BlobIsolation", testBlobIsolation},
 		{"Context", testContext},
 		{"Concurrency", testConcurrency},
+		{"UpdateDeleteRace", testUpdateDeleteRace},
+		{"TooLarge", func(t *testing.T, s server.Store) { testTooLarge(t, s, o) }},
 		{"LoadWithExpiry", testLoadWithExpiry},
 	}
 	for _, c := range cases {
@@ -252,7 +280,7 @@ func testUnknownKey(t *testing.T, s server.Store) {
 	wantBlob(t, s, key, blob)
 }
 
-func testRoundTrip(t *testing.T, s server.Store) {
+func testRoundTrip(t *testing.T, s server.Store, o Options) {
 	cases := []struct {
 		name   string
 		keyLen int
@@ -266,6 +294,9 @@ func testRoundTrip(t *testing.T, s server.Store) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			if len(c.blob) > o.maxLength() {
+				t.Skipf("the store's MaxLength is %d bytes", o.maxLength())
+			}
 			key := trackedKey(t, s, c.keyLen)
 			mustCreate(t, s, key, c.blob, time.Now().Add(hour))
 			wantBlob(t, s, key, c.blob)
@@ -321,12 +352,12 @@ func testCreateExisting(t *testing.T, s server.Store, o Options) {
 	})
 }
 
-func testUpdate(t *testing.T, s server.Store) {
+func testUpdate(t *testing.T, s server.Store, o Options) {
 	ctx := context.Background()
 	t.Run("Replaces", func(t *testing.T) {
 		key := newKey(t, s)
 		mustCreate(t, s, key, blobOf(50, 0), time.Now().Add(hour))
-		next := blobOf(70000, 9)
+		next := blobOf(min(70000, o.maxLength()), 9)
 		if err := s.Update(ctx, key, next, time.Now().Add(2*hour)); err != nil {
 			t.Fatalf("Update(%s): %v", key, err)
 		}

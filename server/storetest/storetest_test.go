@@ -3,13 +3,16 @@ package storetest_test
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/sessionkit/session/codec"
 	"github.com/sessionkit/session/server"
 	"github.com/sessionkit/session/server/storetest"
 )
@@ -41,6 +44,11 @@ const (
 	truncatesTo10ms        flaw = "expiry-truncated-to-10ms"
 	roundsUpTo10ms         flaw = "expiry-rounded-up-to-10ms"
 	racyCreate             flaw = "create-check-then-insert"
+	racyUpdate             flaw = "update-check-then-write"
+	noLengthLimit          flaw = "no-length-limit"
+	limitExclusive         flaw = "refuses-max-length"
+	loadUnbounded          flaw = "load-ignores-length-limit"
+	tooLargeNamesKey       flaw = "too-large-error-names-key"
 )
 
 // refStore is a small, obviously correct store used to check the suite
@@ -100,6 +108,33 @@ func (s *refStore) drop(key string) {
 	}
 }
 
+// checkLen refuses a blob over codec.DefaultMaxLength, the limit the
+// suite assumes without Options.MaxLength.
+func (s *refStore) checkLen(key string, b []byte) error {
+	limit := codec.DefaultMaxLength
+	switch s.flaw {
+	case noLengthLimit:
+		return nil
+	case limitExclusive:
+		limit--
+	}
+	if len(b) <= limit {
+		return nil
+	}
+	if s.flaw == tooLargeNamesKey {
+		return fmt.Errorf("%w: %s", server.ErrTooLarge, key)
+	}
+	return server.ErrTooLarge
+}
+
+// plant stores blob under key without any check.
+func (s *refStore) plant(key string, blob []byte, expires time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[key] = refEntry{append([]byte{}, blob...), expires}
+	return nil
+}
+
 func (s *refStore) copyIn(b []byte) []byte {
 	if s.flaw == keepsArgument {
 		return b
@@ -126,6 +161,11 @@ func (s *refStore) Load(ctx context.Context, key string) ([]byte, error) {
 	if server.Expired(e.expires, time.Now()) && s.flaw != loadIgnoresExpiry {
 		return nil, server.ErrNotFound
 	}
+	if s.flaw != loadUnbounded && s.flaw != noLengthLimit {
+		if err := s.checkLen(key, e.blob); err != nil {
+			return nil, err
+		}
+	}
 	if s.flaw == loadAliases {
 		return e.blob, nil
 	}
@@ -134,6 +174,9 @@ func (s *refStore) Load(ctx context.Context, key string) ([]byte, error) {
 
 func (s *refStore) Create(ctx context.Context, key string, blob []byte, expires time.Time) error {
 	if err := s.check(ctx, key); err != nil {
+		return err
+	}
+	if err := s.checkLen(key, blob); err != nil {
 		return err
 	}
 	if s.flaw == racyCreate {
@@ -161,6 +204,19 @@ func (s *refStore) Update(ctx context.Context, key string, blob []byte, expires 
 	if err := s.check(ctx, key); err != nil {
 		return err
 	}
+	if err := s.checkLen(key, blob); err != nil {
+		return err
+	}
+	if s.flaw == racyUpdate {
+		// Check, let others run, write: a Delete in between is undone.
+		s.mu.Lock()
+		e, ok := s.m[key]
+		s.mu.Unlock()
+		if !ok || server.Expired(e.expires, time.Now()) {
+			return server.ErrNotFound
+		}
+		runtime.Gosched()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.flaw != updateExpiredSucceeds {
@@ -168,7 +224,7 @@ func (s *refStore) Update(ctx context.Context, key string, blob []byte, expires 
 	}
 	e, ok := s.m[key]
 	switch {
-	case !ok && s.flaw != updateCreates:
+	case !ok && s.flaw != updateCreates && s.flaw != racyUpdate:
 		return server.ErrNotFound
 	case ok && server.Expired(e.expires, time.Now()) && s.flaw != updateExpiredSucceeds:
 		return server.ErrNotFound
@@ -234,10 +290,17 @@ const (
 func TestRefStore(t *testing.T) {
 	f := flaw(os.Getenv(flawEnv))
 	mode := os.Getenv(dropsEnv)
-	opts := storetest.Options{DropsExpired: mode == "declared"}
+	var current *refStore // the store the suite was last given
+	opts := storetest.Options{
+		DropsExpired: mode == "declared",
+		Plant: func(key string, blob []byte, expires time.Time) error {
+			return current.plant(key, blob, expires)
+		},
+	}
 	newStore := func(drops bool) *refStore {
 		s := newRef(f)
 		s.drops = drops
+		current = s
 		return s
 	}
 	t.Run("Fresh", func(t *testing.T) {
@@ -252,7 +315,9 @@ func TestRefStore(t *testing.T) {
 	})
 	if mode == "" {
 		t.Run("Drops", func(t *testing.T) {
-			storetest.Run(t, func(*testing.T) server.Store { return newStore(true) }, storetest.Options{DropsExpired: true})
+			o := opts
+			o.DropsExpired = true
+			storetest.Run(t, func(*testing.T) server.Store { return newStore(true) }, o)
 		})
 	}
 }
@@ -301,6 +366,11 @@ func TestSuiteCatchesFlaws(t *testing.T) {
 		{flaw: truncatesTo10ms, subtest: "ExpiryPrecision", busy: "ExpiryPrecision/10ms"},
 		{flaw: roundsUpTo10ms, subtest: "ExpiryPrecision", busy: "ExpiryPrecision/10ms"},
 		{flaw: racyCreate, subtest: "Concurrency"},
+		{flaw: racyUpdate, subtest: "UpdateDeleteRace"},
+		{flaw: noLengthLimit, subtest: "TooLarge"},
+		{flaw: limitExclusive, subtest: "TooLarge"},
+		{flaw: loadUnbounded, subtest: "TooLarge"},
+		{flaw: tooLargeNamesKey, subtest: "TooLarge"},
 	}
 	for _, c := range cases {
 		name := string(c.flaw)
