@@ -686,7 +686,10 @@ func (m *Manager) save(s *Session) (hdr, value string, err error) {
 		}
 	}
 
-	if m.cfg.Engine != EngineServer {
+	// A session in the store that cannot fit in the cookie whatever its
+	// sealing stays in the store, without building the error that says so.
+	stays := prepared != nil && prepared.MinSealedLen() > m.jar.Options().MaxSize
+	if m.cfg.Engine != EngineServer && !stays {
 		hdr, value, err := m.cookieHeader(data, prepared, maxAge, now)
 		switch {
 		case err == nil:

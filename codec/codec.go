@@ -457,6 +457,11 @@ func (c *Codec) frame(dst []byte, p Payload) ([]byte, error) {
 		return dst, fmt.Errorf("%w: serialized session is %d bytes, over MaxSize %d", ErrTooLarge, len(body), c.maxSize)
 	}
 
+	if dst == nil {
+		// Prepare's own buffer: room for the header and the body, which
+		// compression only makes smaller.
+		dst = make([]byte, 0, 40+len(body))
+	}
 	out := appendHeader(dst, header{kind: p.Kind, ser: c.ser.ID(), comp: compNone, expires: p.Expires, created: p.Created, id: p.ID})
 	hdrLen := len(out)
 	comp := c.comp
