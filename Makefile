@@ -1,7 +1,8 @@
 # The project's test command: gofmt, go vet, every test with the race
 # detector against a private MariaDB and a private Redis (installed from
 # Debian's packages when missing, started on free ports, stopped by PID),
-# the bench module's tests, the headless-Chromium tests (Chromium installed
+# vet and the race-detector tests of each framework adapter (contrib/*)
+# and of examples/chi, the bench module's tests, the headless-Chromium tests (Chromium installed
 # when missing), and a bounded run of the fuzz targets.
 .PHONY: test test-quick bench fuzz
 

@@ -90,6 +90,34 @@ type Config struct {
 	// bytes.
 	CookieMaxSize int
 
+	// TokenHeader turns on the token transport, for API and mobile clients
+	// that keep no cookies: it names the request header that carries the
+	// session token (SESSION_TOKEN_HEADER), "Session-Token" for example;
+	// "Authorization" reads the Bearer scheme (Authorization: Bearer
+	// <token>) and nothing else. A token is exactly the value the session
+	// cookie would hold, made and read by the same codec within the same
+	// budget (CookieMaxSize), so every engine works with it.
+	//
+	// A request that carries the header uses the token and only the token:
+	// its cookies are neither read nor written, and the response carries
+	// the session's new token in TokenResponseHeader whenever it is not the
+	// one the request sent (a new session, CycleKey, a move between
+	// engines, a rewrite in the current format; with EngineCookie every
+	// save), or that header empty when the session ended (Flush) or the
+	// token named none. A client without a token asks for one by sending
+	// the header empty ("Authorization: Bearer" with no token). Every
+	// other request uses the cookie, unless TokenOnly is set.
+	TokenHeader string
+	// TokenResponseHeader is the response header that carries a new token
+	// (SESSION_TOKEN_RESPONSE_HEADER). Empty means TokenHeader, or
+	// "Session-Token" when TokenHeader is "Authorization".
+	TokenResponseHeader string
+	// TokenOnly turns the session cookie off (SESSION_TOKEN_ONLY): every
+	// request uses the token transport, so a request without TokenHeader
+	// starts a new session, whose token the response carries if it is
+	// saved. It needs TokenHeader.
+	TokenOnly bool
+
 	// SaveEveryRequest saves a non-empty session on every response, not
 	// only when it was modified.
 	SaveEveryRequest bool
@@ -197,6 +225,9 @@ func configErr(format string, args ...any) error {
 //	SESSION_SAVE_EVERY_REQUEST       true | false
 //	SESSION_EXPIRE_AT_BROWSER_CLOSE  true | false
 //	SESSION_MAX_LIFETIME             seconds from creation, default none
+//	SESSION_TOKEN_HEADER             the token's request header, default none
+//	SESSION_TOKEN_RESPONSE_HEADER    the new token's response header
+//	SESSION_TOKEN_ONLY               true | false
 //
 // A secret is its bytes exactly as given, in the variable and in the
 // fallbacks alike; a secret with leading or trailing whitespace is an
@@ -291,6 +322,9 @@ func configFromLookup(lookup func(string) (string, bool)) (Config, error) {
 	boolean("SESSION_COOKIE_PARTITIONED", &c.CookiePartitioned)
 	boolean("SESSION_SAVE_EVERY_REQUEST", &c.SaveEveryRequest)
 	boolean("SESSION_EXPIRE_AT_BROWSER_CLOSE", &c.ExpireAtBrowserClose)
+	str("SESSION_TOKEN_HEADER", &c.TokenHeader)
+	str("SESSION_TOKEN_RESPONSE_HEADER", &c.TokenResponseHeader)
+	boolean("SESSION_TOKEN_ONLY", &c.TokenOnly)
 	return c, errors.Join(errs...)
 }
 

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,6 +55,12 @@ type Manager struct {
 	// insecureTLS is set once a request over TLS has been seen while
 	// CookieSecure is off, and the warning logged.
 	insecureTLS atomic.Bool
+	// The token transport, when Config.TokenHeader is set: the request
+	// header (canonical), whether it is Authorization's Bearer scheme,
+	// the response header, and the Vary value for the request header.
+	tokenHeader, tokenResponse string
+	bearer                     bool
+	varyToken                  []string
 }
 
 // New validates cfg and returns a Manager.
@@ -106,19 +113,101 @@ func New(cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
-	return &Manager{
+	m := &Manager{
 		cfg:    cfg,
 		codec:  c,
 		jar:    jar,
 		store:  cfg.Store,
 		django: dj,
 		sec:    cfg.Logger.With(slog.String("logger", "session.security")),
-	}, nil
+	}
+	if err := m.setTokenTransport(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// setTokenTransport checks and sets up the token transport of m.cfg.
+func (m *Manager) setTokenTransport() error {
+	cfg := m.cfg
+	if cfg.TokenHeader == "" {
+		if cfg.TokenOnly || cfg.TokenResponseHeader != "" {
+			return configErr("TokenOnly and TokenResponseHeader need TokenHeader, the request header of the token")
+		}
+		return nil
+	}
+	resp := cfg.TokenResponseHeader
+	req := http.CanonicalHeaderKey(cfg.TokenHeader)
+	if resp == "" {
+		resp = req
+		if req == "Authorization" {
+			resp = "Session-Token"
+		}
+	}
+	resp = http.CanonicalHeaderKey(resp)
+	for _, h := range [][2]string{{"TokenHeader", req}, {"TokenResponseHeader", resp}} {
+		if !validHeaderName(h[1]) {
+			return configErr("%s %q is not a valid header name", h[0], h[1])
+		}
+		switch h[1] {
+		case "Cookie", "Set-Cookie":
+			return configErr("%s cannot be %s", h[0], h[1])
+		}
+	}
+	if resp == "Authorization" {
+		return configErr("TokenResponseHeader cannot be Authorization, a request header")
+	}
+	m.tokenHeader, m.tokenResponse, m.bearer = req, resp, req == "Authorization"
+	m.varyToken = []string{req}[:1:1]
+	return nil
+}
+
+// validHeaderName reports whether name is an HTTP field name: one or more
+// of RFC 9110's token characters.
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, c := range []byte(name) {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// requestToken returns the session token that r carries in the token
+// header, and whether r carries that header at all: an empty token asks
+// for one. For Authorization, only the Bearer scheme counts.
+func (m *Manager) requestToken(r *http.Request) (string, bool) {
+	vs := r.Header[m.tokenHeader]
+	if len(vs) == 0 {
+		return "", false
+	}
+	v := strings.Trim(vs[0], " \t")
+	if m.bearer {
+		scheme, token, _ := strings.Cut(v, " ")
+		if !strings.EqualFold(scheme, "Bearer") {
+			return "", false
+		}
+		v = strings.TrimLeft(token, " ")
+	}
+	return v, true
 }
 
 // newSession returns the lazy session for an incoming cookie value.
 func (m *Manager) newSession(ctx context.Context, r *http.Request, s *Session) {
 	s.m, s.ctx, s.req = m, ctx, r
+	if r != nil && m.tokenHeader != "" {
+		if v, ok := m.requestToken(r); ok || m.cfg.TokenOnly {
+			s.token = true
+			s.cookieValue, s.hadCookie = v, v != ""
+			return
+		}
+	}
 	if r != nil {
 		s.cookieValue, s.hadCookie = m.jar.Value(r)
 		if r.TLS != nil && !m.cfg.CookieSecure && !m.insecureTLS.Load() && m.insecureTLS.CompareAndSwap(false, true) {
@@ -160,8 +249,9 @@ func (m *Manager) resolve(s *Session) {
 	// Several cookies of the session's name (another path or domain, or
 	// one tossed in by a sibling subdomain): the session is the first that
 	// verifies and, for a reference, whose stored session exists. The
-	// others cost nothing: no empty session, no deletion.
-	if s.req != nil {
+	// others cost nothing: no empty session, no deletion. A token request
+	// reads no cookie.
+	if s.req != nil && !s.token {
 		for v := range m.jar.Values(s.req) {
 			if v == first {
 				continue
@@ -182,8 +272,8 @@ func (m *Manager) resolve(s *Session) {
 // otherCookies reports whether the request carries a session cookie other
 // than value.
 func (m *Manager) otherCookies(s *Session, value string) bool {
-	if s.req == nil {
-		return false
+	if s.req == nil || s.token {
+		return false // a token request reads no cookie
 	}
 	for v := range m.jar.Values(s.req) {
 		if v != value {
@@ -409,13 +499,24 @@ func (m *Manager) lateChange(s *Session, key string) {
 	}
 }
 
-// commit runs Django's response algorithm for s and adds the headers it
-// calls for to h. status is the response's status code. An error means
-// the response must become the error response; nothing was saved.
-func (m *Manager) commit(s *Session, h http.Header, status int) error {
+// commit runs Django's response algorithm for s, once, and adds the
+// headers it calls for to h. status is the response's status code. An
+// error means the response must become the error response; nothing was
+// saved. first reports whether this call did the commit; later calls
+// return the first one's error.
+func (m *Manager) commit(s *Session, h http.Header, status int) (first bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.committed {
+		return false, s.commitErr
+	}
 	s.committed = true
+	s.commitErr = m.commitLocked(s, h, status)
+	return true, s.commitErr
+}
+
+// commitLocked is commit's algorithm; it runs with s.mu held.
+func (m *Manager) commitLocked(s *Session, h http.Header, status int) error {
 	if m.cfg.SaveEveryRequest && s.hadCookie {
 		s.load() // every non-empty session is saved, so read it first
 	}
@@ -424,11 +525,15 @@ func (m *Manager) commit(s *Session, h http.Header, status int) error {
 	}
 	empty := s.isEmpty()
 	if s.hadCookie && empty {
-		setCookie(h, m.jar.DeleteHeader())
+		if s.token {
+			m.send(h, s, "", "")
+		} else {
+			m.send(h, s, m.jar.DeleteHeader(), "")
+		}
 		return nil
 	}
 	if s.accessed {
-		addVary(h)
+		m.vary(h)
 	}
 	if empty || status >= 500 {
 		return nil
@@ -436,7 +541,7 @@ func (m *Manager) commit(s *Session, h http.Header, status int) error {
 	if !s.modified && !s.rewrite && !(m.cfg.SaveEveryRequest && m.refreshDue(s)) {
 		return nil
 	}
-	hdr, err := m.save(s)
+	hdr, value, err := m.save(s)
 	if err != nil {
 		if !s.modified {
 			// A rewrite the handler did not ask for (an old format, key
@@ -448,7 +553,7 @@ func (m *Manager) commit(s *Session, h http.Header, status int) error {
 		}
 		return err
 	}
-	setCookie(h, hdr)
+	m.send(h, s, hdr, value)
 	return nil
 }
 
@@ -505,14 +610,35 @@ func (w *warnOnce) first(value, cause string) bool {
 	return true
 }
 
-// setCookie adds the session's Set-Cookie header to h, with what keeps a
-// shared cache from serving it to anyone else: Vary: Cookie and, unless
-// the handler chose a Cache-Control of its own, Cache-Control: private.
-func setCookie(h http.Header, hdr string) {
-	h.Add("Set-Cookie", hdr)
-	addVary(h)
+// send adds to h what carries the saved session s back to the client,
+// with what keeps a shared cache from serving it to anyone else: Vary and,
+// unless the handler chose a Cache-Control of its own, Cache-Control:
+// private. On the cookie transport that is the Set-Cookie header hdr; on
+// the token transport, the token value in the response header, unless it
+// is the one the request carried ("" ends the client's token).
+func (m *Manager) send(h http.Header, s *Session, hdr, value string) {
+	if !s.token {
+		h.Add("Set-Cookie", hdr)
+	} else if value != s.cookieValue {
+		h[m.tokenResponse] = []string{value}
+	} else {
+		return
+	}
+	m.vary(h)
 	if _, ok := h["Cache-Control"]; !ok {
 		h["Cache-Control"] = cachePrivate
+	}
+}
+
+// vary adds to h the Vary of a response that depends on the session: the
+// Cookie header, and the token header when tokens are on, since either
+// can name the session.
+func (m *Manager) vary(h http.Header) {
+	if !m.cfg.TokenOnly {
+		addVary(h, "Cookie", varyCookie)
+	}
+	if m.tokenHeader != "" {
+		addVary(h, m.tokenHeader, m.varyToken)
 	}
 }
 
@@ -523,13 +649,14 @@ var (
 	varyCookie   = []string{"Cookie"}[:1:1]
 )
 
-// save writes s where the engine says and returns its Set-Cookie header.
-func (m *Manager) save(s *Session) (string, error) {
+// save writes s where the engine says and returns its Set-Cookie header
+// and the cookie's value ("" when the save deletes the cookie).
+func (m *Manager) save(s *Session) (hdr, value string, err error) {
 	s.load()
 	if s.moved {
 		// Read from the entry a move into the cookie left: the session
 		// lives in a newer cookie, which this save must not replace.
-		return "", ErrInterrupted
+		return "", "", ErrInterrupted
 	}
 	now := m.cfg.Now()
 	if s.created.IsZero() {
@@ -542,9 +669,9 @@ func (m *Manager) save(s *Session) (string, error) {
 	} else if maxAge <= 0 {
 		// Already expired: drop the stored copy and the cookie.
 		if err := m.dropStored(s.ctx, s); err != nil {
-			return "", err
+			return "", "", err
 		}
-		return m.jar.DeleteHeader(), nil
+		return m.jar.DeleteHeader(), "", nil
 	}
 	data := codec.Payload{Kind: codec.KindData, Values: s.values, Expires: expires, Created: s.created, ID: s.sessionID()}
 	var prepared *codec.Prepared
@@ -554,9 +681,8 @@ func (m *Manager) save(s *Session) (string, error) {
 		// serialize and compress it once for the cookie attempt and the
 		// store. (A session in the cookie takes Encode's cheaper path,
 		// and is encoded again in the rare save that spills it.)
-		var err error
 		if prepared, err = m.codec.Prepare(data); err != nil {
-			return "", err
+			return "", "", err
 		}
 	}
 
@@ -564,18 +690,18 @@ func (m *Manager) save(s *Session) (string, error) {
 	// sealing stays in the store, without building the error that says so.
 	stays := prepared != nil && prepared.MinSealedLen() > m.jar.Options().MaxSize
 	if m.cfg.Engine != EngineServer && !stays {
-		hdr, err := m.cookieHeader(data, prepared, maxAge, now)
+		hdr, value, err := m.cookieHeader(data, prepared, maxAge, now)
 		switch {
 		case err == nil:
 			// If it lived in the store, it now lives in the cookie alone.
 			if err := m.retireStored(s, data, now); err != nil {
-				return "", err
+				return "", "", err
 			}
-			return hdr, nil
+			return hdr, value, nil
 		case !errors.Is(err, cookie.ErrTooLarge) && !errors.Is(err, codec.ErrTooLarge):
-			return "", err
+			return "", "", err
 		case m.cfg.Engine == EngineCookie && s.key == "":
-			return "", err
+			return "", "", err
 		}
 		// Too large for a cookie: the auto engine spills it to the
 		// store, and a session that already lives there (the cookie
@@ -583,35 +709,35 @@ func (m *Manager) save(s *Session) (string, error) {
 	}
 
 	if err := m.saveStored(s, data, prepared); err != nil {
-		return "", err
+		return "", "", err
 	}
-	value, err := m.reference(s, expires)
-	if err != nil {
-		return "", err
+	if value, err = m.reference(s, expires); err != nil {
+		return "", "", err
 	}
-	return m.jar.Header(value, maxAge)
+	hdr, err = m.jar.Header(value, maxAge)
+	return hdr, value, err
 }
 
-// cookieHeader returns the Set-Cookie header that carries data, sealed
-// from prepared when the caller has prepared it. A prepared value that
-// cannot fit in the cookie is refused without being sealed.
-func (m *Manager) cookieHeader(data codec.Payload, prepared *codec.Prepared, maxAge time.Duration, now time.Time) (string, error) {
-	var value string
-	var err error
+// cookieHeader returns the Set-Cookie header that carries data and the
+// cookie's value, sealed from prepared when the caller has prepared it. A
+// prepared value that cannot fit in the cookie is refused without being
+// sealed.
+func (m *Manager) cookieHeader(data codec.Payload, prepared *codec.Prepared, maxAge time.Duration, now time.Time) (hdr, value string, err error) {
 	switch {
 	case m.django != nil && m.django.share:
 		value, err = m.django.signer.Dumps(data.Values)
 	case prepared == nil:
 		value, err = m.jar.Encode(data)
 	case prepared.MinSealedLen() > m.jar.Options().MaxSize:
-		return "", fmt.Errorf("%w: the session cookie would take at least %d bytes, over the %d of MaxSize", cookie.ErrTooLarge, prepared.MinSealedLen(), m.jar.Options().MaxSize)
+		return "", "", fmt.Errorf("%w: the session cookie would take at least %d bytes, over the %d of MaxSize", cookie.ErrTooLarge, prepared.MinSealedLen(), m.jar.Options().MaxSize)
 	default:
 		value, err = prepared.Seal(m.jar.Name())
 	}
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	return m.jar.Header(value, maxAge)
+	hdr, err = m.jar.Header(value, maxAge)
+	return hdr, value, err
 }
 
 // blobBytes returns the bytes of a sealed blob for a store's Create or
@@ -714,17 +840,19 @@ func (m *Manager) saveStored(s *Session, p codec.Payload, prepared *codec.Prepar
 	return fmt.Errorf("%w: no free session key after 10 tries", ErrStore)
 }
 
-func addVary(h http.Header) {
+// addVary adds name to h's Vary unless it is there; shared is []string{name}
+// with len == cap, used when h has no Vary yet.
+func addVary(h http.Header, name string, shared []string) {
 	for _, v := range h.Values("Vary") {
-		if v == "Cookie" || v == "*" {
+		if v == name || v == "*" {
 			return
 		}
 	}
 	if _, ok := h["Vary"]; !ok {
-		h["Vary"] = varyCookie
+		h["Vary"] = shared
 		return
 	}
-	h.Add("Vary", "Cookie")
+	h.Add("Vary", name)
 }
 
 // errorHeaders are the response headers that survive onto an error

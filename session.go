@@ -38,9 +38,11 @@ type Session struct {
 	ctx context.Context
 	req *http.Request
 
-	// What the request carried.
+	// What the request carried: the session cookie's value or, on the
+	// token transport (token), the token.
 	cookieValue string
 	hadCookie   bool
+	token       bool
 
 	resolved bool  // the cookie has been decoded
 	loaded   bool  // the values are known
@@ -74,6 +76,7 @@ type Session struct {
 	accessed  bool
 	modified  bool
 	committed bool
+	commitErr error    // what the commit returned
 	late      []string // keys changed after commit, not yet reported
 }
 

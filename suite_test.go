@@ -141,7 +141,7 @@ func (h *harness) session() *Session {
 // cookie the response sets, and returns the response headers.
 func (h *harness) commitStatus(s *Session, status int) (http.Header, error) {
 	hdr := http.Header{}
-	err := h.m.commit(s, hdr, status)
+	_, err := h.m.commit(s, hdr, status)
 	if err != nil {
 		return hdr, err
 	}

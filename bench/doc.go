@@ -1,16 +1,18 @@
 // Package bench measures this module side by side with the Go session
 // libraries people use today: gorilla/sessions' CookieStore (gob and
-// gorilla/securecookie) and alexedwards/scs (gob, with its memstore,
-// mysqlstore and goredisstore).
+// gorilla/securecookie), alexedwards/scs (gob, with its memstore,
+// mysqlstore and goredisstore) and, through gin, gin-contrib/sessions.
 //
 // It is a separate module so that the library itself never depends on those
-// peers. Everything lives in test files:
+// peers or on a web framework. Everything lives in test files:
 //
 //	go test -run '^$' -bench . -benchmem -count 5   # speed, allocations, bytes
 //	go test -run TestSizes -v                       # the encoded sizes table
 //
-// The codec benchmarks (Encode, Decode) and the middleware round trip
-// (RoundTrip) need nothing else. The store benchmarks (MySQL, Redis, Cached)
+// The codec benchmarks (Encode, Decode), the middleware round trip
+// (RoundTrip) and the same round trip through gin and Echo with the
+// adapters in contrib/ and with gin-contrib/sessions (Frameworks) need
+// nothing else. The store benchmarks (MySQL, Redis, Cached)
 // need servers, named by SESSION_TEST_MYSQL_DSN and SESSION_TEST_REDIS_URL,
 // and skip without them; scripts/mariadb.sh and scripts/redis.sh start
 // private ones:

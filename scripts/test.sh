@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The full test run: formatting, vet, every test with the race detector
 # (against a private MariaDB and a private Redis, see scripts/mariadb.sh and
-# scripts/redis.sh), the browser tests in a headless Chromium (installed
+# scripts/redis.sh), vet and the race-detector tests of each framework
+# adapter's module (contrib/*) and of examples/chi, the browser tests in a headless Chromium (installed
 # when missing, see scripts/chromium.sh), and bounded fuzzing. CI runs
 # exactly this (through `make test`). With SESSION_TEST_MYSQL_DSN or
 # SESSION_TEST_REDIS_URL set, the MySQL or Redis tests use that server
@@ -35,6 +36,12 @@ go test -race -count=1 ./...
 
 echo "== allocation counts (without the race detector, which makes sync.Pool drop items)"
 go test -count=1 -run 'Allocations' ./codec ./cookie
+
+echo "== framework adapters and the chi example (modules of their own: vet, go test -race)"
+for mod in contrib/gin contrib/echo contrib/echov5 examples/chi; do
+	echo "-- $mod"
+	(cd "$mod" && go vet ./... && go test -race -count=1 ./...)
+done
 
 echo "== bench module (its tests, on the same servers; the benchmarks run with make bench)"
 (cd bench && go vet ./... && go test -count=1 ./...)
