@@ -468,11 +468,18 @@ func TestDeadline(t *testing.T) {
 			c.Close()
 		}
 	}()
-	s, err := Open("redis://"+ln.Addr().String()+"/0?protocol=2&max_retries=-1", Config{})
+	// New, not Open: Open's own check would wait for the PING.
+	opts, err := goredis.ParseURL("redis://" + ln.Addr().String() + "/0?protocol=2&max_retries=-1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	opts.ContextTimeoutEnabled = true
+	client := goredis.NewClient(opts)
+	defer client.Close()
+	s, err := New(client, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	_, err = s.Load(ctx, keyOf(1))
