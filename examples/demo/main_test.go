@@ -290,16 +290,14 @@ func TestAutoEngine(t *testing.T) {
 	}
 	lines := atoi(t, linesRE, c.page("GET", "/cart", nil))
 	// Ten lines fewer is the cart that fitted in the cookie before the
-	// last ten were added: the session moves back into the cookie, and
-	// leaves the store.
+	// last ten were added: the session moves back into the cookie.
 	body := c.page("POST", "/cart", url.Values{"action": {"remove10"}})
 	if got := atoi(t, linesRE, body); got != lines-10 {
 		t.Fatalf("the cart has %d lines after removing 10 of %d", got, lines)
 	}
+	// The session is read from the cookie again; its store entry stays a
+	// minute for requests still in flight with the reference.
 	body = c.page("GET", "/session", nil, "The data, if any, is in the cookie.")
-	if store.Len() != 0 {
-		t.Fatalf("the store holds %d sessions after the session moved back into the cookie, want 0", store.Len())
-	}
 	if n := atoi(t, cookieSizeRE, body); n < 3000 || n != len(c.cookie()) {
 		t.Fatalf("the session page says the cookie has %d bytes, the client holds %d; want the same, of a cart near the cookie limit", n, len(c.cookie()))
 	}
