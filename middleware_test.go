@@ -882,7 +882,7 @@ func TestMiddlewareConcurrentSession(t *testing.T) {
 					s.Get("shared")
 					s.Pop(own + "-tmp")
 					s.SetDefault(own+"-tmp", i)
-					if v, ok := s.Pop(own + "-tmp"); !ok || v != i {
+					if v, ok := s.Pop(own + "-tmp"); !ok || v != int64(i) {
 						t.Errorf("%s: Pop = %v, %v", own, v, ok)
 						return
 					}

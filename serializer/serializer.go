@@ -170,12 +170,7 @@ func (e *UnsupportedError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "serializer %s: key %q: ", e.Serializer, e.Key)
 	if e.Path != "" {
-		if e.Path[0] == '[' {
-			b.WriteString("element ")
-		} else {
-			b.WriteString("field ")
-		}
-		b.WriteString(e.Path)
+		b.WriteString(value.Where(e.Path))
 		b.WriteString(": ")
 	}
 	b.WriteString("cannot encode ")

@@ -32,6 +32,7 @@ package value
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -66,12 +67,7 @@ type Error struct {
 func (e *Error) Error() string {
 	var b strings.Builder
 	if e.Path != "" {
-		if e.Path[0] == '[' {
-			b.WriteString("element ")
-		} else {
-			b.WriteString("field ")
-		}
-		b.WriteString(e.Path)
+		b.WriteString(Where(e.Path))
 		b.WriteString(": ")
 	}
 	b.WriteString("cannot encode ")
@@ -81,6 +77,15 @@ func (e *Error) Error() string {
 		b.WriteString(e.Err.Error())
 	}
 	return b.String()
+}
+
+// Where names a non-empty path in a message: "field Items[3].Price", or
+// "element [2]" for a path that starts with an index or key.
+func Where(path string) string {
+	if path[0] == '[' {
+		return "element " + path
+	}
+	return "field " + path
 }
 
 // Unwrap returns Err.
@@ -97,27 +102,24 @@ var (
 	ErrYear       = errors.New("JSON times are limited to the years 0 to 9999")
 )
 
-// field returns err with name in front of its path: a struct field.
-func (e *Error) field(name string) *Error {
-	if e.Path == "" || e.Path[0] == '[' {
-		e.Path = name + e.Path
-	} else {
-		e.Path = name + "." + e.Path
+func (e *Error) field(name string) *Error { e.Path = FieldPath(name, e.Path); return e }
+func (e *Error) index(i int) *Error       { e.Path = IndexPath(i, e.Path); return e }
+func (e *Error) key(k string) *Error      { e.Path = KeyPath(k, e.Path); return e }
+
+// FieldPath returns the path of rest within the struct field name.
+func FieldPath(name, rest string) string {
+	if rest == "" || rest[0] == '[' {
+		return name + rest
 	}
-	return e
+	return name + "." + rest
 }
 
-// index returns err with [i] in front of its path.
-func (e *Error) index(i int) *Error {
-	e.Path = fmt.Sprintf("[%d]", i) + dot(e.Path)
-	return e
-}
+// IndexPath returns the path of rest within element i of a slice or
+// array.
+func IndexPath(i int, rest string) string { return "[" + strconv.Itoa(i) + "]" + dot(rest) }
 
-// key returns err with ["k"] in front of its path.
-func (e *Error) key(k string) *Error {
-	e.Path = fmt.Sprintf("[%q]", k) + dot(e.Path)
-	return e
-}
+// KeyPath returns the path of rest within the entry k of a map.
+func KeyPath(k, rest string) string { return "[" + strconv.Quote(k) + "]" + dot(rest) }
 
 // dot returns the rest of a path after an index: fields need a dot.
 func dot(rest string) string {
