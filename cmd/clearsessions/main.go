@@ -8,12 +8,12 @@
 //
 //	clearsessions [-timeout 5m]
 //
-// It reads the variables of the store (see internal/envstore):
+// It reads the variables of the store (see package sessionenv):
 //
 //	SESSION_STORE          file | mysql | redis | cached
 //	SESSION_FILE_PATH      the file store's directory
 //	SESSION_MYSQL_DSN      user:password@tcp(host:port)/dbname
-//	SESSION_MYSQL_TABLE    the table, default sessions (created if missing)
+//	SESSION_MYSQL_TABLE    the table, default sessions
 //	SESSION_REDIS_URL      redis://[:password@]host:port/db
 //	SESSION_REDIS_PREFIX   the key prefix, default "sessionkit:" ("sessionkit:cache:" for a cache)
 //	SESSION_CACHE_STORE    with cached: memory | redis
@@ -65,9 +65,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sessionkit/session/internal/envstore"
 	"github.com/sessionkit/session/server/memory"
 	"github.com/sessionkit/session/server/redis"
+	"github.com/sessionkit/session/sessionenv"
 )
 
 func main() {
@@ -113,16 +113,17 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 func clearExpired(ctx context.Context, timeout time.Duration, lookup func(string) (string, bool), stdout io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	store, closeStore, err := envstore.Open(ctx, lookup)
+	cfg, closeStore, err := sessionenv.Load(ctx)
 	if err != nil {
 		return withTimeout(err, timeout)
 	}
 	defer closeStore()
+	store := cfg.Store
 	switch store.(type) {
 	case nil:
-		return fmt.Errorf("%s is not set: the cookie engine keeps sessions in their cookies and nothing on the server, so there are no expired sessions to clear", envstore.VarStore)
+		return fmt.Errorf("%s is not set: the cookie engine keeps sessions in their cookies and nothing on the server, so there are no expired sessions to clear", "SESSION_STORE")
 	case *memory.Store:
-		return fmt.Errorf("%s=memory: a memory store lives inside the serving process, and another process cannot clear it; use server.Cleanup or memory.Options.CleanupInterval there", envstore.VarStore)
+		return fmt.Errorf("%s=memory: a memory store lives inside the serving process, and another process cannot clear it; use server.Cleanup or memory.Options.CleanupInterval there", "SESSION_STORE")
 	case *redis.Store:
 		fmt.Fprintln(stdout, "nothing to clear: Redis drops each session by itself at its expiry")
 		return nil
