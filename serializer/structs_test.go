@@ -303,3 +303,28 @@ func TestStructEncodeAllocs(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAppendCart is a 20-item cart encoded as a []struct and as the
+// []map[string]any it reads back as, for each serializer.
+func BenchmarkAppendCart(b *testing.B) {
+	items := make([]cartItem, 20)
+	maps := make([]map[string]any, 20)
+	for i := range items {
+		items[i] = item
+		maps[i] = itemJS
+	}
+	buf := make([]byte, 0, 8192)
+	for _, s := range []Serializer{MsgPack, JSON, Gob} {
+		for name, v := range map[string]any{"structs": items, "maps": maps} {
+			b.Run(s.Name()+"/"+name, func(b *testing.B) {
+				values := map[string]any{"cart": v}
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := s.Append(buf[:0], values); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}

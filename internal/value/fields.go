@@ -38,6 +38,10 @@ type Struct struct {
 	// or two fields of one depth with the same name); its Path names the
 	// field.
 	Err *Error
+
+	// fixed is set when every field is always written: none has omitempty
+	// or omitzero, and none is promoted through an embedded pointer.
+	fixed bool
 }
 
 var (
@@ -167,7 +171,25 @@ func typeFields(t reflect.Type) *Struct {
 		}
 		out = append(out, group[0])
 	}
-	return &Struct{Fields: slices.Clip(out), Err: bad}
+	st := &Struct{Fields: slices.Clip(out), Err: bad, fixed: true}
+	for _, f := range st.Fields {
+		if f.OmitEmpty || f.OmitZero || throughPointer(t, f.Index) {
+			st.fixed = false
+		}
+	}
+	return st
+}
+
+// throughPointer reports whether the field of t at index is reached
+// through an embedded pointer.
+func throughPointer(t reflect.Type, index []int) bool {
+	for _, i := range index[:len(index)-1] {
+		t = t.Field(i).Type
+		if t.Kind() == reflect.Pointer {
+			return true
+		}
+	}
+	return false
 }
 
 // tagIsDash reports whether the field's tag (msgpack, else json) is

@@ -201,8 +201,9 @@ func (w *walker) value(v reflect.Value, depth int) *Error {
 		if err := w.enter(identity{ptr: v.Pointer()}, v.Type()); err != nil {
 			return err
 		}
-		defer w.leave()
-		return w.value(v.Elem(), depth+1)
+		err := w.value(v.Elem(), depth+1)
+		w.leave()
+		return err
 	case reflect.Slice:
 		if v.IsNil() {
 			w.e.Nil()
@@ -212,13 +213,15 @@ func (w *walker) value(v reflect.Value, depth int) *Error {
 			w.e.Bytes(v.Bytes())
 			return nil
 		}
-		if v.Len() > 0 {
-			if err := w.enter(identity{v.Pointer(), v.Len()}, v.Type()); err != nil {
-				return err
-			}
-			defer w.leave()
+		if v.Len() == 0 {
+			return w.list(v, depth)
 		}
-		return w.list(v, depth)
+		if err := w.enter(identity{v.Pointer(), v.Len()}, v.Type()); err != nil {
+			return err
+		}
+		err := w.list(v, depth)
+		w.leave()
+		return err
 	case reflect.Array:
 		if v.Type().Elem().Kind() == reflect.Uint8 {
 			w.bytesOfArray(v)
@@ -236,13 +239,14 @@ func (w *walker) value(v reflect.Value, depth int) *Error {
 		if err := w.enter(identity{ptr: v.Pointer()}, v.Type()); err != nil {
 			return err
 		}
-		defer w.leave()
-		return w.dict(v, depth)
+		err := w.dict(v, depth)
+		w.leave()
+		return err
 	case reflect.Struct:
 		if v.Type() == timeType {
 			return w.time(timeOf(v))
 		}
-		return w.structure(v, depth)
+		return w.fields(v, Fields(v.Type()), depth)
 	default: // Chan, Func, Complex64, Complex128, Uintptr, UnsafePointer
 		return &Error{Type: v.Type().String()}
 	}
@@ -256,10 +260,21 @@ func (w *walker) list(v reflect.Value, depth int) *Error {
 	}
 	n := v.Len()
 	w.e.BeginArray(n)
-	for i := range n {
-		w.e.Elem(i)
-		if err := w.value(v.Index(i), depth+1); err != nil {
-			return err.index(i)
+	if et := v.Type().Elem(); et.Kind() == reflect.Struct && et != timeType {
+		// The elements share one field table.
+		st := Fields(et)
+		for i := range n {
+			w.e.Elem(i)
+			if err := w.fields(v.Index(i), st, depth+1); err != nil {
+				return err.index(i)
+			}
+		}
+	} else {
+		for i := range n {
+			w.e.Elem(i)
+			if err := w.value(v.Index(i), depth+1); err != nil {
+				return err.index(i)
+			}
 		}
 	}
 	w.e.EndArray()
@@ -341,15 +356,34 @@ func (w *walker) anyMap(m map[string]any, depth int) *Error {
 	return nil
 }
 
-// structure walks a struct as a map of its stored fields.
-func (w *walker) structure(v reflect.Value, depth int) *Error {
-	st := Fields(v.Type())
+// fields walks struct v, whose field table is st, as a map of its stored
+// fields.
+func (w *walker) fields(v reflect.Value, st *Struct, depth int) *Error {
 	if st.Err != nil {
 		err := *st.Err
 		return &err
 	}
 	if depth >= MaxDepth {
 		return &Error{Type: v.Type().String(), Err: ErrDepth}
+	}
+	if st.fixed {
+		// Every field is written: no options, no embedded pointers.
+		w.e.BeginMap(len(st.Fields))
+		for i := range st.Fields {
+			f := &st.Fields[i]
+			var fv reflect.Value
+			if len(f.Index) == 1 {
+				fv = v.Field(f.Index[0])
+			} else {
+				fv = v.FieldByIndex(f.Index)
+			}
+			w.e.Key(i, f.Name)
+			if err := w.value(fv, depth+1); err != nil {
+				return err.field(f.GoName)
+			}
+		}
+		w.e.EndMap()
+		return nil
 	}
 	// Count the fields written, for the map's header, noting which.
 	var small uint64
