@@ -66,9 +66,13 @@ func structValues() map[string]any {
 }
 
 // structConfigs are the sessionkit configurations measured: each
-// serializer, with the default encryption and compression.
+// serializer with the default encryption and compression ("auto", which
+// is zstd for these bodies), and msgpack with s2 and with no compression,
+// gorilla's.
 var structConfigs = []ourConfig{
 	{serializer.MsgPack, false, "auto"},
+	{serializer.MsgPack, false, "s2"},
+	{serializer.MsgPack, false, "none"},
 	{serializer.JSON, false, "auto"},
 	{serializer.Gob, false, "auto"},
 }
@@ -88,7 +92,7 @@ func structImpls(tb testing.TB) []structImpl {
 	tb.Helper()
 	var impls []structImpl
 	for _, c := range structConfigs {
-		m, err := session.New(session.Config{SecretKey: secret, Serializer: c.ser.Name()})
+		m, err := session.New(session.Config{SecretKey: secret, Serializer: c.ser.Name(), Compression: c.comp})
 		if err != nil {
 			tb.Fatal(err)
 		}
