@@ -184,6 +184,10 @@ func (s *Session) lookup(key string) (any, bool) {
 // session loaded.
 func (s *Session) put(key string, v any) {
 	s.values[key] = v
+	switch v.(type) {
+	case string, int64, bool, float64, nil:
+		return // read back as they are by every serializer
+	}
 	if !value.Canonical(s.m.profile, v) && !slices.Contains(s.pending, key) {
 		if s.pending == nil {
 			s.pending = s.pendingBuf[:0]
