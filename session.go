@@ -76,10 +76,10 @@ type Session struct {
 
 	// pending are the keys whose values, set in this request, may not be
 	// in the form the serializer reads them back in. A value is brought
-	// to that form
-	// (value.Normalize) when it is first read back, so that it reads the
-	// same in this request as in later ones; until then the serializer
-	// encodes it as it was set. pendingBuf holds the first few.
+	// to that form (value.Normalize) when it is first read back, so that
+	// it reads the same in this request as in later ones; until then the
+	// serializer encodes it as it was set. pendingBuf holds the first
+	// few, so that noting them allocates nothing.
 	pending    []string
 	pendingBuf [2]string
 }
