@@ -3,44 +3,56 @@ package session
 import (
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"math"
 	"reflect"
 	"strconv"
 	"time"
+
+	"github.com/sessionkit/session/internal/value"
 )
 
-var errConvert = errors.New("cannot convert")
+// convError reports where a value could not be converted: Path within
+// it, and the types there.
+type convError struct {
+	path      string
+	want, got string
+}
+
+// mismatch is the convError of v, which cannot be a t.
+func mismatch(t reflect.Type, v any) *convError {
+	got := "nil"
+	if v != nil {
+		got = reflect.TypeOf(v).String()
+	}
+	return &convError{want: t.String(), got: got}
+}
 
 // convert returns v as a T, undoing what each serializer does to the value
-// contract's types (see package serializer).
-func convert[T any](v any) (T, error) {
+// contract's types (see package serializer), structs included.
+func convert[T any](v any) (T, *convError) {
 	if t, ok := v.(T); ok {
 		return t, nil
 	}
-	var zero T
+	var out T
 	// The common cases without reflection: an integer stored by one
 	// serializer and read as another integer type.
 	if n, ok := v.(int64); ok {
-		switch p := any(&zero).(type) {
+		switch p := any(&out).(type) {
 		case *int:
 			if int64(int(n)) == n {
 				*p = int(n)
-				return zero, nil
+				return out, nil
 			}
 		case *float64:
 			*p = float64(n)
-			return zero, nil
+			return out, nil
 		}
 	}
-	out, err := convertTo(v, reflect.TypeFor[T](), 0)
-	if err != nil {
-		return zero, err
+	p := new(T) // not &out, which would put out on the heap on every call
+	if err := assign(reflect.ValueOf(p).Elem(), v, 0); err != nil {
+		return out, err
 	}
-	// A nil interface value (nil asked as an interface type) is T's zero
-	// value; the unchecked assertion would panic on it.
-	t, _ := out.Interface().(T)
-	return t, nil
+	return *p, nil
 }
 
 var (
@@ -48,91 +60,197 @@ var (
 	bytesType = reflect.TypeFor[[]byte]()
 )
 
-func convertTo(v any, t reflect.Type, depth int) (reflect.Value, error) {
-	if depth > 32 {
-		return reflect.Value{}, errConvert
+// assign sets dst, which is settable, to v converted to dst's type.
+func assign(dst reflect.Value, v any, depth int) *convError {
+	t := dst.Type()
+	if depth > value.MaxDepth+1 {
+		return mismatch(t, v)
 	}
 	if v == nil {
 		switch t.Kind() {
 		case reflect.Interface, reflect.Slice, reflect.Map, reflect.Pointer:
-			return reflect.Zero(t), nil
+			dst.SetZero()
+			return nil
 		}
-		return reflect.Value{}, errConvert
+		return mismatch(t, v)
 	}
 	rv := reflect.ValueOf(v)
 	if rv.Type() == t || t.Kind() == reflect.Interface && rv.Type().Implements(t) {
-		return rv.Convert(t), nil
+		dst.Set(rv)
+		return nil
 	}
 	switch t.Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		n, ok := asInt64(v)
-		if !ok || reflect.Zero(t).OverflowInt(n) {
-			return reflect.Value{}, errConvert
+		if !ok || dst.OverflowInt(n) {
+			return mismatch(t, v)
 		}
-		return reflect.ValueOf(n).Convert(t), nil
+		dst.SetInt(n)
+		return nil
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		n, ok := asUint64(v)
-		if !ok || reflect.Zero(t).OverflowUint(n) {
-			return reflect.Value{}, errConvert
+		if !ok || dst.OverflowUint(n) {
+			return mismatch(t, v)
 		}
-		return reflect.ValueOf(n).Convert(t), nil
+		dst.SetUint(n)
+		return nil
 	case reflect.Float32, reflect.Float64:
 		f, ok := asFloat64(v)
-		if !ok || reflect.Zero(t).OverflowFloat(f) {
-			return reflect.Value{}, errConvert
+		if !ok || dst.OverflowFloat(f) {
+			return mismatch(t, v)
 		}
-		return reflect.ValueOf(f).Convert(t), nil
-	case reflect.String, reflect.Bool:
-		if rv.Kind() == t.Kind() {
-			return rv.Convert(t), nil
+		dst.SetFloat(f)
+		return nil
+	case reflect.String:
+		if rv.Kind() == reflect.String {
+			dst.SetString(rv.String())
+			return nil
 		}
+	case reflect.Bool:
+		if rv.Kind() == reflect.Bool {
+			dst.SetBool(rv.Bool())
+			return nil
+		}
+	case reflect.Pointer:
+		p := reflect.New(t.Elem())
+		if err := assign(p.Elem(), v, depth+1); err != nil {
+			return err
+		}
+		dst.Set(p)
+		return nil
 	case reflect.Struct:
 		if t == timeType {
-			if s, ok := v.(string); ok {
-				tm, err := time.Parse(time.RFC3339Nano, s)
-				if err != nil {
-					return reflect.Value{}, errConvert
-				}
-				return reflect.ValueOf(tm), nil
-			}
+			return assignTime(dst, v)
+		}
+		if m, ok := v.(map[string]any); ok {
+			return assignStruct(dst, m, depth)
 		}
 	case reflect.Slice:
 		if t.Elem().Kind() == reflect.Uint8 {
-			if s, ok := v.(string); ok {
-				b, err := base64.StdEncoding.DecodeString(s)
-				if err != nil {
-					return reflect.Value{}, errConvert
-				}
-				return reflect.ValueOf(b).Convert(t), nil
+			if b, ok := bytesOf(v); ok {
+				dst.SetBytes(b)
+				return nil
 			}
 		}
 		if rv.Kind() != reflect.Slice || rv.Type() == bytesType {
 			break
 		}
-		out := reflect.MakeSlice(t, rv.Len(), rv.Len())
-		for i := range rv.Len() {
-			e, err := convertTo(rv.Index(i).Interface(), t.Elem(), depth+1)
-			if err != nil {
-				return reflect.Value{}, err
+		n := rv.Len()
+		out := reflect.MakeSlice(t, n, n)
+		for i := range n {
+			if err := assign(out.Index(i), rv.Index(i).Interface(), depth+1); err != nil {
+				err.path = value.IndexPath(i, err.path)
+				return err
 			}
-			out.Index(i).Set(e)
 		}
-		return out, nil
+		dst.Set(out)
+		return nil
+	case reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 {
+			if b, ok := bytesOf(v); ok && len(b) == t.Len() {
+				reflect.Copy(dst, reflect.ValueOf(b))
+				return nil
+			}
+			break
+		}
+		if rv.Kind() != reflect.Slice || rv.Type() == bytesType || rv.Len() != t.Len() {
+			break
+		}
+		for i := range t.Len() {
+			if err := assign(dst.Index(i), rv.Index(i).Interface(), depth+1); err != nil {
+				err.path = value.IndexPath(i, err.path)
+				return err
+			}
+		}
+		return nil
 	case reflect.Map:
 		if t.Key().Kind() != reflect.String || rv.Kind() != reflect.Map || rv.Type().Key().Kind() != reflect.String {
 			break
 		}
 		out := reflect.MakeMapWithSize(t, rv.Len())
+		e := reflect.New(t.Elem()).Elem()
 		for it := rv.MapRange(); it.Next(); {
-			e, err := convertTo(it.Value().Interface(), t.Elem(), depth+1)
-			if err != nil {
-				return reflect.Value{}, err
+			e.SetZero()
+			k := it.Key().String()
+			if err := assign(e, it.Value().Interface(), depth+1); err != nil {
+				err.path = value.KeyPath(k, err.path)
+				return err
 			}
-			out.SetMapIndex(it.Key().Convert(t.Key()), e)
+			out.SetMapIndex(reflect.ValueOf(k).Convert(t.Key()), e)
 		}
-		return out, nil
+		dst.Set(out)
+		return nil
 	}
-	return reflect.Value{}, errConvert
+	return mismatch(t, v)
+}
+
+// assignTime sets dst, a time.Time, from a time or JSON's text of one.
+func assignTime(dst reflect.Value, v any) *convError {
+	s, ok := v.(string)
+	if !ok {
+		return mismatch(dst.Type(), v)
+	}
+	tm, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return mismatch(dst.Type(), v)
+	}
+	dst.Set(reflect.ValueOf(tm))
+	return nil
+}
+
+// assignStruct sets the fields of dst, a struct, from the map a struct is
+// stored as: each field from the entry of its name (see package
+// serializer). Entries without a field are ignored; fields without an
+// entry keep their zero value.
+func assignStruct(dst reflect.Value, m map[string]any, depth int) *convError {
+	st := value.Fields(dst.Type())
+	for i := range st.Fields {
+		f := &st.Fields[i]
+		e, ok := m[f.Name]
+		if !ok {
+			continue
+		}
+		fd, ok := settableField(dst, f)
+		if !ok {
+			continue // behind an embedded pointer to an unexported type
+		}
+		if err := assign(fd, e, depth+1); err != nil {
+			err.path = value.FieldPath(f.GoName, err.path)
+			return err
+		}
+	}
+	return nil
+}
+
+// settableField returns field f of struct dst, allocating the embedded
+// structs on the way that are nil pointers.
+func settableField(dst reflect.Value, f *value.Field) (reflect.Value, bool) {
+	v := dst
+	for n, i := range f.Index {
+		if n > 0 && v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				if !v.CanSet() {
+					return reflect.Value{}, false
+				}
+				v.Set(reflect.New(v.Type().Elem()))
+			}
+			v = v.Elem()
+		}
+		v = v.Field(i)
+	}
+	return v, v.CanSet()
+}
+
+// bytesOf returns v as bytes: a []byte, or JSON's base64 text of one.
+func bytesOf(v any) ([]byte, bool) {
+	switch v := v.(type) {
+	case []byte:
+		return v, true
+	case string:
+		b, err := base64.StdEncoding.DecodeString(v)
+		return b, err == nil
+	}
+	return nil, false
 }
 
 func asInt64(v any) (int64, bool) {

@@ -1,14 +1,23 @@
 package session_test
 
 import (
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/codec"
+	"github.com/sessionkit/session/cookie"
+	"github.com/sessionkit/session/serializer"
 	"github.com/sessionkit/session/server/memory"
 )
 
@@ -181,4 +190,181 @@ func ExampleConfigFromEnv() {
 	// Output:
 	// json 1h0m0s
 	// session: invalid configuration: SESSION_COOKIE_SAMESITE="sometimes": want one of Lax, Strict, None
+}
+
+// Flash messages last until they are read: a handler adds one before a
+// redirect, and the next page shows it, once.
+func ExampleSession_AddFlash() {
+	m, err := session.New(session.Config{SecretKey: exampleKey})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/save", func(w http.ResponseWriter, r *http.Request) {
+		session.FromRequest(r).AddFlash("Saved.")
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, session.FromRequest(r).Flashes())
+	})
+	h := m.Handler(mux)
+
+	_, cookie := get(h, "/save", "")
+	body, cookie := get(h, "/", cookie)
+	fmt.Println(body)
+	body, _ = get(h, "/", cookie)
+	fmt.Println(body)
+	// Output:
+	// [Saved.]
+	// []
+}
+
+// The auto engine keeps a session in the cookie while it fits, and moves
+// it to the store when it grows past the cookie budget.
+func Example_autoEngine() {
+	store := memory.New()
+	defer store.Close()
+	m, err := session.New(session.Config{SecretKey: exampleKey, Engine: session.EngineAuto, Store: store})
+	if err != nil {
+		log.Fatal(err)
+	}
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.URL.Query().Get("notes"))
+		notes := make([]string, n)
+		for i := range notes {
+			notes[i] = fmt.Sprintf("note %d: %x", i, sha256.Sum256([]byte{byte(i)})) // does not compress
+		}
+		session.FromRequest(r).Set("notes", notes)
+	}))
+
+	where := func(cookie string) string {
+		if len(strings.TrimPrefix(cookie, "sessionid=")) == codec.RefLen {
+			return "in the store; the cookie is a reference"
+		}
+		return "in the cookie"
+	}
+	_, cookie := get(h, "/?notes=3", "")
+	fmt.Printf("3 notes: %s (%d sessions stored)\n", where(cookie), store.Len())
+	_, cookie = get(h, "/?notes=100", cookie)
+	fmt.Printf("100 notes: %s (%d session stored)\n", where(cookie), store.Len())
+	// Output:
+	// 3 notes: in the cookie (0 sessions stored)
+	// 100 notes: in the store; the cookie is a reference (1 session stored)
+}
+
+// An ErrorHandler writes the response when the session cannot be saved:
+// here a session too large for its cookie, under the cookie engine.
+func ExampleConfig_errorHandler() {
+	m, err := session.New(session.Config{
+		SecretKey: exampleKey,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			switch {
+			case errors.Is(err, session.ErrInterrupted):
+				http.Error(w, "Your session ended in another window: sign in again.", http.StatusBadRequest)
+			case errors.Is(err, cookie.ErrTooLarge):
+				http.Error(w, "Your cart is too large to keep: remove something.", http.StatusRequestEntityTooLarge)
+			default:
+				http.Error(w, "Sessions are unavailable: try again shortly.", http.StatusServiceUnavailable)
+			}
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		big := make([]byte, 6000)
+		rand.Read(big) // random bytes do not compress
+		session.FromRequest(r).Set("cart", big)
+		fmt.Fprint(w, "saved") // replaced by the error response
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	fmt.Print(rec.Code, " ", rec.Body)
+	// Output:
+	// 413 Your cart is too large to keep: remove something.
+}
+
+// SetExpiry sets the session's idle timeout: "remember me" for thirty
+// days, or, with 0, until the browser closes.
+func ExampleSession_SetExpiry() {
+	m, err := session.New(session.Config{SecretKey: exampleKey})
+	if err != nil {
+		log.Fatal(err)
+	}
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromRequest(r)
+		s.Set("user", "ada")
+		if r.URL.Query().Has("remember") {
+			s.SetExpiry(30 * 24 * time.Hour)
+		} else {
+			s.SetExpiry(0)
+		}
+	}))
+	for _, path := range []string{"/login?remember", "/login"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		c := rec.Result().Cookies()[0]
+		fmt.Printf("%s: Max-Age=%d\n", path, c.MaxAge)
+	}
+	// Output:
+	// /login?remember: Max-Age=2592000
+	// /login: Max-Age=0
+}
+
+// CartItem is a struct kept in a session: no registration, with any
+// serializer. Its fields are named by their json tags.
+type CartItem struct {
+	SKU   string  `json:"sku"`
+	Qty   int     `json:"qty"`
+	Price float64 `json:"price"`
+}
+
+// Structs go into a session as they are and come back with Get[T]; Get
+// without a type shows how the serializer keeps them, as maps.
+func ExampleGet_struct() {
+	m, err := session.New(session.Config{SecretKey: exampleKey})
+	if err != nil {
+		log.Fatal(err)
+	}
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromRequest(r)
+		if r.URL.Path == "/add" {
+			s.Set("cart", []CartItem{{"MUG-1", 2, 12.5}, {"TEE-9", 1, 19}})
+			return
+		}
+		cart, err := session.Get[[]CartItem](s, "cart")
+		fmt.Fprintln(w, cart, err)
+		fmt.Fprintln(w, s.Get("cart"))
+	}))
+	_, cookie := get(h, "/add", "")
+	body, _ := get(h, "/cart", cookie)
+	fmt.Print(body)
+	// Output:
+	// [{MUG-1 2 12.5} {TEE-9 1 19}] <nil>
+	// [map[price:12.5 qty:2 sku:MUG-1] map[price:19 qty:1 sku:TEE-9]]
+}
+
+// SetE tells at once, naming the key and the field, that a value cannot
+// be stored; Set would leave it to the save, which fails the response.
+func ExampleSession_SetE() {
+	m, err := session.New(session.Config{SecretKey: exampleKey})
+	if err != nil {
+		log.Fatal(err)
+	}
+	type order struct {
+		Items []CartItem
+		Done  chan struct{} // not something a session can hold
+	}
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromRequest(r)
+		if err := s.SetE("order", order{Items: []CartItem{{"MUG-1", 2, 12.5}}}); err != nil {
+			fmt.Fprintln(w, err)
+			fmt.Fprintln(w, errors.Is(err, serializer.ErrUnsupported), s.Has("order"))
+		}
+	}))
+	body, _ := get(h, "/", "")
+	fmt.Print(body)
+	// Output:
+	// serializer msgpack: key "order": field Done: cannot encode chan struct {}
+	// true false
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/sessionkit/session/codec"
 	"github.com/sessionkit/session/cookie"
 	"github.com/sessionkit/session/django"
+	"github.com/sessionkit/session/internal/value"
 	"github.com/sessionkit/session/serializer"
 	"github.com/sessionkit/session/server"
 )
@@ -50,6 +51,9 @@ type Manager struct {
 	sec   *slog.Logger
 	// django reads (and may write) Django's format; nil without Config.Django.
 	django *djangoFormat
+	// profile is the serializer's view of the value model: what it
+	// reads each value back as.
+	profile value.Profile
 	// warned limits the warnings about skipped rewrites.
 	warned warnOnce
 	// insecureTLS is set once a request over TLS has been seen while
@@ -114,12 +118,13 @@ func New(cfg Config) (*Manager, error) {
 		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	m := &Manager{
-		cfg:    cfg,
-		codec:  c,
-		jar:    jar,
-		store:  cfg.Store,
-		django: dj,
-		sec:    cfg.Logger.With(slog.String("logger", "session.security")),
+		cfg:     cfg,
+		codec:   c,
+		jar:     jar,
+		store:   cfg.Store,
+		django:  dj,
+		sec:     cfg.Logger.With(slog.String("logger", "session.security")),
+		profile: profiles[ser.ID()],
 	}
 	if err := m.setTokenTransport(); err != nil {
 		return nil, err
@@ -196,6 +201,21 @@ func (m *Manager) requestToken(r *http.Request) (string, bool) {
 		v = strings.TrimLeft(token, " ")
 	}
 	return v, true
+}
+
+// profiles are the built-in serializers' views of the value model.
+var profiles = map[byte]value.Profile{
+	serializer.MsgPackID: value.MsgPack,
+	serializer.JSONID:    value.JSON,
+	serializer.GobID:     value.Gob,
+}
+
+// check returns the error that saving v under key would meet, if any.
+func (m *Manager) check(key string, v any) error {
+	if err := value.Check(m.profile, v); err != nil {
+		return &serializer.UnsupportedError{Serializer: m.codec.Serializer().Name(), Key: key, Path: err.Path, Type: err.Type, Err: err.Err}
+	}
+	return nil
 }
 
 // newSession returns the lazy session for an incoming cookie value.

@@ -635,7 +635,7 @@ func TestMiddlewareEarlyHints(t *testing.T) {
 // turns the response into the error response, and that the handler's own
 // output is dropped.
 func TestMiddlewareEncodeError(t *testing.T) {
-	bad := map[string]any{"chan": make(chan int), "struct": struct{ A int }{1}, "func": func() {}}
+	bad := map[string]any{"chan": make(chan int), "struct": struct{ a int }{1}, "func": func() {}}
 	for key, v := range bad {
 		for _, st := range mwStart {
 			t.Run(key+"/"+st.name, func(t *testing.T) {
@@ -882,7 +882,7 @@ func TestMiddlewareConcurrentSession(t *testing.T) {
 					s.Get("shared")
 					s.Pop(own + "-tmp")
 					s.SetDefault(own+"-tmp", i)
-					if v, ok := s.Pop(own + "-tmp"); !ok || v != i {
+					if v, ok := s.Pop(own + "-tmp"); !ok || v != int64(i) {
 						t.Errorf("%s: Pop = %v, %v", own, v, ok)
 						return
 					}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/session/codec"
+	"github.com/sessionkit/session/internal/value"
 )
 
 // Reserved keys that the Session itself keeps among the values, as Django
@@ -78,6 +79,15 @@ type Session struct {
 	committed bool
 	commitErr error    // what the commit returned
 	late      []string // keys changed after commit, not yet reported
+
+	// pending are the keys whose values, set in this request, may not be
+	// in the form the serializer reads them back in. A value is brought
+	// to that form (value.Normalize) when it is first read back, so that
+	// it reads the same in this request as in later ones; until then the
+	// serializer encodes it as it was set. pendingBuf holds the first
+	// few, so that noting them allocates nothing.
+	pending    []string
+	pendingBuf [2]string
 }
 
 // reset forgets what resolving a cookie set, to try another one.
@@ -153,19 +163,78 @@ func (s *Session) Err() error {
 	return s.err
 }
 
-// Get returns the value stored under key, or nil.
+// Get returns the value stored under key, or nil. A value comes back in
+// the form the configured serializer reads it back in (package
+// serializer's table: an int as int64 with MessagePack and JSON, a struct
+// as map[string]any, ...), in the request that set it as in later ones.
+// session.Get[T] converts it back to the type it was.
 func (s *Session) Get(key string) any {
 	v, _ := s.Lookup(key)
 	return v
 }
 
-// Lookup returns the value stored under key and whether it is present.
+// Lookup returns the value stored under key, as Get does, and whether it
+// is present.
 func (s *Session) Lookup(key string) (any, bool) {
 	s.mu.Lock()
 	defer s.unlock()
 	s.access()
+	return s.lookup(key)
+}
+
+// lookup returns the value under key in its read-back form; s.mu must be
+// held and the session loaded.
+func (s *Session) lookup(key string) (any, bool) {
 	v, ok := s.values[key]
+	if ok && len(s.pending) > 0 {
+		v = s.settle(key, v)
+	}
 	return v, ok
+}
+
+// put stores v under key for the handler; s.mu must be held and the
+// session loaded.
+func (s *Session) put(key string, v any) {
+	s.values[key] = v
+	switch v.(type) {
+	case string, int64, bool, float64, nil:
+		return // read back as they are by every serializer
+	}
+	if !value.Canonical(s.m.profile, v) && !slices.Contains(s.pending, key) {
+		if s.pending == nil {
+			s.pending = s.pendingBuf[:0]
+		}
+		s.pending = append(s.pending, key)
+	}
+}
+
+// settle returns the value v under key in its read-back form, storing
+// that form in its place. A value the serializer cannot encode stays as it
+// is: saving the session reports it.
+func (s *Session) settle(key string, v any) any {
+	i := slices.Index(s.pending, key)
+	if i < 0 {
+		return v
+	}
+	s.pending = slices.Delete(s.pending, i, i+1)
+	n, changed, err := value.Normalize(s.m.profile, v)
+	if err != nil || !changed {
+		return v
+	}
+	s.values[key] = n
+	return n
+}
+
+// settleAll brings every pending value to its read-back form.
+func (s *Session) settleAll() {
+	for len(s.pending) > 0 {
+		k := s.pending[len(s.pending)-1]
+		if v, ok := s.values[k]; ok {
+			s.settle(k, v)
+		} else {
+			s.pending = s.pending[:len(s.pending)-1]
+		}
+	}
 }
 
 // Has reports whether key is present.
@@ -175,14 +244,42 @@ func (s *Session) Has(key string) bool {
 }
 
 // Set stores v under key. v must be inside the value contract of package
-// serializer (or, with gob, of a registered type); otherwise saving fails
-// with an error that names key.
+// serializer (structs, typed maps and slices included, with no
+// registration); otherwise saving the session fails with a
+// *serializer.UnsupportedError that names key and where in v, and the
+// response is the error response. Use SetE to learn it at once.
+//
+// Get gives v back in the form the serializer reads it back in (an int as
+// an int64 with MessagePack and JSON, a struct as a map[string]any), in
+// this request as in later ones; session.Get[T] gives it back as its own
+// type. The session may keep v itself until it is read back or saved:
+// Set a slice, map or pointer again after changing what it holds.
 func (s *Session) Set(key string, v any) {
 	s.mu.Lock()
 	defer s.unlock()
 	s.access()
-	s.values[key] = v
+	s.put(key, v)
 	s.modify(key)
+}
+
+// SetE is Set for a value that may be outside the value contract: it
+// checks v against the configured serializer first and, if v cannot be
+// stored, returns the *serializer.UnsupportedError that saving would meet
+// (naming key and where in v: "field Items[3].Price"), leaving the session
+// unchanged.
+//
+// The error is returned here rather than kept for Err because it belongs
+// to this call: Err reports the store failures that fail the whole
+// request, and Get[T] returns them for every key, while a value that
+// cannot be stored is one key's, and the handler can still store
+// something else. Set does without the check, which costs a walk through
+// structs and containers; the save then reports the key.
+func (s *Session) SetE(key string, v any) error {
+	if err := s.m.check(key, v); err != nil {
+		return err
+	}
+	s.Set(key, v)
+	return nil
 }
 
 // Delete removes key and reports whether it was present. Like Django's
@@ -198,7 +295,7 @@ func (s *Session) Pop(key string) (any, bool) {
 	s.mu.Lock()
 	defer s.unlock()
 	s.access()
-	v, ok := s.values[key]
+	v, ok := s.lookup(key)
 	if ok {
 		delete(s.values, key)
 		s.modify(key)
@@ -220,11 +317,12 @@ func (s *Session) SetDefault(key string, v any) any {
 	s.mu.Lock()
 	defer s.unlock()
 	s.access()
-	if cur, ok := s.values[key]; ok {
+	if cur, ok := s.lookup(key); ok {
 		return cur
 	}
-	s.values[key] = v
+	s.put(key, v)
 	s.modify(key)
+	v, _ = s.lookup(key)
 	return v
 }
 
@@ -234,7 +332,9 @@ func (s *Session) Update(values map[string]any) {
 	s.mu.Lock()
 	defer s.unlock()
 	s.access()
-	maps.Copy(s.values, values)
+	for k, v := range values {
+		s.put(k, v)
+	}
 	s.modify("")
 }
 
@@ -246,13 +346,14 @@ func (s *Session) Keys() []string {
 	return slices.Sorted(maps.Keys(s.values))
 }
 
-// Values returns a copy of every key and value. Nested maps and slices are
-// shared with the session; copy them before changing them, and Set them
-// back so the change is saved.
+// Values returns a copy of every key and value, as Get gives them. Nested
+// maps and slices are shared with the session; copy them before changing
+// them, and Set them back so the change is saved.
 func (s *Session) Values() map[string]any {
 	s.mu.Lock()
 	defer s.unlock()
 	s.access()
+	s.settleAll()
 	return maps.Clone(s.values)
 }
 
@@ -278,6 +379,7 @@ func (s *Session) clear() {
 	s.resolve()
 	s.loaded = true
 	s.values = make(map[string]any)
+	s.pending = nil
 	s.accessed = true
 	s.modify("")
 }
@@ -405,7 +507,7 @@ func (s *Session) SetExpiry(d time.Duration) {
 	s.mu.Lock()
 	defer s.unlock()
 	s.access()
-	s.values[expiryKey] = int64(d / time.Second)
+	s.put(expiryKey, int64(d/time.Second))
 	s.modify(expiryKey)
 }
 
@@ -414,7 +516,7 @@ func (s *Session) SetExpiryAt(t time.Time) {
 	s.mu.Lock()
 	defer s.unlock()
 	s.access()
-	s.values[expiryKey] = t.UTC()
+	s.put(expiryKey, t.UTC())
 	s.modify(expiryKey)
 }
 
@@ -533,7 +635,7 @@ func (s *Session) AddFlash(v any) {
 	defer s.unlock()
 	s.access()
 	list, _ := convert[[]any](s.values[flashKey])
-	s.values[flashKey] = append(slices.Clip(list), v)
+	s.put(flashKey, append(slices.Clip(list), v))
 	s.modify(flashKey)
 }
 
@@ -542,7 +644,7 @@ func (s *Session) Flashes() []any {
 	s.mu.Lock()
 	defer s.unlock()
 	s.access()
-	v, ok := s.values[flashKey]
+	v, ok := s.lookup(flashKey)
 	if !ok {
 		return nil
 	}
@@ -562,13 +664,20 @@ var (
 
 // TypeError reports a value that cannot be returned as the requested type.
 type TypeError struct {
-	Key  string
-	Want string // the requested type
-	Got  string // the stored value's type
+	Key string
+	// Path is where in the value the mismatch is, with struct fields
+	// under their Go names ("Items[3].Price"); empty when the value
+	// itself is not of the requested type.
+	Path string
+	Want string // the type requested at Path
+	Got  string // the type of the stored value at Path
 }
 
-// Error names the key and both types.
+// Error names the key, where in the value, and both types.
 func (e *TypeError) Error() string {
+	if e.Path != "" {
+		return fmt.Sprintf("session: key %q: %s holds a %s, not a %s", e.Key, value.Where(e.Path), e.Got, e.Want)
+	}
 	return fmt.Sprintf("session: key %q holds a %s, not a %s", e.Key, e.Got, e.Want)
 }
 
@@ -576,10 +685,15 @@ func (e *TypeError) Error() string {
 func (e *TypeError) Is(target error) bool { return target == ErrType }
 
 // Get returns the value under key as a T, whatever serializer stored it:
-// an int from JSON's float64 or MessagePack's int64, a time.Time from JSON's
-// string, a []byte from JSON's base64, a []string from []any. It returns
-// ErrNoValue when key is absent, a *TypeError when the value cannot be a T
-// (or an integer would overflow), and the session's load error, if any.
+// an int from MessagePack's or JSON's int64, a time.Time from JSON's
+// string, a []byte from JSON's base64, a []string from []any, a struct
+// (or a pointer to one, a slice of them, a map[string]T) from the
+// map[string]any it is stored as, its fields matched by the names package
+// serializer gives them. It returns ErrNoValue when key is absent, a
+// *TypeError naming where in the value it cannot be a T (or an integer
+// would overflow), and the session's load error, if any. Map entries that
+// match no field are ignored, and fields without an entry keep their zero
+// value.
 func Get[T any](s *Session, key string) (T, error) {
 	var zero T
 	if err := s.Err(); err != nil {
@@ -591,7 +705,10 @@ func Get[T any](s *Session, key string) (T, error) {
 	}
 	t, err := convert[T](v)
 	if err != nil {
-		return zero, &TypeError{Key: key, Want: reflect.TypeFor[T]().String(), Got: fmt.Sprintf("%T", v)}
+		if err.path == "" {
+			err.want = reflect.TypeFor[T]().String()
+		}
+		return zero, &TypeError{Key: key, Path: err.path, Want: err.want, Got: err.got}
 	}
 	return t, nil
 }

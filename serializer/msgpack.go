@@ -4,17 +4,19 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"reflect"
-	"slices"
 	"sync/atomic"
 	"time"
 
 	"github.com/tinylib/msgp/msgp"
+
+	"github.com/sessionkit/session/internal/value"
 )
 
 // msgpackSerializer is MessagePack through github.com/tinylib/msgp's runtime
 // API. Integers are normalized to int64, times are written with the standard
-// timestamp extension (-1) and read back in UTC.
+// timestamp extension (-1) and read back in UTC; structs, typed maps and
+// typed slices are written as maps and arrays (see the package
+// documentation).
 type msgpackSerializer struct{}
 
 func (msgpackSerializer) ID() byte     { return MsgPackID }
@@ -25,106 +27,110 @@ func (msgpackSerializer) Append(dst []byte, values map[string]any) ([]byte, erro
 	var scratch [16]string
 	for _, k := range sortedKeys(scratch[:0], values) {
 		dst = msgp.AppendString(dst, k)
-		var bad string
-		dst, bad = appendMsgpack(dst, values[k], 0)
-		if bad != "" {
-			return dst, &UnsupportedError{Serializer: "msgpack", Key: k, Type: bad}
+		mark := len(dst)
+		var ok bool
+		if dst, ok = appendMsgpack(dst, values[k], 0); ok {
+			continue
 		}
+		// Not a value of the common types: walk it by reflection, which
+		// also says what is wrong with it.
+		w := &msgpackWriter{b: dst[:mark]}
+		if err := value.Encode(w, value.MsgPack, values[k]); err != nil {
+			return dst[:mark], unsupported("msgpack", k, err)
+		}
+		dst = w.b
 	}
 	return dst, nil
 }
 
-// sortedKeys appends the keys of m to dst in order. Maps are written in key
-// order so that one session always encodes to the same bytes: its size, and
-// so whether it fits a cookie, does not change from one save to the next.
-func sortedKeys(dst []string, m map[string]any) []string {
-	for k := range m {
-		dst = append(dst, k)
-	}
-	slices.Sort(dst)
-	return dst
-}
-
-// appendMsgpack appends v; on failure it returns a description of the
-// unsupported type.
-func appendMsgpack(b []byte, v any, depth int) ([]byte, string) {
-	if depth > maxDepth {
-		return b, fmt.Sprintf("value nested deeper than %d levels", maxDepth)
-	}
+// appendMsgpack appends v if it is made of the common types alone (the
+// types that Decode returns, and []string), without reflection, and
+// reports whether it was; if not, what it appended must be dropped.
+func appendMsgpack(b []byte, v any, depth int) ([]byte, bool) {
 	switch v := v.(type) {
 	case nil:
-		return msgp.AppendNil(b), ""
+		return msgp.AppendNil(b), true
 	case bool:
-		return msgp.AppendBool(b, v), ""
+		return msgp.AppendBool(b, v), true
 	case string:
-		return msgp.AppendString(b, v), ""
+		return msgp.AppendString(b, v), true
 	case []byte:
-		return msgp.AppendBytes(b, v), ""
+		if v == nil {
+			return msgp.AppendNil(b), true
+		}
+		return msgp.AppendBytes(b, v), true
 	case time.Time:
-		return msgp.AppendTimeExt(b, v), ""
+		return msgp.AppendTimeExt(b, v), true
 	case int:
-		return msgp.AppendInt64(b, int64(v)), ""
-	case int8:
-		return msgp.AppendInt64(b, int64(v)), ""
-	case int16:
-		return msgp.AppendInt64(b, int64(v)), ""
-	case int32:
-		return msgp.AppendInt64(b, int64(v)), ""
+		return msgp.AppendInt64(b, int64(v)), true
 	case int64:
-		return msgp.AppendInt64(b, v), ""
-	case uint:
-		return appendUint(b, uint64(v)), ""
-	case uint8:
-		return appendUint(b, uint64(v)), ""
-	case uint16:
-		return appendUint(b, uint64(v)), ""
-	case uint32:
-		return appendUint(b, uint64(v)), ""
+		return msgp.AppendInt64(b, v), true
+	case int32:
+		return msgp.AppendInt64(b, int64(v)), true
 	case uint64:
-		return appendUint(b, v), ""
+		return appendUint(b, v), true
 	case float32:
-		return msgp.AppendFloat32(b, v), ""
+		return msgp.AppendFloat32(b, v), true
 	case float64:
-		return msgp.AppendFloat64(b, v), ""
+		return msgp.AppendFloat64(b, v), true
 	case []any:
+		if v == nil {
+			return msgp.AppendNil(b), true
+		}
+		if depth >= value.MaxDepth {
+			return b, false
+		}
 		b = msgp.AppendArrayHeader(b, uint32(len(v)))
 		for _, e := range v {
-			var bad string
-			if b, bad = appendMsgpack(b, e, depth+1); bad != "" {
-				return b, bad
+			var ok bool
+			if b, ok = appendMsgpack(b, e, depth+1); !ok {
+				return b, false
 			}
 		}
-		return b, ""
+		return b, true
 	case map[string]any:
+		if v == nil {
+			return msgp.AppendNil(b), true
+		}
+		if depth >= value.MaxDepth {
+			return b, false
+		}
 		b = msgp.AppendMapHeader(b, uint32(len(v)))
 		var scratch [16]string
 		for _, k := range sortedKeys(scratch[:0], v) {
 			b = msgp.AppendString(b, k)
-			var bad string
-			if b, bad = appendMsgpack(b, v[k], depth+1); bad != "" {
-				return b, bad
+			var ok bool
+			if b, ok = appendMsgpack(b, v[k], depth+1); !ok {
+				return b, false
 			}
 		}
-		return b, ""
+		return b, true
+	case []map[string]any:
+		if v == nil {
+			return msgp.AppendNil(b), true
+		}
+		if depth >= value.MaxDepth {
+			return b, false
+		}
+		b = msgp.AppendArrayHeader(b, uint32(len(v)))
+		for _, e := range v {
+			var ok bool
+			if b, ok = appendMsgpack(b, e, depth+1); !ok {
+				return b, false
+			}
+		}
+		return b, true
 	case []string:
+		if v == nil {
+			return msgp.AppendNil(b), true
+		}
 		b = msgp.AppendArrayHeader(b, uint32(len(v)))
 		for _, e := range v {
 			b = msgp.AppendString(b, e)
 		}
-		return b, ""
+		return b, true
 	}
-	rv := reflect.ValueOf(v)
-	if rv.Kind() != reflect.Slice || !elemOK(rv.Type().Elem()) {
-		return b, reflect.TypeOf(v).String()
-	}
-	b = msgp.AppendArrayHeader(b, uint32(rv.Len()))
-	for i := range rv.Len() {
-		var bad string
-		if b, bad = appendMsgpack(b, rv.Index(i).Interface(), depth+1); bad != "" {
-			return b, bad
-		}
-	}
-	return b, ""
+	return b, false
 }
 
 func appendUint(b []byte, u uint64) []byte {
@@ -134,7 +140,31 @@ func appendUint(b []byte, u uint64) []byte {
 	return msgp.AppendUint64(b, u)
 }
 
-var errMsgpackTrailing = errors.New("serializer msgpack: trailing bytes after the session map")
+// msgpackWriter is the value.Encoder that writes MessagePack.
+type msgpackWriter struct{ b []byte }
+
+func (w *msgpackWriter) Nil()              { w.b = msgp.AppendNil(w.b) }
+func (w *msgpackWriter) Bool(v bool)       { w.b = msgp.AppendBool(w.b, v) }
+func (w *msgpackWriter) Int(v int64)       { w.b = msgp.AppendInt64(w.b, v) }
+func (w *msgpackWriter) Uint(v uint64)     { w.b = msgp.AppendUint64(w.b, v) }
+func (w *msgpackWriter) Float32(v float32) { w.b = msgp.AppendFloat32(w.b, v) }
+func (w *msgpackWriter) Float64(v float64) { w.b = msgp.AppendFloat64(w.b, v) }
+func (w *msgpackWriter) String(v string)   { w.b = msgp.AppendString(w.b, v) }
+func (w *msgpackWriter) Bytes(v []byte)    { w.b = msgp.AppendBytes(w.b, v) }
+func (w *msgpackWriter) Time(v time.Time)  { w.b = msgp.AppendTimeExt(w.b, v) }
+func (w *msgpackWriter) BeginArray(n int)  { w.b = msgp.AppendArrayHeader(w.b, uint32(n)) }
+func (w *msgpackWriter) Elem(int)          {}
+func (w *msgpackWriter) EndArray()         {}
+func (w *msgpackWriter) BeginMap(n int)    { w.b = msgp.AppendMapHeader(w.b, uint32(n)) }
+func (w *msgpackWriter) Key(_ int, k string) {
+	w.b = msgp.AppendString(w.b, k)
+}
+func (w *msgpackWriter) EndMap() {}
+
+var (
+	errMsgpackTrailing = errors.New("serializer msgpack: trailing bytes after the session map")
+	errDepth           = fmt.Errorf("value nested deeper than %d levels", value.MaxDepth)
+)
 
 func (msgpackSerializer) Decode(data []byte) (map[string]any, error) {
 	if msgp.NextType(data) != msgp.MapType {
@@ -229,14 +259,20 @@ func (d *msgpackDecoder) readMap(b []byte, depth int) (map[string]any, []byte, e
 	return m, b, nil
 }
 
+// read reads one value at depth (1 for the session's values). A container
+// at depth d holds d-1 containers above it within its value: at most
+// value.MaxDepth may nest, as the encoder allows.
 func (d *msgpackDecoder) read(b []byte, depth int) (any, []byte, error) {
-	if depth > maxDepth {
-		return nil, b, fmt.Errorf("value nested deeper than %d levels", maxDepth)
-	}
 	switch t := msgp.NextType(b); t {
 	case msgp.MapType:
+		if depth > value.MaxDepth {
+			return nil, b, errDepth
+		}
 		return d.readMap(b, depth)
 	case msgp.ArrayType:
+		if depth > value.MaxDepth {
+			return nil, b, errDepth
+		}
 		sz, rest, err := msgp.ReadArrayHeaderBytes(b)
 		if err != nil {
 			return nil, rest, err
@@ -271,7 +307,11 @@ func (d *msgpackDecoder) read(b []byte, depth int) (any, []byte, error) {
 	case msgp.StrType:
 		return msgp.ReadStringBytes(b)
 	case msgp.BinType:
-		return msgp.ReadBytesBytes(b, nil)
+		v, rest, err := msgp.ReadBytesBytes(b, nil)
+		if err == nil && v == nil {
+			v = []byte{} // empty, not nil: a nil []byte is written as nil
+		}
+		return v, rest, err
 	case msgp.TimeType, msgp.ExtensionType:
 		// NextType reports a timestamp that ends the buffer as a plain
 		// extension, so both go through the timestamp reader.

@@ -9,39 +9,77 @@
 //
 // # The value contract
 //
-// A session value may hold nil, bool, every int, uint and float kind, string,
-// []byte, time.Time, []any, map[string]any, and slices of those ([]string,
-// []int64, []time.Time, []map[string]any, ...). MsgPack and JSON refuse any
-// other type at encode time with an *UnsupportedError that names the key; Gob
-// also accepts any type registered with encoding/gob.
+// A session value may hold nil, bool, every int, uint and float kind,
+// string, []byte, time.Time, named types of those kinds (time.Duration, a
+// type Role string), and, built of supported values: slices and arrays,
+// maps whose keys are strings (map[string]any, map[string]T), structs and
+// pointers. No type needs registering, with any serializer.
+//
+// A struct is written as a map of its exported fields. A field's key is the
+// name in its `msgpack` tag or, when it has none, its `json` tag, or else
+// the field's Go name: the same keys for every serializer, so switching
+// serializers keeps them. A tag "-" leaves the field out ("-," names it
+// "-"); the option omitempty leaves it out when it is false, 0, "", a nil
+// pointer or interface, or an empty slice, map or array, and omitzero when
+// it is its type's zero value or its IsZero method says so. The fields of
+// an embedded struct (or pointer to one) are promoted as encoding/json
+// promotes them, unless the embedded field is tagged with a name; of
+// several fields with one key the shallowest wins, then the one tagged
+// with it. Struct fields are written in the order of their keys, as a
+// map's entries are, so a struct and the map it reads back as encode to
+// the same bytes. Methods (MarshalJSON, MarshalText, GobEncode) are not
+// used.
+//
+// Append refuses, with an *UnsupportedError that names the session key and
+// where in the value (Path, such as "Items[3].Price"): channels, functions,
+// complex numbers, uintptr and unsafe pointers; maps with other keys; a
+// struct with an unexported field that is not tagged "-", or with two
+// fields that no rule above tells apart; a value that contains itself
+// (a cycle through pointers, maps or slices); nesting deeper than 32
+// levels. JSON also refuses NaN and infinities, strings that are not
+// valid UTF-8, and times outside the years 0 to 9999.
 //
 // What each value comes back as:
 //
-//	stored                 MsgPack            JSON                      Gob
-//	nil                    nil                nil                       nil
-//	bool                   bool               bool                      bool
-//	int, int8 … int64      int64              int64                     the same type
-//	uint … uint64          int64 (uint64      int64 (uint64 above       the same type
-//	                       above MaxInt64)    MaxInt64)
-//	float32                float32            float64 (int64 if whole)  float32
-//	float64                float64            float64 (int64 if whole)  float64
-//	string                 string             string                    string
-//	[]byte                 []byte             string (std base64)       []byte
-//	time.Time              time.Time (UTC)    string (RFC 3339, nanos)  time.Time (offset kept)
-//	[]any, []T             []any              []any                     []any, []T
-//	map[string]any         map[string]any     map[string]any            map[string]any
+//	stored                 MsgPack             JSON                      Gob
+//	nil                    nil                 nil                       nil
+//	bool                   bool                bool                      bool
+//	int, int8 … int64      int64               int64                     the same type
+//	uint … uint64          int64 (uint64       int64 (uint64 above       the same type
+//	                       above MaxInt64)     MaxInt64)
+//	float32                float32             float64                   float32
+//	float64                float64             float64                   float64
+//	string                 string              string                    string
+//	[]byte                 []byte              string (std base64)       []byte (nil if empty)
+//	time.Time              time.Time (UTC)     string (RFC 3339, nanos)  time.Time (offset kept)
+//	named type of a kind   as its kind above   as its kind above         its kind's unnamed type
+//	  (time.Duration)        (int64)             (int64)                   (int64)
+//	[]T, [N]T              []any               []any                     []any; []T kept for T
+//	                                                                     bool, string, a number,
+//	                                                                     []byte or time.Time (nil
+//	                                                                     if empty); []any (nil if
+//	                                                                     empty)
+//	[N]byte                []byte              string (std base64)       []byte
+//	map[string]any,        map[string]any      map[string]any            map[string]any
+//	  map[K]T (K a string)
+//	struct                 map[string]any      map[string]any            map[string]any
+//	*T                     what T gives        what T gives              what T gives
+//	nil slice, map, *T     nil                 nil                       nil; a nil []T kept as
+//	                                                                     above
 //
-// Values inside []any and map[string]any follow the same table. The root
-// package's typed getter (session.Get[T]) converts every one of these back to
-// the type that was stored.
+// Values inside slices, maps and structs follow the same table. The root
+// package's Session gives a value set in a request back in this form in
+// that request too, and its typed getter (session.Get[T]) converts every
+// one of them back to the type that was stored, structs included.
 package serializer
 
 import (
 	"errors"
 	"fmt"
-	"reflect"
+	"slices"
 	"strings"
-	"time"
+
+	"github.com/sessionkit/session/internal/value"
 )
 
 // Serializer encodes and decodes the values of one session.
@@ -114,17 +152,34 @@ var ErrUnsupported = errors.New("serializer: unsupported value")
 type UnsupportedError struct {
 	Serializer string // name of the serializer
 	Key        string // the session key holding the value
-	Type       string // the Go type that could not be encoded
-	Err        error  // the underlying error, if any
+	// Path is where in the value the offending part is, with struct
+	// fields under their Go names: "Items[3].Price", `Meta["color"]`,
+	// "[2]". It is empty when the value itself is at fault.
+	Path string
+	Type string // the Go type that could not be encoded
+	// Err says why, beyond the type (an unexported field, a cycle, NaN
+	// in JSON), or is the underlying encoder's error; nil when the type
+	// is not supported at all.
+	Err error
 }
 
-// Error names the serializer, the session key and the type.
+// Error names the serializer, the session key, where in the value, the
+// type and why: serializer msgpack: key "cart": field Items[3].Price:
+// cannot encode chan int.
 func (e *UnsupportedError) Error() string {
-	msg := fmt.Sprintf("serializer %s: session key %q: cannot encode value of type %s", e.Serializer, e.Key, e.Type)
-	if e.Err != nil {
-		msg += ": " + e.Err.Error()
+	var b strings.Builder
+	fmt.Fprintf(&b, "serializer %s: key %q: ", e.Serializer, e.Key)
+	if e.Path != "" {
+		b.WriteString(value.Where(e.Path))
+		b.WriteString(": ")
 	}
-	return msg
+	b.WriteString("cannot encode ")
+	b.WriteString(e.Type)
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
 }
 
 // Is reports whether target is ErrUnsupported.
@@ -133,78 +188,18 @@ func (e *UnsupportedError) Is(target error) bool { return target == ErrUnsupport
 // Unwrap returns the underlying error.
 func (e *UnsupportedError) Unwrap() error { return e.Err }
 
-// maxDepth bounds the nesting of []any and map[string]any, on encode and
-// decode.
-const maxDepth = 32
-
-// check reports whether every value in values is inside the value contract.
-func check(name string, values map[string]any) error {
-	for k, v := range values {
-		if t := checkValue(v, 0); t != "" {
-			return &UnsupportedError{Serializer: name, Key: k, Type: t}
-		}
-	}
-	return nil
+// unsupported turns a value error into the UnsupportedError of key.
+func unsupported(ser, key string, e *value.Error) *UnsupportedError {
+	return &UnsupportedError{Serializer: ser, Key: key, Path: e.Path, Type: e.Type, Err: e.Err}
 }
 
-var timeType = reflect.TypeFor[time.Time]()
-
-// checkValue returns "" when v is inside the value contract, otherwise a
-// description of the offending type.
-func checkValue(v any, depth int) string {
-	if depth > maxDepth {
-		return fmt.Sprintf("value nested deeper than %d levels", maxDepth)
+// sortedKeys appends the keys of m to dst in order. Maps are written in key
+// order so that one session always encodes to the same bytes: its size, and
+// so whether it fits a cookie, does not change from one save to the next.
+func sortedKeys(dst []string, m map[string]any) []string {
+	for k := range m {
+		dst = append(dst, k)
 	}
-	switch v := v.(type) {
-	case nil, bool, string, []byte, time.Time,
-		int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64,
-		[]string, []int, []int64, []float64, []bool, []time.Time:
-		return ""
-	case []any:
-		for _, e := range v {
-			if t := checkValue(e, depth+1); t != "" {
-				return t
-			}
-		}
-		return ""
-	case map[string]any:
-		for _, e := range v {
-			if t := checkValue(e, depth+1); t != "" {
-				return t
-			}
-		}
-		return ""
-	}
-	rv := reflect.ValueOf(v)
-	if rv.Kind() == reflect.Slice && elemOK(rv.Type().Elem()) {
-		if rv.Type().Elem().Kind() == reflect.Interface || rv.Type().Elem().Kind() == reflect.Map {
-			for i := range rv.Len() {
-				if t := checkValue(rv.Index(i).Interface(), depth+1); t != "" {
-					return t
-				}
-			}
-		}
-		return ""
-	}
-	return reflect.TypeOf(v).String()
-}
-
-// elemOK reports whether a slice of t is inside the value contract.
-func elemOK(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.Bool, reflect.String,
-		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
-		reflect.Float32, reflect.Float64:
-		return t.PkgPath() == "" // not a named type such as time.Month
-	case reflect.Interface:
-		return t.NumMethod() == 0
-	case reflect.Slice:
-		return t.Elem().Kind() == reflect.Uint8 && t.Elem().PkgPath() == "" // [][]byte
-	case reflect.Map:
-		return t.Key().Kind() == reflect.String && t.Key().PkgPath() == "" && t.Elem().Kind() == reflect.Interface && t.Elem().NumMethod() == 0
-	case reflect.Struct:
-		return t == timeType
-	}
-	return false
+	slices.Sort(dst)
+	return dst
 }

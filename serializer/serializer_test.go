@@ -9,12 +9,43 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/sessionkit/session/internal/value"
 )
 
 var (
 	when   = time.Date(2026, 11, 22, 10, 30, 0, 123456789, time.FixedZone("CET", 3600))
 	raw    = []byte{0, 1, 2, 0xfe, 0xff}
 	nested = map[string]any{"theme": "dark", "n": 3}
+)
+
+// Types of the contract's struct rows.
+type (
+	role     string
+	cartItem struct {
+		SKU   string  `json:"sku"`
+		Name  string  `json:"name"`
+		Qty   int     `json:"qty"`
+		Price float64 `json:"price"`
+	}
+	order struct {
+		ID     int64      `msgpack:"id" json:"order_id"` // msgpack wins
+		Items  []cartItem `json:"items"`
+		Note   string     `json:"note,omitempty"`
+		Placed time.Time  `json:"placed,omitzero"`
+		Coupon *string    `json:"coupon"`
+		Skip   string     `json:"-"`
+		Dash   string     `json:"-,"` // named "-"
+		Plain  bool       // no tag: its Go name
+		Tags   map[string]int
+		Any    any `json:"any"`
+	}
+)
+
+var (
+	item   = cartItem{"SKU-1", "Mug", 2, 12.5}
+	itemJS = map[string]any{"sku": "SKU-1", "name": "Mug", "qty": int64(2), "price": 12.5}
+	itemGb = map[string]any{"sku": "SKU-1", "name": "Mug", "qty": 2, "price": 12.5}
 )
 
 // contract pins what every value of the value contract comes back as, for
@@ -38,12 +69,17 @@ var contract = []struct {
 	{"uint32", uint32(70000), int64(70000), int64(70000), uint32(70000)},
 	{"uint64 max", uint64(math.MaxUint64), uint64(math.MaxUint64), uint64(math.MaxUint64), uint64(math.MaxUint64)},
 	{"float32", float32(1.5), float32(1.5), float64(1.5), float32(1.5)},
+	{"float32 0.1", float32(0.1), float32(0.1), 0.1, float32(0.1)},
 	{"float64", 19.99, 19.99, 19.99, 19.99},
-	{"float64 whole", 2.0, 2.0, int64(2), 2.0},
+	{"float64 whole", 2.0, 2.0, 2.0, 2.0},
+	{"float64 large", 1e300, 1e300, 1e300, 1e300},
 	{"string", "héllo:world", "héllo:world", "héllo:world", "héllo:world"},
 	{"bytes", raw, raw, "AAEC/v8=", raw},
+	{"empty bytes", []byte{}, []byte{}, "", []byte(nil)},
+	{"nil bytes", []byte(nil), nil, nil, []byte(nil)},
 	{"time", when, when.UTC(), "2026-11-22T10:30:00.123456789+01:00", when},
 	{"[]string", []string{"admin", "beta"}, []any{"admin", "beta"}, []any{"admin", "beta"}, []string{"admin", "beta"}},
+	{"nil []string", []string(nil), nil, nil, []string(nil)},
 	{"[]int", []int{1, 2}, []any{int64(1), int64(2)}, []any{int64(1), int64(2)}, []int{1, 2}},
 	{"[]int64", []int64{1 << 60}, []any{int64(1 << 60)}, []any{int64(1 << 60)}, []int64{1 << 60}},
 	{"[]float64", []float64{0.5}, []any{0.5}, []any{0.5}, []float64{0.5}},
@@ -51,8 +87,33 @@ var contract = []struct {
 	{"[]time.Time", []time.Time{when}, []any{when.UTC()}, []any{"2026-11-22T10:30:00.123456789+01:00"}, []time.Time{when.In(time.FixedZone("", 3600))}},
 	{"[][]byte", [][]byte{raw}, []any{raw}, []any{"AAEC/v8="}, [][]byte{raw}},
 	{"[]any", []any{"a", 1, nil}, []any{"a", int64(1), nil}, []any{"a", int64(1), nil}, []any{"a", 1, nil}},
+	{"empty []any", []any{}, []any{}, []any{}, []any(nil)},
+	{"empty []string", []string{}, []any{}, []any{}, []string(nil)},
+	{"empty map", map[string]any{}, map[string]any{}, map[string]any{}, map[string]any{}},
+	{"empty []struct", []cartItem{}, []any{}, []any{}, []any(nil)},
 	{"map", nested, map[string]any{"theme": "dark", "n": int64(3)}, map[string]any{"theme": "dark", "n": int64(3)}, nested},
 	{"[]map", []map[string]any{nested}, []any{map[string]any{"theme": "dark", "n": int64(3)}}, []any{map[string]any{"theme": "dark", "n": int64(3)}}, []map[string]any{nested}},
+	{"time.Duration", 90 * time.Second, int64(90e9), int64(90e9), int64(90e9)},
+	{"named string", role("admin"), "admin", "admin", "admin"},
+	{"[]named", []role{"admin"}, []any{"admin"}, []any{"admin"}, []any{"admin"}},
+	{"[3]int", [3]int{1, 2, 3}, []any{int64(1), int64(2), int64(3)}, []any{int64(1), int64(2), int64(3)}, []any{1, 2, 3}},
+	{"[4]byte", [4]byte{0, 1, 2, 0xff}, []byte{0, 1, 2, 0xff}, "AAEC/w==", []byte{0, 1, 2, 0xff}},
+	{"map[string]int", map[string]int{"a": 1}, map[string]any{"a": int64(1)}, map[string]any{"a": int64(1)}, map[string]any{"a": 1}},
+	{"map[role]string", map[role]string{"admin": "x"}, map[string]any{"admin": "x"}, map[string]any{"admin": "x"}, map[string]any{"admin": "x"}},
+	{"nil map", map[string]int(nil), nil, nil, nil},
+	{"struct", item, itemJS, itemJS, itemGb},
+	{"*struct", &item, itemJS, itemJS, itemGb},
+	{"nil *struct", (*cartItem)(nil), nil, nil, nil},
+	{"*int", new(int), int64(0), int64(0), 0},
+	{"[]struct", []cartItem{item, item}, []any{itemJS, itemJS}, []any{itemJS, itemJS}, []any{itemGb, itemGb}},
+	{"struct with tags", order{ID: 7, Items: []cartItem{item}, Skip: "x", Dash: "d", Tags: map[string]int{"t": 1}, Any: []string{"a"}},
+		map[string]any{"id": int64(7), "items": []any{itemJS}, "coupon": nil, "-": "d", "Plain": false, "Tags": map[string]any{"t": int64(1)}, "any": []any{"a"}},
+		map[string]any{"id": int64(7), "items": []any{itemJS}, "coupon": nil, "-": "d", "Plain": false, "Tags": map[string]any{"t": int64(1)}, "any": []any{"a"}},
+		map[string]any{"id": int64(7), "items": []any{itemGb}, "coupon": nil, "-": "d", "Plain": false, "Tags": map[string]any{"t": 1}, "any": []string{"a"}}},
+	{"struct omitted fields present", order{Note: "n", Placed: when},
+		map[string]any{"id": int64(0), "items": nil, "note": "n", "placed": when.UTC(), "coupon": nil, "-": "", "Plain": false, "Tags": nil, "any": nil},
+		map[string]any{"id": int64(0), "items": nil, "note": "n", "placed": "2026-11-22T10:30:00.123456789+01:00", "coupon": nil, "-": "", "Plain": false, "Tags": nil, "any": nil},
+		map[string]any{"id": int64(0), "items": nil, "note": "n", "placed": when, "coupon": nil, "-": "", "Plain": false, "Tags": nil, "any": nil}},
 }
 
 func TestValueContract(t *testing.T) {
@@ -72,61 +133,132 @@ func TestValueContract(t *testing.T) {
 				if !ok {
 					t.Fatalf("key lost: %#v", m)
 				}
-				if wt, ok := want.(time.Time); ok {
-					gt, ok := got.(time.Time)
-					if !ok || !gt.Equal(wt) || gt.Location().String() != wt.Location().String() && s != Gob {
-						t.Fatalf("got %#v (%T), want %v", got, got, want)
-					}
-					_, wo := wt.Zone()
-					if _, goff := gt.Zone(); goff != wo {
-						t.Fatalf("offset %d, want %d", goff, wo)
-					}
-					return
-				}
-				if !reflect.DeepEqual(got, want) {
-					t.Fatalf("got %#v (%T), want %#v (%T)", got, got, want, want)
+				if err := sameValue(got, want, s == Gob); err != "" {
+					t.Fatalf("got %#v (%T), want %#v (%T): %s", got, got, want, want, err)
 				}
 			})
 		}
 	}
 }
 
+// sameValue compares a decoded value with the contract's: deeply, with
+// times by instant and offset (and by location name too, except for gob,
+// which keeps the offset only). It returns what differs, or "".
+func sameValue(got, want any, gobTimes bool) string {
+	switch w := want.(type) {
+	case time.Time:
+		g, ok := got.(time.Time)
+		if !ok || !g.Equal(w) {
+			return "time differs"
+		}
+		_, wo := w.Zone()
+		if _, goff := g.Zone(); goff != wo {
+			return fmt.Sprintf("offset %d, want %d", goff, wo)
+		}
+		if !gobTimes && g.Location().String() != w.Location().String() {
+			return fmt.Sprintf("location %s, want %s", g.Location(), w.Location())
+		}
+		return ""
+	case []time.Time:
+		g, ok := got.([]time.Time)
+		if !ok || len(g) != len(w) {
+			return "not the same []time.Time"
+		}
+		for i := range w {
+			if d := sameValue(g[i], w[i], gobTimes); d != "" {
+				return fmt.Sprintf("[%d]: %s", i, d)
+			}
+		}
+		return ""
+	case []any:
+		g, ok := got.([]any)
+		if !ok || len(g) != len(w) || (g == nil) != (w == nil) {
+			return fmt.Sprintf("%T of %d, want []any of %d", got, len(g), len(w))
+		}
+		for i := range w {
+			if d := sameValue(g[i], w[i], gobTimes); d != "" {
+				return fmt.Sprintf("[%d]: %s", i, d)
+			}
+		}
+		return ""
+	case map[string]any:
+		g, ok := got.(map[string]any)
+		if !ok || len(g) != len(w) || (g == nil) != (w == nil) {
+			return fmt.Sprintf("%T %v, want map[string]any %v", got, got, w)
+		}
+		for k := range w {
+			gv, ok := g[k]
+			if !ok {
+				return fmt.Sprintf("key %q missing", k)
+			}
+			if d := sameValue(gv, w[k], gobTimes); d != "" {
+				return fmt.Sprintf("[%q]: %s", k, d)
+			}
+		}
+		return ""
+	}
+	if !reflect.DeepEqual(got, want) {
+		return "differs"
+	}
+	return ""
+}
+
 type point struct{ X, Y int }
 
 func TestUnsupportedNamesKey(t *testing.T) {
-	bad := []any{point{1, 2}, make(chan int), func() {}, map[int]string{1: "a"}, []any{struct{}{}}, map[string]any{"deep": complex(1, 2)}, &point{}}
-	for _, s := range []Serializer{MsgPack, JSON} {
+	bad := []any{make(chan int), func() {}, map[int]string{1: "a"}, []any{complex(1, 2)}, map[string]any{"deep": complex(1, 2)}, uintptr(1), &struct{ c chan int }{}}
+	for _, s := range []Serializer{MsgPack, JSON, Gob} {
 		for _, v := range bad {
 			_, err := s.Append(nil, map[string]any{"ok": 1, "the_key": v})
 			var ue *UnsupportedError
-			if !errors.As(err, &ue) || ue.Key != "the_key" || !errors.Is(err, ErrUnsupported) {
+			if !errors.As(err, &ue) || ue.Key != "the_key" || !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), `key "the_key"`) {
 				t.Errorf("%s: %T: err = %v, want UnsupportedError naming the_key", s.Name(), v, err)
 			}
 		}
 	}
-	// Gob refuses unregistered types, naming the key.
-	for _, v := range []any{point{1, 2}, make(chan int)} {
-		_, err := Gob.Append(nil, map[string]any{"ok": 1, "the_key": v})
+	for _, v := range []any{math.NaN(), math.Inf(1), float32(math.Inf(-1)), "bad \xff utf-8", time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)} {
+		_, err := JSON.Append(nil, map[string]any{"ok": 1, "bad": v})
 		var ue *UnsupportedError
-		if !errors.As(err, &ue) || ue.Key != "the_key" {
-			t.Errorf("gob: %T: err = %v, want UnsupportedError naming the_key", v, err)
+		if !errors.As(err, &ue) || ue.Key != "bad" || ue.Err == nil {
+			t.Errorf("json %#v: err = %v, want one naming the key and why", v, err)
 		}
 	}
-	_, err := JSON.Append(nil, map[string]any{"nan": math.NaN()})
-	var ue *UnsupportedError
-	if !errors.As(err, &ue) || ue.Key != "nan" {
-		t.Errorf("json NaN: err = %v", err)
+	if _, err := JSON.Append(nil, map[string]any{"bad \xff key": 1}); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("json: a key that is not UTF-8: err = %v", err)
+	}
+	// MessagePack has NaN, and strings of any bytes.
+	for _, v := range []any{math.NaN(), "bad \xff utf-8"} {
+		if _, err := MsgPack.Append(nil, map[string]any{"v": v}); err != nil {
+			t.Errorf("msgpack %#v: %v", v, err)
+		}
 	}
 }
 
+// The depth limit holds on encode, and whatever encodes decodes.
 func TestDepthLimit(t *testing.T) {
-	v := any("leaf")
-	for range maxDepth + 2 {
-		v = []any{v}
+	nest := func(n int, leaf any) any {
+		v := leaf
+		for range n {
+			v = []any{v}
+		}
+		return v
 	}
-	for _, s := range []Serializer{MsgPack, JSON} {
-		if _, err := s.Append(nil, map[string]any{"deep": v}); !errors.Is(err, ErrUnsupported) {
-			t.Errorf("%s: err = %v, want ErrUnsupported", s.Name(), err)
+	for _, s := range []Serializer{MsgPack, JSON, Gob} {
+		for _, leaf := range []any{"leaf", point{1, 2}} {
+			b, err := s.Append(nil, map[string]any{"deep": nest(value.MaxDepth-1, leaf)})
+			if err != nil {
+				t.Errorf("%s: %d levels: %v", s.Name(), value.MaxDepth, err)
+				continue
+			}
+			if _, err := s.Decode(b); err != nil {
+				t.Errorf("%s: %d levels encode but do not decode: %v", s.Name(), value.MaxDepth, err)
+			}
+			if s == Gob {
+				continue // gob decodes deeper values; the encoder refuses them
+			}
+			if _, err := s.Append(nil, map[string]any{"deep": nest(value.MaxDepth+1, leaf)}); !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "deeper") {
+				t.Errorf("%s: %d levels: err = %v, want ErrUnsupported", s.Name(), value.MaxDepth+1, err)
+			}
 		}
 	}
 }

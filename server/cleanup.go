@@ -16,7 +16,8 @@ const DefaultCleanupInterval = 10 * time.Minute
 // Cleanup removes expired sessions from s: it calls s.DeleteExpired right
 // away, then every interval (DefaultCleanupInterval if every is zero or
 // less), until ctx is done. It is the in-process counterpart of a cron job
-// running cmd/clearsessions; run it in its own goroutine:
+// running `sessionkit clear-expired` (cmd/sessionkit); run it in its own
+// goroutine:
 //
 //	go server.Cleanup(ctx, store, 10*time.Minute, func(err error) {
 //		log.Printf("removing expired sessions: %v", err)

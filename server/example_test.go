@@ -14,7 +14,7 @@ import (
 // Remove expired sessions from inside the serving process, every ten
 // minutes, until the process is told to stop. With several processes
 // sharing one store (MySQL, a shared directory) one of them is enough; a
-// cron job running cmd/clearsessions does the same from outside.
+// cron job running `sessionkit clear-expired` does the same from outside.
 func ExampleCleanup() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

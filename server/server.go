@@ -73,6 +73,10 @@ var (
 	// Create or Update, or found in the store by Load, which does not read
 	// it into memory.
 	ErrTooLarge = errors.New("session store: blob too large")
+	// ErrUnavailable reports a store whose server does not answer: Open
+	// checks it, so that a configuration that is right but whose server
+	// is down is told apart from one that is wrong.
+	ErrUnavailable = errors.New("session store: server unavailable")
 )
 
 // Limits on keys.

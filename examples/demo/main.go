@@ -8,9 +8,9 @@
 //	go run ./examples/demo
 //
 // and open the URL it prints (http://127.0.0.1:8000/ unless -addr or
-// DEMO_ADDR says otherwise). It reads the SESSION_* variables of
-// session.ConfigFromEnv, and those of internal/envstore for the server
-// store:
+// DEMO_ADDR says otherwise). It builds its configuration, store included,
+// with package sessionenv, from the SESSION_* variables of
+// session.ConfigFromEnv and those of the store:
 //
 //	SESSION_STORE          memory | file | mysql | redis | cached
 //	SESSION_FILE_PATH      file: the directory of the session files
@@ -30,6 +30,10 @@
 //	SESSION_ENGINE=server SESSION_STORE=cached SESSION_CACHE_STORE=redis SESSION_REDIS_URL=redis://127.0.0.1:6379/0 \
 //		SESSION_BACKING_STORE=mysql SESSION_MYSQL_DSN='sess:secret@tcp(127.0.0.1:3306)/app' go run ./examples/demo
 //
+// It creates the MySQL table if it is missing (sessionenv.Migrate), as
+// `sessionkit migrate` does, so the user in the DSN needs the CREATE
+// privilege.
+//
 // Without SESSION_SECRET_KEY it makes up a random key for the run, so
 // sessions do not survive a restart.
 package main
@@ -46,14 +50,13 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/sessionkit/session"
-	"github.com/sessionkit/session/internal/envstore"
 	"github.com/sessionkit/session/server"
+	"github.com/sessionkit/session/sessionenv"
 )
 
 func main() {
@@ -87,8 +90,8 @@ func run(ctx context.Context, addr string, out io.Writer) error {
 	var wg sync.WaitGroup
 	defer wg.Wait() // runs before closeStore
 	if cfg.Store != nil {
-		// Remove expired sessions now and then, as cmd/clearsessions
-		// would from cron.
+		// Remove expired sessions now and then, as `sessionkit
+		// clear-expired` would from cron.
 		wg.Go(func() {
 			server.Cleanup(ctx, cfg.Store, 10*time.Minute, func(err error) {
 				log.Printf("demo: removing expired sessions: %v", err)
@@ -115,11 +118,16 @@ func run(ctx context.Context, addr string, out io.Writer) error {
 }
 
 // configure reads the session configuration and store from the
-// environment. Without SESSION_SECRET_KEY it uses a random key, and says
-// so on out. The returned function releases the store.
+// environment, and creates the store's table if it needs one. Without
+// SESSION_SECRET_KEY it uses a random key, and says so on out. The
+// returned function releases the store.
 func configure(ctx context.Context, out io.Writer) (session.Config, func() error, error) {
-	cfg, err := session.ConfigFromEnv()
+	cfg, closeStore, err := sessionenv.Load(ctx)
 	if err != nil {
+		return cfg, nil, err
+	}
+	if err := sessionenv.Migrate(ctx, cfg.Store); err != nil {
+		closeStore()
 		return cfg, nil, err
 	}
 	if len(cfg.SecretKey) == 0 {
@@ -127,13 +135,5 @@ func configure(ctx context.Context, out io.Writer) (session.Config, func() error
 		rand.Read(cfg.SecretKey) // never fails (crypto/rand)
 		fmt.Fprintln(out, "demo: SESSION_SECRET_KEY is not set: using a random key for this run; sessions will not survive a restart")
 	}
-	store, closeStore, err := envstore.FromEnv(ctx)
-	if err != nil {
-		return cfg, nil, err
-	}
-	if store == nil && (cfg.Engine == session.EngineServer || cfg.Engine == session.EngineAuto) {
-		return cfg, nil, fmt.Errorf("SESSION_ENGINE=%s keeps sessions in a server store: set SESSION_STORE to one of %s", cfg.Engine, strings.Join(envstore.Stores, ", "))
-	}
-	cfg.Store = store
 	return cfg, closeStore, nil
 }

@@ -188,10 +188,9 @@ func walk(t *testing.T, c *client, storeLen func() int, maxAdds int) (failedAt i
 		}
 		lines += 10
 	}
-	// The session page shows the values with their Go types (int64 and
-	// []interface {} from MessagePack and JSON, int and
-	// []map[string]interface {} from gob) and the cookie as the client
-	// holds it.
+	// The session page shows the values with their Go types (int64 from
+	// MessagePack and JSON, int from gob; the cart as []interface {}) and
+	// the cookie as the client holds it.
 	body = c.page("GET", "/session", nil,
 		"<code>visits</code></td><td><code>int",
 		"<code>user</code></td><td><code>string</code>",

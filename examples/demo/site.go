@@ -75,11 +75,14 @@ type page struct {
 	TooLarge   bool
 }
 
-// item is one line of the cart. It is kept in the session as a
-// map[string]any, which every serializer supports.
+// item is one line of the cart. The session keeps the cart as the
+// []item it is, with no registration: every serializer writes it as a
+// list of maps keyed by the json tags, and session.Get gives it back.
 type item struct {
-	SKU, Name  string
-	Qty, Price int64 // Price in cents
+	SKU   string `json:"sku"`
+	Name  string `json:"name"`
+	Qty   int64  `json:"qty"`
+	Price int64  `json:"price"` // in cents
 }
 
 // value is one session value, for the session page.
@@ -163,26 +166,11 @@ var products = []struct {
 }
 
 func loadCart(s *session.Session) []item {
-	lines, _ := session.Get[[]map[string]any](s, "cart")
-	cart := make([]item, 0, len(lines))
-	for _, l := range lines {
-		// Every serializer gives int64 back for an int64.
-		sku, _ := l["sku"].(string)
-		name, _ := l["name"].(string)
-		qty, _ := l["qty"].(int64)
-		price, _ := l["price"].(int64)
-		cart = append(cart, item{sku, name, qty, price})
-	}
+	cart, _ := session.Get[[]item](s, "cart") // none when absent
 	return cart
 }
 
-func saveCart(s *session.Session, cart []item) {
-	lines := make([]map[string]any, len(cart))
-	for i, it := range cart {
-		lines[i] = map[string]any{"sku": it.SKU, "name": it.Name, "qty": it.Qty, "price": it.Price}
-	}
-	s.Set("cart", lines)
-}
+func saveCart(s *session.Session, cart []item) { s.Set("cart", cart) }
 
 func (d *site) cart(w http.ResponseWriter, r *http.Request) {
 	p := d.page()

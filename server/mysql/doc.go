@@ -112,8 +112,10 @@
 // Expired rows are never returned, but they stay in the table until
 // DeleteExpired removes them, in batches of Config.DeleteBatch rows so that
 // no statement holds locks for long. Run it periodically: either start
-// server.Cleanup in a goroutine at startup, or run cmd/clearsessions (the
-// equivalent of Django's clearsessions) from a scheduled job.
+// server.Cleanup in a goroutine at startup, or run `sessionkit
+// clear-expired` (cmd/sessionkit, the equivalent of Django's clearsessions)
+// from a scheduled job. `sessionkit migrate` creates the table, as Migrate
+// does.
 //
 // # Errors
 //

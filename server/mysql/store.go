@@ -179,8 +179,8 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Store, error) {
 // allows it, interpolateParams=true, and returns a Store on a new *sql.DB
 // with the pool settings described in the package documentation. Close
 // closes that *sql.DB. Open checks that the server answers within
-// OpenTimeout: an error names the address and the user (never the
-// password) and the cause. A DSN whose address lacks its protocol
+// OpenTimeout: an error wraps server.ErrUnavailable and names the address
+// and the user (never the password) and the cause. A DSN whose address lacks its protocol
 // ("user:pass@host:3306/db") gets an error that says to write
 // tcp(host:3306).
 func Open(dsn string, cfg Config) (*Store, error) {
@@ -217,7 +217,7 @@ func Open(dsn string, cfg Config) (*Store, error) {
 	defer cancel()
 	if err := s.Ping(ctx); err != nil {
 		_ = db.Close()
-		return nil, fmt.Errorf("session store mysql: open: %s(%s) as %q does not answer: %w", mc.Net, mc.Addr, mc.User, err)
+		return nil, fmt.Errorf("session store mysql: open: %w: %s(%s) as %q does not answer: %w", server.ErrUnavailable, mc.Net, mc.Addr, mc.User, err)
 	}
 	return s, nil
 }

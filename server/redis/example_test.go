@@ -2,12 +2,36 @@ package redis_test
 
 import (
 	"log"
+	"net/http"
+	"os"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/server/redis"
 )
+
+// Sessions in Redis, with the server engine: Redis drops each session at
+// its expiry, so there is nothing to clean up and no table to create.
+func Example() {
+	store, err := redis.Open("redis://:secret@127.0.0.1:6379/0", redis.Config{Prefix: "myapp:sessions:"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	m, err := session.New(session.Config{
+		SecretKey: []byte(os.Getenv("SESSION_SECRET_KEY")),
+		Engine:    session.EngineServer,
+		Store:     store,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	// ... handlers that use session.FromRequest(r) ...
+	log.Fatal(http.ListenAndServe("127.0.0.1:8000", m.Handler(mux)))
+}
 
 // A single server, from a URL.
 func ExampleOpen() {

@@ -39,6 +39,10 @@ type Config struct {
 	// codec encodes or decodes by default; set it to the codec's MaxLength
 	// if that is configured otherwise. Negative is an error.
 	MaxLength int
+	// SkipPing makes Open skip its check that the server answers: for a
+	// cache (server/cached), which may be down when the application
+	// starts and is tried again on every request.
+	SkipPing bool
 }
 
 // Store is a server.Store on Redis. It is safe for concurrent use.
@@ -110,7 +114,8 @@ const (
 // TLS, or unix://), turns ContextTimeoutEnabled on, sets the defaults above
 // for what the URL leaves unset, and returns a Store on a new client that
 // Close closes. It checks that the server answers a PING within
-// OpenTimeout: an error names the address and the cause (never the
+// OpenTimeout (unless Config.SkipPing): an error wraps
+// server.ErrUnavailable and names the address and the cause (never the
 // password).
 func Open(url string, cfg Config) (*Store, error) {
 	opts, err := goredis.ParseURL(url)
@@ -138,11 +143,14 @@ func Open(url string, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s.owned = true
+	if cfg.SkipPing {
+		return s, nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), OpenTimeout)
 	defer cancel()
 	if err := s.Ping(ctx); err != nil {
 		_ = client.Close()
-		return nil, fmt.Errorf("session store redis: open: %s %s does not answer: %w", opts.Network, opts.Addr, err)
+		return nil, fmt.Errorf("session store redis: open: %w: %s %s does not answer: %w", server.ErrUnavailable, opts.Network, opts.Addr, err)
 	}
 	return s, nil
 }

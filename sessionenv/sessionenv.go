@@ -1,0 +1,285 @@
+// Package sessionenv builds a session Manager, its server store included,
+// from environment variables: the SESSION_* variables of
+// session.ConfigFromEnv, and these for the store:
+//
+//	SESSION_STORE          memory | file | mysql | redis | cached; unset or empty: no store
+//	SESSION_FILE_PATH      the file store's directory (required by file)
+//	SESSION_MYSQL_DSN      user:password@tcp(host:port)/dbname (required by mysql)
+//	SESSION_MYSQL_TABLE    the mysql store's table (optional, default sessions)
+//	SESSION_REDIS_URL      redis://[:password@]host:port/db (required by redis)
+//	SESSION_REDIS_PREFIX   the redis store's key prefix (optional, default
+//	                       "sessionkit:", or "sessionkit:cache:" for a cache)
+//	SESSION_CACHE_STORE    cached: the cache, memory | redis
+//	SESSION_BACKING_STORE  cached: the store behind it, file | mysql
+//
+// SESSION_STORE=cached puts the store named by SESSION_CACHE_STORE in front
+// of the one named by SESSION_BACKING_STORE (package server/cached); each
+// reads its own variables above, as it would alone. A memory cache lives in
+// the process, so each process has its own; that suits a single process.
+// Variables of the stores that SESSION_STORE does not name are ignored.
+//
+// The directory of SESSION_FILE_PATH must exist (Load does not create it);
+// keep it private to the application (mode 0700). Load checks that a MySQL
+// server or a Redis store answers, so that a wrong address fails at
+// start-up; a Redis cache is not checked, since the cached store works
+// without it. Load does not create the MySQL table: run `sessionkit
+// migrate` once (cmd/sessionkit), or call Migrate, which needs the CREATE
+// privilege.
+//
+// This package imports every store, and so the MySQL and Redis drivers. A
+// program that builds its Config itself, with the one store it uses, links
+// only that store's driver; one that uses cookie sessions alone, none.
+package sessionenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/server"
+	"github.com/sessionkit/session/server/cached"
+	"github.com/sessionkit/session/server/file"
+	"github.com/sessionkit/session/server/memory"
+	"github.com/sessionkit/session/server/mysql"
+	"github.com/sessionkit/session/server/redis"
+)
+
+// The names of the store's variables.
+const (
+	varStore        = "SESSION_STORE"
+	varFilePath     = "SESSION_FILE_PATH"
+	varMySQLDSN     = "SESSION_MYSQL_DSN"
+	varMySQLTable   = "SESSION_MYSQL_TABLE"
+	varRedisURL     = "SESSION_REDIS_URL"
+	varRedisPrefix  = "SESSION_REDIS_PREFIX"
+	varCacheStore   = "SESSION_CACHE_STORE"
+	varBackingStore = "SESSION_BACKING_STORE"
+)
+
+// defaultCachePrefix is the key prefix of a Redis cache when
+// SESSION_REDIS_PREFIX is not set: apart from the redis store's default,
+// so that a cache and a store on one server never share keys.
+const defaultCachePrefix = "sessionkit:cache:"
+
+var (
+	stores        = []string{"memory", "file", "mysql", "redis", "cached"}
+	cacheStores   = []string{"memory", "redis"}
+	backingStores = []string{"file", "mysql"}
+)
+
+// configErr is an error about a variable's value; errors.Is matches it
+// with session.ErrConfig.
+func configErr(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", session.ErrConfig, fmt.Sprintf(format, args...))
+}
+
+// Load reads the session configuration and opens its store: the Config of
+// session.ConfigFromEnv with Store set to the store SESSION_STORE names
+// (nil when it is unset or empty: the cookie engine needs none). The
+// returned function releases the store (closes the MySQL connection pool,
+// for one); it is never nil, and does nothing when there is no store.
+//
+// An error about a variable's value (an unknown store, a missing path or
+// DSN, SESSION_ENGINE=server without a store) matches session.ErrConfig
+// and names the variable; an error reaching a server names the variable
+// that points to it, never its password.
+func Load(ctx context.Context) (session.Config, func() error, error) {
+	cfg, err := session.ConfigFromEnv()
+	if err != nil {
+		return cfg, noop, err
+	}
+	store, closeStore, err := openStore(ctx, os.LookupEnv)
+	if err != nil {
+		return cfg, noop, err
+	}
+	if store == nil && (cfg.Engine == session.EngineServer || cfg.Engine == session.EngineAuto) {
+		return cfg, noop, configErr("SESSION_ENGINE=%s keeps sessions in a server store: set %s to one of %s", cfg.Engine, varStore, strings.Join(stores, ", "))
+	}
+	cfg.Store = store
+	return cfg, closeStore, nil
+}
+
+// New builds the Manager that the environment describes: Load, then
+// session.New. The returned function releases the store; call it once the
+// Manager is no longer used.
+func New(ctx context.Context) (*session.Manager, func() error, error) {
+	cfg, closeStore, err := Load(ctx)
+	if err != nil {
+		return nil, noop, err
+	}
+	m, err := session.New(cfg)
+	if err != nil {
+		_ = closeStore()
+		return nil, noop, err
+	}
+	return m, closeStore, nil
+}
+
+// Migrate creates what store needs on its server before it is used, if it
+// is not there: the table of a MySQL store (mysql.Store.Migrate, CREATE
+// TABLE IF NOT EXISTS), also behind a cache. It is safe to run on every
+// start; for the other stores it does nothing.
+func Migrate(ctx context.Context, store server.Store) error {
+	if c, ok := store.(*cached.Store); ok {
+		return errors.Join(Migrate(ctx, c.Cache()), Migrate(ctx, c.Backing()))
+	}
+	if m, ok := store.(interface{ Migrate(context.Context) error }); ok {
+		return m.Migrate(ctx)
+	}
+	return nil
+}
+
+func noop() error { return nil }
+
+// openStore builds the store that the variables read through lookup
+// describe; with SESSION_STORE unset or empty, none.
+func openStore(ctx context.Context, lookup func(string) (string, bool)) (server.Store, func() error, error) {
+	get := func(name string) string {
+		v, _ := lookup(name)
+		return strings.TrimSpace(v)
+	}
+	switch kind := strings.ToLower(get(varStore)); kind {
+	case "":
+		return nil, noop, nil
+	case "memory":
+		m := memory.New()
+		return m, m.Close, nil
+	case "file":
+		return openFile(get, varStore+"=file")
+	case "mysql":
+		return openMySQL(ctx, get, varStore+"=mysql")
+	case "redis":
+		st, closeStore, err := openRedis(get, varStore+"=redis", redis.DefaultPrefix, false)
+		if err != nil {
+			return nil, noop, err
+		}
+		if err := st.Client().Ping(ctx).Err(); err != nil {
+			_ = closeStore()
+			// The error never holds the URL (nor so its password).
+			return nil, noop, fmt.Errorf("%s=redis: the server named by %s does not answer: %w", varStore, varRedisURL, err)
+		}
+		return st, closeStore, nil
+	case "cached":
+		return openCached(ctx, get)
+	default:
+		return nil, noop, configErr("%s=%q: want one of %s, or leave it empty for no store", varStore, get(varStore), strings.Join(stores, ", "))
+	}
+}
+
+// openFile opens the file store; kind names it in messages
+// ("SESSION_STORE=file").
+func openFile(get func(string) string, kind string) (server.Store, func() error, error) {
+	dir := get(varFilePath)
+	if dir == "" {
+		return nil, noop, configErr("%s needs %s, the directory that holds the session files", kind, varFilePath)
+	}
+	st, err := file.New(dir)
+	if err != nil {
+		return nil, noop, fmt.Errorf("%w: %s: %w", session.ErrConfig, varFilePath, err)
+	}
+	return st, noop, nil
+}
+
+// openMySQL opens the mysql store and checks that its server answers.
+func openMySQL(ctx context.Context, get func(string) string, kind string) (server.Store, func() error, error) {
+	dsn := get(varMySQLDSN)
+	if dsn == "" {
+		return nil, noop, configErr("%s needs %s (user:password@tcp(host:port)/dbname)", kind, varMySQLDSN)
+	}
+	table := get(varMySQLTable)
+	if table != "" {
+		if err := mysql.ValidateTable(table); err != nil {
+			return nil, noop, fmt.Errorf("%w: %s=%q: %w", session.ErrConfig, varMySQLTable, table, err)
+		}
+	}
+	st, err := mysql.Open(dsn, mysql.Config{Table: table})
+	if errors.Is(err, server.ErrUnavailable) {
+		return nil, noop, fmt.Errorf("%s: the server named by %s does not answer: %w", kind, varMySQLDSN, err)
+	}
+	if err != nil {
+		// The DSN holds a password: name the variable, not its value.
+		return nil, noop, fmt.Errorf("%w: %s: %w", session.ErrConfig, varMySQLDSN, err)
+	}
+	return st, st.Close, nil
+}
+
+// openRedis opens a redis store, checking that the server answers unless
+// it is a cache; prefix is the default for SESSION_REDIS_PREFIX.
+func openRedis(get func(string) string, kind, prefix string, cache bool) (*redis.Store, func() error, error) {
+	url := get(varRedisURL)
+	if url == "" {
+		return nil, noop, configErr("%s needs %s (redis://[:password@]host:port/db)", kind, varRedisURL)
+	}
+	if p := get(varRedisPrefix); p != "" {
+		if err := redis.ValidatePrefix(p); err != nil {
+			return nil, noop, fmt.Errorf("%w: %s=%q: %w", session.ErrConfig, varRedisPrefix, p, err)
+		}
+		prefix = p
+	}
+	// A cache may be down when the application starts: the cached store
+	// works without it, and tries it again.
+	st, err := redis.Open(url, redis.Config{Prefix: prefix, SkipPing: cache})
+	if errors.Is(err, server.ErrUnavailable) {
+		return nil, noop, fmt.Errorf("%s: the server named by %s does not answer: %w", kind, varRedisURL, err)
+	}
+	if err != nil {
+		// The URL may hold a password: name the variable, not its value.
+		return nil, noop, fmt.Errorf("%w: %s: %w", session.ErrConfig, varRedisURL, err)
+	}
+	return st, st.Close, nil
+}
+
+// openCached opens the cache and the backing store and puts one in front
+// of the other.
+func openCached(ctx context.Context, get func(string) string) (server.Store, func() error, error) {
+	cacheKind, backingKind := strings.ToLower(get(varCacheStore)), strings.ToLower(get(varBackingStore))
+	if !slices.Contains(cacheStores, cacheKind) {
+		return nil, noop, configErr("%s=cached needs %s, one of %s; got %q", varStore, varCacheStore, strings.Join(cacheStores, ", "), get(varCacheStore))
+	}
+	if !slices.Contains(backingStores, backingKind) {
+		return nil, noop, configErr("%s=cached needs %s, one of %s; got %q", varStore, varBackingStore, strings.Join(backingStores, ", "), get(varBackingStore))
+	}
+	var (
+		cache      server.Store
+		closeCache func() error
+		err        error
+	)
+	what := varStore + "=cached with " + varCacheStore + "=" + cacheKind
+	switch cacheKind {
+	case "memory":
+		m := memory.New(memory.Options{CleanupInterval: time.Minute})
+		cache, closeCache = m, m.Close
+	case "redis":
+		cache, closeCache, err = openRedis(get, what, defaultCachePrefix, true)
+		if err != nil {
+			return nil, noop, err
+		}
+	}
+	what = varStore + "=cached with " + varBackingStore + "=" + backingKind
+	var (
+		backing      server.Store
+		closeBacking func() error
+	)
+	switch backingKind {
+	case "file":
+		backing, closeBacking, err = openFile(get, what)
+	case "mysql":
+		backing, closeBacking, err = openMySQL(ctx, get, what)
+	}
+	if err != nil {
+		_ = closeCache()
+		return nil, noop, err
+	}
+	st, err := cached.New(cache, backing)
+	if err != nil {
+		_ = closeCache()
+		_ = closeBacking()
+		return nil, noop, err
+	}
+	return st, func() error { return errors.Join(closeBacking(), closeCache()) }, nil
+}
