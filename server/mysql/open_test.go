@@ -2,11 +2,13 @@ package mysql
 
 import (
 	"context"
+	"errors"
 	"net"
 	"strings"
 	"testing"
 
 	"github.com/sessionkit/session/internal/testenv"
+	"github.com/sessionkit/session/server"
 )
 
 // TestOpenChecksTheServer checks Open's errors: a DSN without tcp(...)
@@ -21,7 +23,7 @@ func TestOpenChecksTheServer(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 	_, err = Open("sess:s3cret@tcp("+addr+")/app", Config{})
-	if err == nil || !strings.Contains(err.Error(), addr) || !strings.Contains(err.Error(), `"sess"`) || strings.Contains(err.Error(), "s3cret") {
+	if !errors.Is(err, server.ErrUnavailable) || !strings.Contains(err.Error(), addr) || !strings.Contains(err.Error(), `"sess"`) || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("Open of a closed port = %v; want an error naming %s and the user, not the password", err, addr)
 	}
 	s, err := Open(testenv.MySQLDSN(t), Config{})
