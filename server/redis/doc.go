@@ -78,8 +78,10 @@
 // writes is empty.
 //
 // PXAT needs Redis 6.2 or later, or Valkey. The store sends no scripts and
-// no multi-key commands, so it works on Cluster and on servers where
-// scripting is disabled.
+// no multi-key commands, so each command stays on one Cluster slot and
+// servers where scripting is disabled are fine. (The tests run it on a
+// single server; a Cluster's failover, which is asynchronous, can lose a
+// write acknowledged just before a master dies.)
 //
 // # Many concurrent requests
 //
