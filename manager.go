@@ -795,7 +795,13 @@ func (m *Manager) retireStored(s *Session, p codec.Payload, now time.Time) error
 	if err != nil {
 		return err
 	}
-	err = m.store.Update(s.ctx, rk, blobBytes(blob), p.Expires)
+	return m.update(s.ctx, rk, blob, p.Expires)
+}
+
+// update replaces the store entry rk with blob: a missing entry (a
+// concurrent logout) is ErrInterrupted, never a new one.
+func (m *Manager) update(ctx context.Context, rk, blob string, expires time.Time) error {
+	err := m.store.Update(ctx, rk, blobBytes(blob), expires)
 	if errors.Is(err, server.ErrNotFound) {
 		return ErrInterrupted
 	}
@@ -831,14 +837,7 @@ func (m *Manager) saveStored(s *Session, p codec.Payload, prepared *codec.Prepar
 		if err != nil {
 			return err
 		}
-		err = m.store.Update(s.ctx, rk, blobBytes(blob), p.Expires)
-		if errors.Is(err, server.ErrNotFound) {
-			return ErrInterrupted
-		}
-		if err != nil {
-			return fmt.Errorf("%w: saving: %w", ErrStore, err)
-		}
-		return nil
+		return m.update(s.ctx, rk, blob, p.Expires)
 	}
 	for range 10 {
 		key := newKey()
