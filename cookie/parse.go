@@ -7,13 +7,12 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 )
 
 // Values returns the values of the session cookie in r, in order: exactly
 // the values of r.CookiesNamed(j.Name()), found without parsing the other
-// cookies and without allocating.
+// cookies and, in a range loop, without allocating.
 //
 // As net/http does, it reads every Cookie header of r and splits each at
 // ";". A part is a session cookie if its name, the part up to its first
@@ -64,10 +63,10 @@ func (j *Jar) Value(r *http.Request) (string, bool) {
 // line[from:], and the index where the search for the next one resumes.
 // The cookies of a line are its ";"-separated parts; as net/http reads
 // one, its name is the part up to its first "=" (the whole part if it has
-// none) and its value the rest, both trimmed of ASCII spaces (space, tab,
-// CR, LF) on the outside, a value in double quotes is unquoted, and a
-// value with any other byte than those validCookieValueByte allows is not
-// a cookie. name is a token, so it holds no space, ";", "=" or '"'.
+// none) trimmed of ASCII spaces (space, tab, CR, LF), its value is the
+// rest of the part trimmed of them on the right only, a value in double
+// quotes is unquoted, and a value with a byte that valueBytes refuses is
+// not a cookie. name is a token, so it holds no space, ";", "=" or '"'.
 func nextValue(line, name string, from int) (value string, next int, ok bool) {
 	for from < len(line) {
 		i := strings.Index(line[from:], name)
@@ -219,9 +218,9 @@ func parseCookieMaxNum(env, def string) int {
 	return n // a negative limit refuses every request's cookies
 }
 
-// defaultGODEBUG is the binary's default GODEBUG, as the build recorded
-// it.
-var defaultGODEBUG = sync.OnceValue(func() string {
+// defaultGODEBUG returns the binary's default GODEBUG, as the build
+// recorded it.
+func defaultGODEBUG() string {
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {
 			if s.Key == "DefaultGODEBUG" {
@@ -230,7 +229,7 @@ var defaultGODEBUG = sync.OnceValue(func() string {
 		}
 	}
 	return ""
-})
+}
 
 // godebugValue returns the value of the setting key in a GODEBUG string
 // (k=v,k2=v2,...) as package internal/godebug reads it: the last setting
