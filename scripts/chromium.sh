@@ -31,7 +31,7 @@ _chromium_log() { _lib_log chromium "$@"; }
 # chromium_install: install Debian's chromium package when chromium is
 # missing.
 chromium_install() {
-	_lib_install chromium Chromium SESSION_TEST_CHROMIUM "chromium" "chromium"
+	_lib_install chromium Chromium SESSION_TEST_CHROMIUM "chromium" "chromium fonts-liberation"
 }
 
 # chromium_setup: see the top of this file.
