@@ -260,56 +260,45 @@ func (m *Manager) openCookie(value string) (codec.Decoded, error) {
 func (m *Manager) resolve(s *Session) {
 	first := s.cookieValue
 	err := m.adopt(s, first)
-	if err == nil && (s.key == "" || !m.otherCookies(s, first)) {
-		return // a data cookie, or the only cookie: loaded lazily, as usual
-	}
-	if err == nil && !m.deadReference(s) {
+	if err == nil || m.fallback(s, first) {
 		return
 	}
-	// Several cookies of the session's name (another path or domain, or
-	// one tossed in by a sibling subdomain): the session is the first that
-	// verifies and, for a reference, whose stored session exists. The
-	// others cost nothing: no empty session, no deletion. A token request
-	// reads no cookie.
+	s.cookieValue = first
+	m.badValue(s, "cookie", err)
+}
+
+// fallback looks, among the request's other cookies of the session's name
+// (another path or domain, or one tossed in by a sibling subdomain), for
+// the first that verifies and, for a reference, whose stored session
+// exists, and makes it the session. It is called only when the cookie
+// tried does not verify or refers to a session that is gone, so a request
+// with one good cookie pays nothing for it. It reports whether it found
+// one; if not, the session is left empty, so that a bad cookie next to a
+// good one costs nothing and only a request with no good one is treated
+// as having a bad cookie. A token request reads no cookie.
+func (m *Manager) fallback(s *Session, tried string) bool {
 	if s.req != nil && !s.token {
 		for v := range m.jar.Values(s.req) {
-			if v == first {
+			if v == tried {
 				continue
 			}
 			s.reset()
-			if m.adopt(s, v) == nil && (s.key == "" || !m.deadReference(s)) {
-				return
+			if m.adopt(s, v) != nil {
+				continue
+			}
+			if s.key == "" {
+				return true // a data cookie
+			}
+			s.loaded = true
+			m.loadStored(s)
+			if s.key != "" || s.err != nil {
+				return true // a live reference, or a store failure to report
 			}
 		}
 	}
 	s.reset()
-	s.cookieValue = first
-	if err != nil {
-		m.badValue(s, "cookie", err)
-	}
-}
-
-// otherCookies reports whether the request carries a session cookie other
-// than value.
-func (m *Manager) otherCookies(s *Session, value string) bool {
-	if s.req == nil || s.token {
-		return false // a token request reads no cookie
-	}
-	for v := range m.jar.Values(s.req) {
-		if v != value {
-			return true
-		}
-	}
+	s.cookieValue = tried
 	return false
-}
-
-// deadReference loads the stored session of the reference s adopted and
-// reports whether it is gone. A store failure is not "gone": the session
-// keeps it as its error.
-func (m *Manager) deadReference(s *Session) bool {
-	s.loaded = true
-	m.loadStored(s)
-	return s.key == "" && s.err == nil
 }
 
 // adopt makes value the session's cookie: it decodes it and takes its

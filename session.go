@@ -118,6 +118,11 @@ func (s *Session) load() {
 	s.loaded = true
 	if s.key != "" {
 		s.m.loadStored(s)
+		if s.key == "" && s.err == nil {
+			// Gone: another cookie of the request may be the session.
+			s.m.fallback(s, s.cookieValue)
+			s.loaded = true
+		}
 	}
 	if s.values == nil {
 		s.values = make(map[string]any)
