@@ -273,3 +273,33 @@ func TestDjangoConfigRules(t *testing.T) {
 		t.Errorf("a Django value over the cookie budget: %v, want codec.ErrTooLarge before any HMAC", err)
 	}
 }
+
+// TestDjangoShareExpiry checks what README says of expiry in DjangoShare
+// mode: a Django signed cookie ends when its signature is older than
+// CookieAge, and SetExpiry changes only the cookie's Max-Age.
+func TestDjangoShareExpiry(t *testing.T) {
+	clock := newMwClock()
+	m, _ := mwManager(t, Config{Now: clock.Now, CookieAge: time.Hour, Django: &DjangoConfig{SecretKey: []byte(djangoSecret), Mode: DjangoShare}})
+	rec := mwDo(m, func(w http.ResponseWriter, r *http.Request) {
+		s := FromRequest(r)
+		s.Set("user", "ada")
+		s.SetExpiry(24 * time.Hour)
+	}, "")
+	c, ok := mwCookie(m, rec.Header())
+	if !ok || c.MaxAge != 24*3600 {
+		t.Fatalf("Set-Cookie %v: want Max-Age 86400 from SetExpiry", rec.Header().Values("Set-Cookie"))
+	}
+	read := func() any {
+		var got any
+		mwDo(m, func(w http.ResponseWriter, r *http.Request) { got = FromRequest(r).Get("user") }, c.Value)
+		return got
+	}
+	clock.Advance(59 * time.Minute)
+	if got := read(); got != "ada" {
+		t.Fatalf("within CookieAge: %v", got)
+	}
+	clock.Advance(2 * time.Minute) // past CookieAge, well within SetExpiry's day
+	if got := read(); got != nil {
+		t.Fatalf("past CookieAge the Django cookie still reads: %v", got)
+	}
+}

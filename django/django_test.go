@@ -289,3 +289,20 @@ func TestLegacyFormats(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadsCapsDecompression checks that a signed value that inflates past
+// MaxSize is refused rather than decompressed whole (Django has no cap).
+func TestLoadsCapsDecompression(t *testing.T) {
+	s := signer(t, SaltSignedCookies)
+	bomb := map[string]any{"pad": strings.Repeat("a", MaxSize+1)}
+	v, err := s.Dumps(bomb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(v, ".") || len(v) > 8192 {
+		t.Fatalf("the test value is not a small compressed one (%d characters)", len(v))
+	}
+	if _, err := s.Loads(v, 0); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("Loads of a value inflating past MaxSize: %v, want ErrMalformed", err)
+	}
+}

@@ -261,8 +261,8 @@ func TestNew(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the last Options must win: %v", err)
 	}
-	if s.fillTTL != DefaultFillTTL || s.cacheTimeout != DefaultCacheTimeout || s.maxTTL != DefaultMaxTTL || s.log == nil {
-		t.Errorf("defaults: %v %v %v %v", s.fillTTL, s.cacheTimeout, s.maxTTL, s.log)
+	if s.fillTTL != DefaultFillTTL || s.cacheTimeout != DefaultCacheTimeout || s.maxTTL != DefaultMaxTTL || s.coolDown != DefaultCoolDown || s.log == nil {
+		t.Errorf("defaults: %v %v %v %v %v", s.fillTTL, s.cacheTimeout, s.maxTTL, s.coolDown, s.log)
 	}
 	if s.Cache() != m || s.Backing() != m {
 		t.Error("Cache or Backing does not return the store given to New")
