@@ -46,6 +46,7 @@ type Options struct {
 type Store struct {
 	mu      sync.RWMutex
 	entries map[string]entry
+	users   map[string]map[string]entry // the user index: user key → ID → entry
 	maxLen  int
 
 	stop      chan struct{} // closed by Close; nil without a janitor
@@ -208,13 +209,15 @@ func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 			expired = append(expired, k)
 		}
 	}
+	idx := len(s.users) > 0
 	s.mu.RUnlock()
-	if len(expired) == 0 {
+	if len(expired) == 0 && !idx {
 		return 0, nil
 	}
 	var n int64
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.deleteExpiredEntries(now)
 	for _, k := range expired {
 		// The entry may have been deleted, or deleted and created again,
 		// since the scan.

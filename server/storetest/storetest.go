@@ -90,6 +90,14 @@
 //     server.ExpiryLoader, the expiry comes back with the blob, to the
 //     millisecond and never later, and unknown, expired and invalid keys
 //     and done contexts are answered as Load answers them.
+//   - Index: for stores that implement server.Index (the user index), its
+//     contract: Bind stores and replaces, Touch replaces only a live entry
+//     and never creates one, Entries lists exactly a user's live entries
+//     (150 of them in one call), Unbind removes and ignores absent IDs,
+//     users are kept apart, keys, IDs, blob sizes and done contexts are
+//     refused as the Store's are, and none of 300 Touches racing an Unbind
+//     brings the entry back. A store that does not implement it skips the
+//     subtest.
 //
 // RunBenchmarks measures a store's Load, Update and Create+Delete, one call
 // at a time, for a BenchmarkXxx function of the store's own.
@@ -171,6 +179,7 @@ func Run(t *testing.T, newStore func(t *testing.T) server.Store, opts ...Options
 		{"UpdateDeleteRace", testUpdateDeleteRace},
 		{"TooLarge", func(t *testing.T, s server.Store) { testTooLarge(t, s, o) }},
 		{"LoadWithExpiry", testLoadWithExpiry},
+		{"Index", func(t *testing.T, s server.Store) { testIndex(t, s, o) }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
