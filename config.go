@@ -151,6 +151,44 @@ type Config struct {
 	// Logger receives security and operational log lines. Nil means
 	// slog.Default().
 	Logger *slog.Logger
+	// Registry keeps the user index: which sessions each user has (for
+	// Manager.UserSessions and the Revoke methods), and what lets a
+	// session bound to a user (Session.Login) be revoked on every engine.
+	// Nil means Store, if it implements server.Index (every store of this
+	// module does); EngineCookie has no Store, so with it a Registry is
+	// what makes a cookie session revocable. A session bound to a user is
+	// checked against it at most once per RevalidateInterval, so a
+	// revocation reaches a cookie session within that interval, while
+	// other requests of the session read nothing from it.
+	Registry server.Index
+	// RevalidateInterval is how often, at most, a session bound to a user
+	// is checked against the Registry, its "last seen" moved, and the
+	// global not-before (Manager.RevokeAll) read again; zero means
+	// DefaultRevalidateInterval, a minute (SESSION_REVALIDATE_INTERVAL,
+	// in seconds).
+	RevalidateInterval time.Duration
+	// MaxUserSessions caps how many sessions a user may have at once; zero
+	// means no cap (SESSION_MAX_USER_SESSIONS). At the cap, Login is
+	// refused with ErrTooManySessions, unless EndOldestSession is set
+	// (SESSION_END_OLDEST_SESSION): then the session that logged in
+	// longest ago is ended to make room. A session abandoned without a
+	// logout counts until it expires. It needs a Registry.
+	MaxUserSessions  int
+	EndOldestSession bool
+	// RecordClientAddr keeps the client address (the host of
+	// http.Request.RemoteAddr) of a user's session in the index, for
+	// UserSessions; off by default, as it is personal data
+	// (SESSION_RECORD_CLIENT_ADDR). Behind a proxy, set RemoteAddr from the
+	// forwarded address in a middleware of your own before this one.
+	RecordClientAddr bool
+	// NotBefore refuses, on every engine, every session created before it
+	// and every session whose user logged in before it: set it when moving
+	// from the cookie engine to the server engine, or after a breach, so
+	// that no cookie copied before that moment is accepted
+	// (SESSION_NOT_BEFORE, RFC 3339). Manager.RevokeAll sets the same kind
+	// of instant at run time, in the Registry.
+	NotBefore time.Time
+
 	// Django, if not nil, makes the Manager read Django's signed_cookies
 	// sessions and, in DjangoShare mode, write them.
 	Django *DjangoConfig
@@ -186,6 +224,9 @@ func (c *Config) withDefaults() {
 	}
 	if c.RefreshThreshold == 0 {
 		c.RefreshThreshold = 0.1
+	}
+	if c.RevalidateInterval == 0 {
+		c.RevalidateInterval = DefaultRevalidateInterval
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -49,6 +49,8 @@ type Manager struct {
 	jar   *cookie.Jar
 	store server.Store
 	sec   *slog.Logger
+	// users is the user index; nil without one.
+	users *users
 	// django reads (and may write) Django's format; nil without Config.Django.
 	django *djangoFormat
 	// profile is the serializer's view of the value model: what it
@@ -127,6 +129,9 @@ func New(cfg Config) (*Manager, error) {
 		profile: profiles[ser.ID()],
 	}
 	if err := m.setTokenTransport(); err != nil {
+		return nil, err
+	}
+	if err := m.setUsers(); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -682,6 +687,7 @@ func (m *Manager) save(s *Session) (hdr, value string, err error) {
 		}
 		return m.jar.DeleteHeader(), "", nil
 	}
+	ixOp := m.indexOp(s, now, expires)
 	data := codec.Payload{Kind: codec.KindData, Values: s.values, Expires: expires, Created: s.created, ID: s.sessionID()}
 	var prepared *codec.Prepared
 	if m.cfg.Engine != EngineServer && s.key != "" {
@@ -698,10 +704,24 @@ func (m *Manager) save(s *Session) (hdr, value string, err error) {
 	// A session in the store that cannot fit in the cookie whatever its
 	// sealing stays in the store, without building the error that says so.
 	stays := prepared != nil && prepared.MinSealedLen() > m.jar.Options().MaxSize
+	// A session bound to a user lives in the store on the auto engine, so
+	// that revoking it deletes it at once.
+	if _, bound := s.boundUser(); bound && m.users != nil && m.cfg.Engine == EngineAuto {
+		stays = true
+	}
 	if m.cfg.Engine != EngineServer && !stays {
 		hdr, value, err := m.cookieHeader(data, prepared, maxAge, now)
 		switch {
 		case err == nil:
+			if ixOp != indexNone {
+				key := s.key
+				s.key = "" // the index entry names no store key: the session moves to the cookie
+				err := m.writeIndex(s, ixOp, now)
+				s.key = key
+				if err != nil {
+					return "", "", err
+				}
+			}
 			// If it lived in the store, it now lives in the cookie alone.
 			if err := m.retireStored(s, data, now); err != nil {
 				return "", "", err
@@ -717,8 +737,24 @@ func (m *Manager) save(s *Session) (hdr, value string, err error) {
 		// engine reading a server session) stays there.
 	}
 
+	creating := s.key == ""
+	if ixOp != indexNone && !creating {
+		if err := m.writeIndex(s, ixOp, now); err != nil {
+			return "", "", err
+		}
+	}
 	if err := m.saveStored(s, data, prepared); err != nil {
 		return "", "", err
+	}
+	if ixOp != indexNone && creating {
+		// The entry names the new store key, known only now; if it cannot
+		// be written, the new session is deleted again and never sent.
+		if err := m.writeIndex(s, ixOp, now); err != nil {
+			if derr := m.dropStored(s.ctx, s); derr != nil {
+				m.cfg.Logger.Warn("session: could not delete a new session whose index entry failed", "err", derr)
+			}
+			return "", "", err
+		}
 	}
 	if value, err = m.reference(s, expires); err != nil {
 		return "", "", err

@@ -47,6 +47,7 @@ type Session struct {
 
 	resolved bool  // the cookie has been decoded
 	loaded   bool  // the values are known
+	admitted bool  // the values have been vetted (Manager.admit)
 	err      error // a store failure this request met: load or delete
 	values   map[string]any
 
@@ -112,20 +113,25 @@ func (s *Session) resolve() {
 // load makes sure the values are loaded; s.mu must be held.
 func (s *Session) load() {
 	s.resolve()
-	if s.loaded {
-		return
-	}
-	s.loaded = true
-	if s.key != "" {
-		s.m.loadStored(s)
-		if s.key == "" && s.err == nil {
-			// Gone: another cookie of the request may be the session.
-			s.m.fallback(s, s.cookieValue)
-			s.loaded = true
+	if !s.loaded {
+		s.loaded = true
+		if s.key != "" {
+			s.m.loadStored(s)
+			if s.key == "" && s.err == nil {
+				// Gone: another cookie of the request may be the session.
+				s.m.fallback(s, s.cookieValue)
+				s.loaded = true
+			}
+		}
+		if s.values == nil {
+			s.values = make(map[string]any)
 		}
 	}
-	if s.values == nil {
-		s.values = make(map[string]any)
+	if !s.admitted {
+		s.admitted = true
+		if len(s.values) > 0 && s.err == nil && s.m.admits() {
+			s.m.admit(s)
+		}
 	}
 }
 
@@ -465,8 +471,9 @@ func (s *Session) Modified() bool {
 }
 
 // Flush ends the session: it removes every value, deletes the server-side
-// copy and forgets the key. A new key appears only if something is stored
-// later. Call it at logout.
+// copy and forgets the key; a session bound to a user (Login) also leaves
+// the user index, as with Logout. A new key appears only if something is
+// stored later. Call it at logout.
 func (s *Session) Flush(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.unlock()
@@ -474,6 +481,14 @@ func (s *Session) Flush(ctx context.Context) error {
 		// An earlier access failed to load the session and dropped its
 		// key: the stored copy cannot be deleted.
 		return s.err
+	}
+	if s.m.users != nil {
+		// A session bound to a user leaves the user's sessions, for which
+		// its values are needed.
+		s.access()
+		if err := s.fail(s.unbind(ctx)); err != nil {
+			return err
+		}
 	}
 	s.clear() // no load: the key is all Flush needs
 	s.created, s.id = time.Time{}, codec.ID{}
@@ -492,13 +507,18 @@ func (s *Session) fail(err error) error {
 
 // CycleKey gives the session a new identity and keeps its data: the
 // server-side copy moves to a new key and the old one is deleted; a cookie
-// session is re-sealed. Call it at login, to defeat session fixation.
+// session is re-sealed; a session bound to a user is recorded in the user
+// index under its new ID. Call it at login, to defeat session fixation
+// (Login does).
 func (s *Session) CycleKey(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.unlock()
 	s.access()
 	if s.err != nil {
 		return s.err
+	}
+	if err := s.fail(s.unbind(ctx)); err != nil {
+		return err
 	}
 	s.modify("")
 	rand.Read(s.id[:]) // a new identity

@@ -1,0 +1,570 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/session/codec"
+	"github.com/sessionkit/session/server"
+	"github.com/sessionkit/session/server/memory"
+)
+
+// A device is one browser of a user's: its own cookie and User-Agent.
+type device struct {
+	h      *harness
+	ua     string
+	cookie string
+}
+
+// do runs one request of the device through the response algorithm and
+// returns the commit's error. f runs as the handler, with the request's
+// context carrying the session.
+func (d *device) do(f func(ctx context.Context, s *Session)) error {
+	d.h.t.Helper()
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("User-Agent", d.ua)
+	req.RemoteAddr = "192.0.2.7:4711"
+	if d.cookie != "" {
+		req.AddCookie(&http.Cookie{Name: d.h.m.jar.Name(), Value: d.cookie})
+	}
+	s := new(Session)
+	ctx := &sessionContext{Context: context.Background(), s: s}
+	d.h.m.newSession(ctx, req, s)
+	if f != nil {
+		f(ctx, s)
+	}
+	d.h.cookie = d.cookie
+	_, err := d.h.commitStatus(s, http.StatusOK)
+	if err == nil {
+		d.cookie = d.h.cookie
+	}
+	return err
+}
+
+// user returns the user the device's session is bound to, in a request
+// that only reads it.
+func (d *device) user() string {
+	d.h.t.Helper()
+	var u string
+	if err := d.do(func(_ context.Context, s *Session) { u = s.UserID() }); err != nil {
+		d.h.t.Fatalf("%s: request: %v", d.ua, err)
+	}
+	return u
+}
+
+// login logs the device in as user.
+func (d *device) login(user string) {
+	d.h.t.Helper()
+	err := d.do(func(ctx context.Context, s *Session) {
+		s.Set("cart", "3 books")
+		if err := s.Login(ctx, user); err != nil {
+			d.h.t.Errorf("%s: Login: %v", d.ua, err)
+		}
+	})
+	if err != nil {
+		d.h.t.Fatalf("%s: login request: %v", d.ua, err)
+	}
+}
+
+// userCases are the engines of the behaviour suite, each with a user
+// index: the store's own, and for the cookie engine a Registry.
+func userCases(t *testing.T, f func(t *testing.T, ec engineCase, mutate func(*Config))) {
+	forEachEngine(t, func(t *testing.T, ec engineCase) {
+		mutate := func(c *Config) {
+			if c.Store == nil {
+				reg := memory.New()
+				t.Cleanup(func() { reg.Close() })
+				c.Registry = reg
+			} else if _, ok := c.Store.(server.Index); !ok {
+				t.Fatalf("store %T keeps no user index", c.Store)
+			}
+		}
+		f(t, ec, mutate)
+	})
+}
+
+func TestLoginListRevoke(t *testing.T) {
+	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
+		h := newHarness(t, ec, withIndex, func(c *Config) { c.RecordClientAddr = true })
+		user := "ada@example.com"
+		laptop := &device{h: h, ua: "Laptop/1.0"}
+		phone := &device{h: h, ua: "Phone/2.0"}
+		laptop.login(user)
+		phone.login(user)
+		if laptop.user() != user || phone.user() != user {
+			t.Fatal("a device is not logged in after Login")
+		}
+
+		var list []UserSession
+		var laptopID string
+		err := laptop.do(func(ctx context.Context, s *Session) {
+			laptopID = s.ID()
+			var err error
+			if list, err = h.m.UserSessions(ctx, user); err != nil {
+				t.Fatal(err)
+			}
+			if got := s.Get("cart"); got != "3 books" {
+				t.Errorf("the session lost its data at Login: cart = %v", got)
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) != 2 {
+			t.Fatalf("UserSessions lists %d sessions, want 2: %+v", len(list), list)
+		}
+		var phoneID string
+		for _, us := range list {
+			switch us.UserAgent {
+			case "Laptop/1.0":
+				if !us.Current || us.ID != laptopID {
+					t.Errorf("the laptop's own session: Current %v, ID %q; want the current one, %q", us.Current, us.ID, laptopID)
+				}
+			case "Phone/2.0":
+				phoneID = us.ID
+				if us.Current {
+					t.Error("the phone's session is marked current in the laptop's request")
+				}
+			default:
+				t.Errorf("unexpected device %q", us.UserAgent)
+			}
+			if us.ClientAddr != "192.0.2.7" {
+				t.Errorf("ClientAddr %q, want 192.0.2.7", us.ClientAddr)
+			}
+			if us.AuthenticatedAt.IsZero() || us.Created.IsZero() || us.LastSeen.IsZero() || !us.Expires.After(h.clock.Now()) {
+				t.Errorf("incomplete entry %+v", us)
+			}
+		}
+		if others, err := h.m.UserSessions(context.Background(), "someone else"); err != nil || len(others) != 0 {
+			t.Errorf("another user has %d sessions (%v)", len(others), err)
+		}
+
+		stolen := phone.cookie
+		if err := h.m.RevokeSession(context.Background(), user, phoneID); err != nil {
+			t.Fatalf("RevokeSession: %v", err)
+		}
+		if ec.engine == EngineCookie {
+			// Within the interval the cookie session is not read again...
+			if phone.user() != user {
+				t.Fatal("the cookie engine re-validated before its interval")
+			}
+			h.clock.Add(DefaultRevalidateInterval)
+		}
+		// ...and after it (at once on the server and auto engines) the
+		// revoked session is gone.
+		if got := phone.user(); got != "" {
+			t.Fatalf("the revoked session is still logged in as %q", got)
+		}
+		replay := &device{h: h, ua: "Thief/1.0", cookie: stolen}
+		if got := replay.user(); got != "" {
+			t.Fatalf("a copy of the revoked cookie is logged in as %q", got)
+		}
+		if laptop.user() != user {
+			t.Fatal("revoking the phone logged the laptop out")
+		}
+		if err := h.m.RevokeSession(context.Background(), user, phoneID); !errors.Is(err, server.ErrNotFound) {
+			t.Errorf("revoking a revoked session: %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestLogoutEndsCopies(t *testing.T) {
+	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
+		h := newHarness(t, ec, withIndex)
+		d := &device{h: h, ua: "Browser/1"}
+		d.login("grace")
+		copied := d.cookie
+		if err := d.do(func(ctx context.Context, s *Session) {
+			if err := s.Logout(ctx); err != nil {
+				t.Errorf("Logout: %v", err)
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if d.cookie != "" {
+			t.Error("the cookie survived Logout")
+		}
+		h.clock.Add(DefaultRevalidateInterval)
+		if got := (&device{h: h, ua: "Thief", cookie: copied}).user(); got != "" {
+			t.Fatalf("a copy of the cookie made before Logout is logged in as %q", got)
+		}
+		list, err := h.m.UserSessions(context.Background(), "grace")
+		if err != nil || len(list) != 0 {
+			t.Errorf("after Logout the user has %d sessions (%v)", len(list), err)
+		}
+	})
+}
+
+func TestRevokeUserSessionsKeepsCurrent(t *testing.T) {
+	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
+		h := newHarness(t, ec, withIndex)
+		a, b, c := &device{h: h, ua: "A"}, &device{h: h, ua: "B"}, &device{h: h, ua: "C"}
+		for _, d := range []*device{a, b, c} {
+			d.login("u1")
+		}
+		// A changes the password: every other session ends.
+		if err := a.do(func(ctx context.Context, s *Session) {
+			if err := h.m.RevokeUserSessions(ctx, "u1", s.ID()); err != nil {
+				t.Errorf("RevokeUserSessions: %v", err)
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		h.clock.Add(DefaultRevalidateInterval)
+		if a.user() != "u1" || b.user() != "" || c.user() != "" {
+			t.Fatal("after revoking all but the current session: want only A logged in")
+		}
+		// The account is disabled: every session ends.
+		if err := h.m.RevokeUserSessions(context.Background(), "u1", ""); err != nil {
+			t.Fatal(err)
+		}
+		h.clock.Add(DefaultRevalidateInterval)
+		if a.user() != "" {
+			t.Fatal("the account's last session survived RevokeUserSessions")
+		}
+	})
+}
+
+func TestCycleKeyKeepsTheSessionListed(t *testing.T) {
+	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
+		h := newHarness(t, ec, withIndex)
+		d := &device{h: h, ua: "D"}
+		d.login("u2")
+		var id string
+		if err := d.do(func(ctx context.Context, s *Session) {
+			if err := s.CycleKey(ctx); err != nil {
+				t.Error(err)
+			}
+			id = s.ID()
+		}); err != nil {
+			t.Fatal(err)
+		}
+		h.clock.Add(DefaultRevalidateInterval)
+		if d.user() != "u2" {
+			t.Fatal("CycleKey logged the user out")
+		}
+		list, err := h.m.UserSessions(context.Background(), "u2")
+		if err != nil || len(list) != 1 || list[0].ID != id {
+			t.Fatalf("after CycleKey: %+v (%v), want one session with the new ID %s", list, err, id)
+		}
+	})
+}
+
+func TestRevokeAll(t *testing.T) {
+	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
+		h := newHarness(t, ec, withIndex)
+		// A second Manager shares the index: another process.
+		cfg := h.m.cfg
+		other, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := &device{h: h, ua: "D"}
+		d.login("u3")
+		anon := &device{h: h, ua: "anonymous"}
+		if err := anon.do(func(_ context.Context, s *Session) { s.Set("theme", "dark") }); err != nil {
+			t.Fatal(err)
+		}
+		// The other process has read the not-before (none) already.
+		oh := &harness{t: t, m: other, store: h.store, clock: h.clock, logs: h.logs}
+		od := &device{h: oh, ua: "D", cookie: d.cookie}
+		if od.user() != "u3" {
+			t.Fatal("the other Manager does not read the session")
+		}
+		h.clock.Add(time.Second)
+		if err := h.m.RevokeAll(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if d.user() != "" {
+			t.Error("the Manager that called RevokeAll still accepts a session from before")
+		}
+		var theme any
+		if err := anon.do(func(_ context.Context, s *Session) { theme = s.Get("theme") }); err != nil || theme != nil {
+			t.Errorf("an anonymous session from before RevokeAll: theme %v (%v), want none", theme, err)
+		}
+		od.cookie = d.cookie
+		h.clock.Add(DefaultRevalidateInterval)
+		if od.user() != "" {
+			t.Error("another Manager accepts a session from before RevokeAll after the interval")
+		}
+		// New sessions work.
+		n := &device{h: h, ua: "N"}
+		n.login("u3")
+		if n.user() != "u3" {
+			t.Error("a login after RevokeAll does not hold")
+		}
+	})
+}
+
+func TestNotBefore(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, ec engineCase) {
+		old := newHarness(t, ec)
+		d := &device{h: old, ua: "D"}
+		if err := d.do(func(ctx context.Context, s *Session) {
+			s.Set("k", "v")
+			if err := s.Login(ctx, "u4"); err != nil {
+				t.Error(err)
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		cut := old.clock.Now().Add(time.Second)
+		// The same deployment, configured with a not-before after the
+		// session was made; for the cookie engine, also switched to the
+		// server engine, which would otherwise import the data cookie.
+		h := newHarness(t, ec, func(c *Config) {
+			c.NotBefore = cut
+			if ec.engine == EngineCookie {
+				st := memory.New()
+				t.Cleanup(func() { st.Close() })
+				c.Engine, c.Store = EngineServer, st
+			} else {
+				c.Store = old.store
+			}
+		})
+		h.clock.now = old.clock.Now()
+		d.h = h
+		var got any
+		if err := d.do(func(_ context.Context, s *Session) { got = s.Get("k") }); err != nil || got != nil {
+			t.Fatalf("a session from before NotBefore read %v (%v), want none", got, err)
+		}
+		if d.cookie != "" {
+			t.Error("the refused session's cookie was not deleted")
+		}
+		h.clock.Add(2 * time.Second)
+		n := &device{h: h, ua: "N"}
+		n.login("u4")
+		if n.user() != "u4" {
+			t.Error("a session made after NotBefore is refused")
+		}
+	})
+}
+
+func TestMaxUserSessions(t *testing.T) {
+	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
+		t.Run("refuse", func(t *testing.T) {
+			h := newHarness(t, ec, withIndex, func(c *Config) { c.MaxUserSessions = 2 })
+			a, b, c := &device{h: h, ua: "A"}, &device{h: h, ua: "B"}, &device{h: h, ua: "C"}
+			a.login("u5")
+			b.login("u5")
+			var lerr error
+			if err := c.do(func(ctx context.Context, s *Session) { lerr = s.Login(ctx, "u5") }); err != nil {
+				t.Fatalf("a refused login failed the request: %v", err)
+			}
+			if !errors.Is(lerr, ErrTooManySessions) {
+				t.Fatalf("a third login: %v, want ErrTooManySessions", lerr)
+			}
+			if c.user() != "" || a.user() != "u5" || b.user() != "u5" {
+				t.Fatal("a refused login changed who is logged in")
+			}
+			// Logging in again on a device already counted is not a new session.
+			a.login("u5")
+			if a.user() != "u5" {
+				t.Fatal("logging in again at the limit was refused")
+			}
+		})
+		t.Run("end oldest", func(t *testing.T) {
+			h := newHarness(t, ec, withIndex, func(c *Config) { c.MaxUserSessions, c.EndOldestSession = 2, true })
+			a, b, c := &device{h: h, ua: "A"}, &device{h: h, ua: "B"}, &device{h: h, ua: "C"}
+			a.login("u6")
+			h.clock.Add(time.Second)
+			b.login("u6")
+			h.clock.Add(time.Second)
+			c.login("u6")
+			h.clock.Add(DefaultRevalidateInterval)
+			if a.user() != "" || b.user() != "u6" || c.user() != "u6" {
+				t.Fatal("at the limit, the oldest session was not the one ended")
+			}
+			list, err := h.m.UserSessions(context.Background(), "u6")
+			if err != nil || len(list) != 2 {
+				t.Fatalf("%d sessions (%v), want 2", len(list), err)
+			}
+		})
+	})
+}
+
+func TestReauthentication(t *testing.T) {
+	h := newHarness(t, engineCase{name: "cookie", engine: EngineCookie})
+	d := &device{h: h, ua: "D"}
+	if err := d.do(func(_ context.Context, s *Session) {
+		if s.AuthenticatedWithin(time.Hour) || !s.AuthenticatedAt().IsZero() {
+			t.Error("an anonymous session reports an authentication")
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	d.login("u7")
+	h.clock.Add(11 * time.Minute)
+	if err := d.do(func(_ context.Context, s *Session) {
+		if s.AuthenticatedWithin(10 * time.Minute) {
+			t.Error("an 11-minute-old login counts as within 10 minutes")
+		}
+		s.Reauthenticated()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.do(func(_ context.Context, s *Session) {
+		if !s.AuthenticatedWithin(10 * time.Minute) {
+			t.Error("Reauthenticated did not count")
+		}
+		if s.UserID() != "u7" {
+			t.Error("the user is lost without an index")
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.m.UserSessions(context.Background(), "u7"); !errors.Is(err, ErrNoIndex) {
+		t.Errorf("UserSessions without an index: %v, want ErrNoIndex", err)
+	}
+}
+
+// countingIndex counts the index operations of a real index and fails
+// them on demand.
+type countingIndex struct {
+	server.Index
+	binds, touches, entries, unbinds atomic.Int64
+	fail                             atomic.Bool
+}
+
+var errIndexDown = errors.New("index unreachable")
+
+func (c *countingIndex) Bind(ctx context.Context, user, id string, blob []byte, expires time.Time) error {
+	c.binds.Add(1)
+	if c.fail.Load() {
+		return errIndexDown
+	}
+	return c.Index.Bind(ctx, user, id, blob, expires)
+}
+
+func (c *countingIndex) Touch(ctx context.Context, user, id string, blob []byte, expires time.Time) error {
+	c.touches.Add(1)
+	if c.fail.Load() {
+		return errIndexDown
+	}
+	return c.Index.Touch(ctx, user, id, blob, expires)
+}
+
+func (c *countingIndex) Entries(ctx context.Context, user string) ([]server.Entry, error) {
+	c.entries.Add(1)
+	if c.fail.Load() {
+		return nil, errIndexDown
+	}
+	return c.Index.Entries(ctx, user)
+}
+
+func (c *countingIndex) Unbind(ctx context.Context, user string, ids ...string) error {
+	c.unbinds.Add(1)
+	if c.fail.Load() {
+		return errIndexDown
+	}
+	return c.Index.Unbind(ctx, user, ids...)
+}
+
+func (c *countingIndex) total() int64 {
+	return c.binds.Load() + c.touches.Load() + c.entries.Load() + c.unbinds.Load()
+}
+
+// TestRegistryOperationsPerInterval: a cookie session bound to a user makes
+// at most two registry operations per interval, over 10,000 requests.
+func TestRegistryOperationsPerInterval(t *testing.T) {
+	reg := &countingIndex{Index: memory.New()}
+	h := newHarness(t, engineCase{name: "cookie", engine: EngineCookie}, func(c *Config) { c.Registry = reg })
+	d := &device{h: h, ua: "D"}
+	d.login("u8")
+	start := reg.total()
+	const requests = 10000
+	step := 100 * time.Millisecond // 10,000 requests over 1,000 s: 16.7 intervals
+	for i := range requests {
+		h.clock.Add(step)
+		if err := d.do(func(_ context.Context, s *Session) {
+			if s.UserID() != "u8" {
+				t.Fatalf("request %d: logged out", i)
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ops := reg.total() - start
+	intervals := float64(requests) * float64(step) / float64(DefaultRevalidateInterval)
+	perInterval := float64(ops) / intervals
+	t.Logf("%d registry operations over %d requests, %.1f intervals: %.2f per interval (touches %d, reads of the global not-before %d)", ops, requests, intervals, perInterval, reg.touches.Load(), reg.entries.Load())
+	if perInterval > 2 {
+		t.Errorf("%.2f registry operations per session per interval, want at most 2", perInterval)
+	}
+	if ops == 0 {
+		t.Error("no registry operation at all: the session is never re-validated")
+	}
+}
+
+// TestRegistryDown: a bound session whose check against the registry
+// fails gets the error response, never an empty session or a silent pass;
+// a login whose entry cannot be written fails and writes nothing.
+func TestRegistryDown(t *testing.T) {
+	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
+		var reg *countingIndex
+		h := newHarness(t, ec, withIndex, func(c *Config) {
+			ix := c.Registry
+			if ix == nil {
+				ix = c.Store.(server.Index)
+			}
+			reg = &countingIndex{Index: ix}
+			c.Registry = reg
+		})
+		d := &device{h: h, ua: "D"}
+		d.login("u9")
+		cookie := d.cookie
+		reg.fail.Store(true)
+		h.clock.Add(DefaultRevalidateInterval)
+		var read any
+		err := d.do(func(_ context.Context, s *Session) { read = s.Get("cart") })
+		if !errors.Is(err, ErrStore) || !errors.Is(err, errIndexDown) {
+			t.Fatalf("a check against a registry that is down: %v, want a store error", err)
+		}
+		if read != nil {
+			t.Errorf("the session was served (%v) although it could not be checked", read)
+		}
+		if d.cookie != cookie {
+			t.Error("the failed request changed the cookie")
+		}
+		// A login while the registry is down fails and leaves nothing.
+		n := &device{h: h, ua: "N"}
+		err = n.do(func(ctx context.Context, s *Session) {
+			if err := s.Login(ctx, "u9"); err != nil {
+				t.Errorf("Login itself: %v", err) // the entry is written at save
+			}
+		})
+		if !errors.Is(err, ErrStore) || n.cookie != "" {
+			t.Fatalf("a login whose index entry failed: %v, cookie %q; want a store error and no cookie", err, n.cookie)
+		}
+		if mem, ok := h.store.(*memory.Store); ok && mem.Len() != 1 {
+			t.Errorf("the store holds %d sessions, want only the first device's", mem.Len())
+		}
+		reg.fail.Store(false)
+		if d.user() != "u9" {
+			t.Error("the session is lost once the registry is back")
+		}
+	})
+}
+
+// TestAutoKeepsBoundSessionsInTheStore: on the auto engine a logged-in
+// session lives in the store, where a revocation deletes it at once.
+func TestAutoKeepsBoundSessionsInTheStore(t *testing.T) {
+	st := memory.New()
+	h := newHarness(t, engineCase{name: "auto", engine: EngineAuto}, func(c *Config) { c.Store = st })
+	d := &device{h: h, ua: "D"}
+	if err := d.do(func(_ context.Context, s *Session) { s.Set("a", 1) }); err != nil {
+		t.Fatal(err)
+	}
+	if codec.IsRef(d.cookie) {
+		t.Fatal("an anonymous small session is not in the cookie")
+	}
+	d.login("u10")
+	if !codec.IsRef(d.cookie) || st.Len() != 1 {
+		t.Fatalf("a logged-in session is not in the store (cookie of %d bytes, %d stored)", len(d.cookie), st.Len())
+	}
+}
