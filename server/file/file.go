@@ -633,6 +633,9 @@ func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 			return n, s.ioError("delete expired: reading the directory", rerr)
 		}
 	}
+	if err := s.deleteExpiredEntries(ctx); err != nil {
+		fail(err)
+	}
 	if failures > 0 {
 		return n, fmt.Errorf("file session store: delete expired: %d files could not be cleaned up; first: %w", failures, first)
 	}
