@@ -39,7 +39,7 @@ func newMySQLStore(t *testing.T) server.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		s.DB().Exec("DROP TABLE IF EXISTS `" + table + "`")
+		s.DB().Exec("DROP TABLE IF EXISTS `" + table + "`, `" + table + mysql.UsersSuffix + "`")
 		s.Close()
 	})
 	return s

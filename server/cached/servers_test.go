@@ -36,7 +36,7 @@ func redisMySQL(t testing.TB) *Store {
 	t.Cleanup(func() {
 		c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if _, err := backing.DB().ExecContext(c, "DROP TABLE IF EXISTS `"+backing.Table()+"`"); err != nil {
+		if _, err := backing.DB().ExecContext(c, "DROP TABLE IF EXISTS `"+backing.Table()+"`, `"+backing.Table()+mysql.UsersSuffix+"`"); err != nil {
 			t.Errorf("drop table: %v", err)
 		}
 		iter := cache.Client().Scan(c, 0, cache.Prefix()+"*", 1000).Iterator()

@@ -74,6 +74,25 @@
 // DeleteExpired. You may create the table yourself (for example in your own
 // migrations) with the same columns.
 //
+// The user index (server.Index: a user's sessions, for listing and
+// revocation) has a table of its own, the sessions table's name followed
+// by UsersSuffix, which Migrate also creates:
+//
+//	CREATE TABLE IF NOT EXISTS `sessions_users` (
+//	  user_key VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+//	  entry_id VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+//	  data     MEDIUMBLOB  NOT NULL,
+//	  expiry   DATETIME(6) NOT NULL,
+//	  PRIMARY KEY (user_key, entry_id),
+//	  KEY expiry_idx (expiry)
+//	) ENGINE=InnoDB
+//
+// Each index operation is one statement too: Bind is INSERT … ON DUPLICATE
+// KEY UPDATE, Touch an UPDATE … WHERE expiry > ?now (no row: ErrNotFound),
+// Entries one SELECT of the user's live rows whatever their number, and
+// Unbind one DELETE … WHERE entry_id IN (…). DeleteExpired clears both
+// tables and counts the sessions.
+//
 // # Statements
 //
 // Each operation is one statement, so one round trip with interpolation on:

@@ -60,7 +60,7 @@ func dropTable(t testing.TB, db *sql.DB, table string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS `"+table+"`"); err != nil {
+	if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS `"+table+"`, `"+table+UsersSuffix+"`"); err != nil {
 		t.Errorf("drop table %s: %v", table, err)
 	}
 }

@@ -55,7 +55,9 @@ var (
 // Config configures a Store. The zero value is usable.
 type Config struct {
 	// Table is the name of the sessions table: an ASCII letter or
-	// underscore, then up to 63 letters, digits or underscores. It is
+	// underscore, then up to 57 letters, digits or underscores (so that the
+	// user index's table, the name followed by UsersSuffix, fits in MySQL's
+	// 64 characters). It is
 	// always quoted with backquotes in statements. Default DefaultTable.
 	Table string
 	// DeleteBatch is the most rows one DELETE statement of DeleteExpired
@@ -85,16 +87,17 @@ type Store struct {
 	maxLen int
 
 	qLoad, qLoadExpiry, qCreate, qUpdate, qDelete, qDeleteExpired, qCreateTable string
+	users                                                                       usersSQL
 }
 
 var _ server.Store = (*Store)(nil)
 
-var tableNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+var tableNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,57}$`)
 
 // ValidateTable reports whether name is acceptable as Config.Table.
 func ValidateTable(name string) error {
 	if !tableNameRE.MatchString(name) {
-		return fmt.Errorf("%w: table name %q: want an ASCII letter or underscore, then at most 63 letters, digits or underscores", ErrMisconfigured, name)
+		return fmt.Errorf("%w: table name %q: want an ASCII letter or underscore, then at most 57 letters, digits or underscores", ErrMisconfigured, name)
 	}
 	return nil
 }
@@ -146,6 +149,7 @@ func newStore(db *sql.DB, cfg Config) (*Store, error) {
 			"  PRIMARY KEY (session_key),\n" +
 			"  KEY expiry_idx (expiry)\n" +
 			") ENGINE=InnoDB",
+		users: usersQueries(table, maxLen),
 	}, nil
 }
 
@@ -348,11 +352,14 @@ func (s *Store) Close() error {
 	return s.db.Close()
 }
 
-// Migrate creates the table if it does not exist (see the package
+// Migrate creates the sessions table and the user index's table
+// (Table()+UsersSuffix) if they do not exist (see the package
 // documentation for the schema). It is safe to call on every start.
 func (s *Store) Migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, s.qCreateTable); err != nil {
-		return fmt.Errorf("session store mysql: migrate: %w", err)
+	for _, q := range []string{s.qCreateTable, s.users.create} {
+		if _, err := s.db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("session store mysql: migrate: %w", err)
+		}
 	}
 	return nil
 }
@@ -524,7 +531,7 @@ func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 		}
 		total += n
 		if n < int64(s.batch) {
-			return total, nil
+			return total, s.deleteExpiredEntries(ctx, cutoff)
 		}
 	}
 }
