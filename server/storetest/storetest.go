@@ -97,7 +97,9 @@
 //     users are kept apart, keys, IDs, blob sizes and done contexts are
 //     refused as the Store's are, and none of 300 Touches racing an Unbind
 //     brings the entry back. A store that does not implement it skips the
-//     subtest.
+//     subtest, and so does one whose Entries returns an error matching
+//     errors.ErrUnsupported (a store that wraps another, which keeps
+//     none).
 //
 // RunBenchmarks measures a store's Load, Update and Create+Delete, one call
 // at a time, for a BenchmarkXxx function of the store's own.
