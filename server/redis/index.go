@@ -146,4 +146,3 @@ func (s *Store) Unbind(ctx context.Context, user string, ids ...string) error {
 	}
 	return nil
 }
-
