@@ -269,6 +269,11 @@ func configErr(format string, args ...any) error {
 //	SESSION_TOKEN_HEADER             the token's request header, default none
 //	SESSION_TOKEN_RESPONSE_HEADER    the new token's response header
 //	SESSION_TOKEN_ONLY               true | false
+//	SESSION_REVALIDATE_INTERVAL      seconds, default 60
+//	SESSION_MAX_USER_SESSIONS        sessions per user, default no limit
+//	SESSION_END_OLDEST_SESSION       true | false
+//	SESSION_RECORD_CLIENT_ADDR       true | false
+//	SESSION_NOT_BEFORE               RFC 3339 time, default none
 //
 // A secret is its bytes exactly as given, in the variable and in the
 // fallbacks alike; a secret with leading or trailing whitespace is an
@@ -366,6 +371,32 @@ func configFromLookup(lookup func(string) (string, bool)) (Config, error) {
 	str("SESSION_TOKEN_HEADER", &c.TokenHeader)
 	str("SESSION_TOKEN_RESPONSE_HEADER", &c.TokenResponseHeader)
 	boolean("SESSION_TOKEN_ONLY", &c.TokenOnly)
+	if v, ok := lookup("SESSION_REVALIDATE_INTERVAL"); ok {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n <= 0 {
+			errs = append(errs, configErr("SESSION_REVALIDATE_INTERVAL=%q: want a positive number of seconds", v))
+		} else {
+			c.RevalidateInterval = time.Duration(n) * time.Second
+		}
+	}
+	if v, ok := lookup("SESSION_MAX_USER_SESSIONS"); ok {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 0 {
+			errs = append(errs, configErr("SESSION_MAX_USER_SESSIONS=%q: want a number of sessions (0: no limit)", v))
+		} else {
+			c.MaxUserSessions = n
+		}
+	}
+	boolean("SESSION_END_OLDEST_SESSION", &c.EndOldestSession)
+	boolean("SESSION_RECORD_CLIENT_ADDR", &c.RecordClientAddr)
+	if v, ok := lookup("SESSION_NOT_BEFORE"); ok && strings.TrimSpace(v) != "" {
+		t, err := time.Parse(time.RFC3339, strings.TrimSpace(v))
+		if err != nil {
+			errs = append(errs, configErr("SESSION_NOT_BEFORE=%q: want an RFC 3339 time, such as 2026-12-01T09:00:00Z", v))
+		} else {
+			c.NotBefore = t
+		}
+	}
 	return c, errors.Join(errs...)
 }
 

@@ -199,6 +199,33 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 }
 
+func TestConfigFromEnvUsers(t *testing.T) {
+	c, err := configFromLookup(configEnv(map[string]string{
+		"SESSION_REVALIDATE_INTERVAL": "30",
+		"SESSION_MAX_USER_SESSIONS":   "5",
+		"SESSION_END_OLDEST_SESSION":  "true",
+		"SESSION_RECORD_CLIENT_ADDR":  "true",
+		"SESSION_NOT_BEFORE":          "2026-12-01T09:00:00Z",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RevalidateInterval != 30*time.Second || c.MaxUserSessions != 5 || !c.EndOldestSession || !c.RecordClientAddr ||
+		!c.NotBefore.Equal(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)) {
+		t.Errorf("ConfigFromEnv: %+v", c)
+	}
+	for name, bad := range map[string]string{
+		"SESSION_REVALIDATE_INTERVAL": "0",
+		"SESSION_MAX_USER_SESSIONS":   "-1",
+		"SESSION_NOT_BEFORE":          "yesterday",
+	} {
+		_, err := configFromLookup(configEnv(map[string]string{name: bad}))
+		if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%q: %v, want a config error naming it", name, bad, err)
+		}
+	}
+}
+
 func TestConfigNewRejects(t *testing.T) {
 	secret := []byte(strings.Repeat("s", 32))
 	tests := []struct {
@@ -221,6 +248,8 @@ func TestConfigNewRejects(t *testing.T) {
 		{"cookie name with =", Config{SecretKey: secret, CookieName: "a=b"}, []string{"invalid cookie name"}},
 		{"cookie path with ;", Config{SecretKey: secret, CookiePath: "/;Domain=evil"}, []string{"Path"}},
 		{"negative cookie size", Config{SecretKey: secret, CookieMaxSize: -1}, []string{"MaxSize"}},
+		{"session limit without an index", Config{SecretKey: secret, MaxUserSessions: 3}, []string{"MaxUserSessions", "Registry"}},
+		{"negative revalidation", Config{SecretKey: secret, RevalidateInterval: -time.Second}, []string{"RevalidateInterval"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

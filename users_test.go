@@ -568,3 +568,95 @@ func TestAutoKeepsBoundSessionsInTheStore(t *testing.T) {
 		t.Fatalf("a logged-in session is not in the store (cookie of %d bytes, %d stored)", len(d.cookie), st.Len())
 	}
 }
+
+// opStore is a memory store, index included, that counts every operation:
+// each is one round trip on the MySQL and Redis stores (see their
+// round-trip tests).
+type opStore struct {
+	*memory.Store
+	ops atomic.Int64
+}
+
+func (s *opStore) Load(ctx context.Context, k string) ([]byte, error) {
+	s.ops.Add(1)
+	return s.Store.Load(ctx, k)
+}
+func (s *opStore) Create(ctx context.Context, k string, b []byte, e time.Time) error {
+	s.ops.Add(1)
+	return s.Store.Create(ctx, k, b, e)
+}
+func (s *opStore) Update(ctx context.Context, k string, b []byte, e time.Time) error {
+	s.ops.Add(1)
+	return s.Store.Update(ctx, k, b, e)
+}
+func (s *opStore) Delete(ctx context.Context, k string) error {
+	s.ops.Add(1)
+	return s.Store.Delete(ctx, k)
+}
+func (s *opStore) Bind(ctx context.Context, u, id string, b []byte, e time.Time) error {
+	s.ops.Add(1)
+	return s.Store.Bind(ctx, u, id, b, e)
+}
+func (s *opStore) Touch(ctx context.Context, u, id string, b []byte, e time.Time) error {
+	s.ops.Add(1)
+	return s.Store.Touch(ctx, u, id, b, e)
+}
+func (s *opStore) Entries(ctx context.Context, u string) ([]server.Entry, error) {
+	s.ops.Add(1)
+	return s.Store.Entries(ctx, u)
+}
+func (s *opStore) Unbind(ctx context.Context, u string, ids ...string) error {
+	s.ops.Add(1)
+	return s.Store.Unbind(ctx, u, ids...)
+}
+
+// TestServerEngineUserRoundTrips counts the store operations of a user's
+// requests on the server engine against the same requests of an anonymous
+// session: an ordinary request of a bound session costs none more, a login
+// one more (the index entry), and listing a user's sessions one, whatever
+// their number.
+func TestServerEngineUserRoundTrips(t *testing.T) {
+	st := &opStore{Store: memory.New()}
+	h := newHarness(t, engineCase{name: "server", engine: EngineServer}, func(c *Config) { c.Store = st })
+	count := func(d *device, f func(ctx context.Context, s *Session)) int64 {
+		t.Helper()
+		before := st.ops.Load()
+		if err := d.do(f); err != nil {
+			t.Fatal(err)
+		}
+		return st.ops.Load() - before
+	}
+	read := func(_ context.Context, s *Session) { _ = s.Get("cart") }
+	write := func(_ context.Context, s *Session) { s.Set("cart", "2 books") }
+
+	anon, user := &device{h: h, ua: "anon"}, &device{h: h, ua: "user"}
+	count(anon, func(_ context.Context, s *Session) { s.Set("cart", "1 book") })
+	count(user, func(_ context.Context, s *Session) { s.Set("cart", "1 book") })
+	count(anon, read) // the Manager reads the global not-before once per interval
+	// Login of an existing session: the old entry is deleted, a new one
+	// created (as CycleKey), and the index entry bound.
+	cycle := count(anon, func(ctx context.Context, s *Session) { s.CycleKey(ctx) })
+	login := count(user, func(ctx context.Context, s *Session) { s.Login(ctx, "u11") })
+	t.Logf("CycleKey %d operations, Login %d", cycle, login)
+	if login > cycle+1 {
+		t.Errorf("Login costs %d store operations, CycleKey %d: want at most one more", login, cycle)
+	}
+	for _, c := range []struct {
+		name string
+		f    func(ctx context.Context, s *Session)
+	}{{"read", read}, {"write", write}} {
+		a, u := count(anon, c.f), count(user, c.f)
+		t.Logf("%s: anonymous %d operations, logged in %d", c.name, a, u)
+		if u != a || a > 2 {
+			t.Errorf("an ordinary %s of a logged-in session costs %d operations, an anonymous one %d", c.name, u, a)
+		}
+	}
+	for range 40 {
+		(&device{h: h, ua: "more"}).login("u11")
+	}
+	before := st.ops.Load()
+	list, err := h.m.UserSessions(context.Background(), "u11")
+	if n := st.ops.Load() - before; err != nil || n != 1 || len(list) != 41 {
+		t.Errorf("listing 41 sessions: %d sessions, %d operations (%v); want 41 in one", len(list), n, err)
+	}
+}
