@@ -368,3 +368,53 @@ func ExampleSession_SetE() {
 	// serializer msgpack: key "order": field Done: cannot encode chan struct {}
 	// true false
 }
+
+// Login binds a session to a user; the user index then lists the user's
+// sessions, and revoking one ends it everywhere: here a cookie session,
+// checked against a Registry at most once per RevalidateInterval.
+func ExampleSession_Login() {
+	registry := memory.New() // in production a shared store: Redis, MySQL
+	defer registry.Close()
+	m, err := session.New(session.Config{SecretKey: exampleKey, Registry: registry, RevalidateInterval: time.Millisecond})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
+		// The password has been checked.
+		if err := session.FromRequest(r).Login(r.Context(), "ada"); err != nil {
+			http.Error(w, "cannot log in", http.StatusServiceUnavailable)
+		}
+	})
+	mux.HandleFunc("/me", func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromRequest(r)
+		if s.UserID() == "" {
+			fmt.Fprint(w, "anonymous")
+			return
+		}
+		list, _ := m.UserSessions(r.Context(), s.UserID())
+		fmt.Fprintf(w, "%s, %d sessions", s.UserID(), len(list))
+	})
+	mux.HandleFunc("/logout-others", func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromRequest(r)
+		if err := m.RevokeUserSessions(r.Context(), s.UserID(), s.ID()); err != nil {
+			http.Error(w, "cannot revoke", http.StatusServiceUnavailable)
+		}
+	})
+	h := m.Handler(mux)
+
+	_, laptop := get(h, "/login", "")
+	_, phone := get(h, "/login", "")
+	body, _ := get(h, "/me", laptop)
+	fmt.Println(body)
+	get(h, "/logout-others", laptop)
+	time.Sleep(2 * time.Millisecond) // the phone's next check against the registry
+	body, _ = get(h, "/me", phone)
+	fmt.Println("phone:", body)
+	body, _ = get(h, "/me", laptop)
+	fmt.Println("laptop:", body)
+	// Output:
+	// ada, 2 sessions
+	// phone: anonymous
+	// laptop: ada, 1 sessions
+}
