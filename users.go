@@ -580,8 +580,9 @@ func (m *Manager) UserSessions(ctx context.Context, user string) ([]UserSession,
 	var current codec.ID
 	if s, ok := FromContext(ctx); ok {
 		s.mu.Lock()
+		s.load()
 		current = s.id
-		s.mu.Unlock()
+		s.unlock()
 	}
 	out := make([]UserSession, 0, len(es))
 	for _, e := range es {
