@@ -193,7 +193,7 @@ func walk(t *testing.T, c *client, storeLen func() int, maxAdds int) (failedAt i
 	// the cookie as the client holds it.
 	body = c.page("GET", "/session", nil,
 		"<code>visits</code></td><td><code>int",
-		"<code>user</code></td><td><code>string</code>",
+		"<code>_session_user</code></td><td><code>string</code>",
 		"<code>cart</code></td><td><code>[]")
 	if got, want := atoi(t, cookieSizeRE, body), len(c.cookie()); got != want {
 		t.Fatalf("the session page says the cookie has %d bytes; the client holds %d", got, want)
