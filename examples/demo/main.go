@@ -43,7 +43,8 @@
 // page lists the user's sessions (Manager.UserSessions) from the user
 // index, with a button to revoke each and one to log out everywhere else.
 // On the server and auto engines the index is the store, and a revoked
-// session is gone at once. On the cookie engine the index is the store
+// session is gone at once (the auto engine keeps a logged-in session in
+// the store, however small). On the cookie engine the index is the store
 // that SESSION_STORE names, if any (the cookie engine keeps no session in
 // it, only the index); without SESSION_STORE the demo keeps the index in a
 // memory store of its own (Config.Registry), which lives as long as the
