@@ -1,7 +1,8 @@
 // Demo is a small web site that shows what package session does: a visit
-// counter, login and logout with a flash message, a shopping cart that
-// grows until it no longer fits in a cookie, and a page that shows the
-// session as the server decoded it.
+// counter, login and logout with a flash message, a "Your sessions" page
+// that lists the sessions of the user logged in and revokes them, a
+// shopping cart that grows until it no longer fits in a cookie, and a page
+// that shows the session as the server decoded it.
 //
 // Run it from the repository root:
 //
@@ -36,6 +37,22 @@
 //
 // Without SESSION_SECRET_KEY it makes up a random key for the run, so
 // sessions do not survive a restart.
+//
+// Login asks for a user name only (this is a demo: there is no password)
+// and binds the session to that user (Session.Login). The "Your sessions"
+// page lists the user's sessions (Manager.UserSessions) from the user
+// index, with a button to revoke each and one to log out everywhere else.
+// On the server and auto engines the index is the store, and a revoked
+// session is gone at once (the auto engine keeps a logged-in session in
+// the store, however small). On the cookie engine the index is the store
+// that SESSION_STORE names, if any (the cookie engine keeps no session in
+// it, only the index); without SESSION_STORE the demo keeps the index in a
+// memory store of its own (Config.Registry), which lives as long as the
+// process. A cookie session learns of its revocation when it is next
+// checked against the index, at most SESSION_REVALIDATE_INTERVAL seconds
+// (default 60) after its last check:
+//
+//	SESSION_REVALIDATE_INTERVAL=2 go run ./examples/demo
 package main
 
 import (
@@ -56,6 +73,7 @@ import (
 
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/server"
+	"github.com/sessionkit/session/server/memory"
 	"github.com/sessionkit/session/sessionenv"
 )
 
@@ -119,8 +137,10 @@ func run(ctx context.Context, addr string, out io.Writer) error {
 
 // configure reads the session configuration and store from the
 // environment, and creates the store's table if it needs one. Without
-// SESSION_SECRET_KEY it uses a random key, and says so on out. The
-// returned function releases the store.
+// SESSION_SECRET_KEY it uses a random key, and says so on out. On the
+// cookie engine without a store it keeps the user index in a memory store
+// (Config.Registry), and says so on out. The returned function releases
+// the store and the registry.
 func configure(ctx context.Context, out io.Writer) (session.Config, func() error, error) {
 	cfg, closeStore, err := sessionenv.Load(ctx)
 	if err != nil {
@@ -134,6 +154,16 @@ func configure(ctx context.Context, out io.Writer) (session.Config, func() error
 		cfg.SecretKey = make([]byte, 32)
 		rand.Read(cfg.SecretKey) // never fails (crypto/rand)
 		fmt.Fprintln(out, "demo: SESSION_SECRET_KEY is not set: using a random key for this run; sessions will not survive a restart")
+	}
+	// With a store, the cookie engine keeps its user index there (Registry
+	// nil means Store). Without one, cookie sessions could not be listed or
+	// revoked: the demo keeps the index in memory.
+	if cfg.Registry == nil && cfg.Store == nil && (cfg.Engine == "" || cfg.Engine == session.EngineCookie) {
+		reg := memory.New(memory.Options{CleanupInterval: 10 * time.Minute})
+		cfg.Registry = reg
+		closeOthers := closeStore
+		closeStore = func() error { return errors.Join(closeOthers(), reg.Close()) }
+		fmt.Fprintln(out, "demo: SESSION_STORE is not set: keeping the cookie sessions' user index in memory (a memory store as the Registry); it is lost at restart")
 	}
 	return cfg, closeStore, nil
 }

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/internal/testenv"
@@ -193,7 +194,7 @@ func walk(t *testing.T, c *client, storeLen func() int, maxAdds int) (failedAt i
 	// the cookie as the client holds it.
 	body = c.page("GET", "/session", nil,
 		"<code>visits</code></td><td><code>int",
-		"<code>user</code></td><td><code>string</code>",
+		"<code>_session_user</code></td><td><code>string</code>",
 		"<code>cart</code></td><td><code>[]")
 	if got, want := atoi(t, cookieSizeRE, body), len(c.cookie()); got != want {
 		t.Fatalf("the session page says the cookie has %d bytes; the client holds %d", got, want)
@@ -388,4 +389,182 @@ func sessionFiles(t *testing.T, dir string) int {
 		}
 	}
 	return n
+}
+
+// agentTransport sends every request with its User-Agent.
+type agentTransport struct{ agent string }
+
+func (a agentTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("User-Agent", a.agent)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// browser returns another client of the same demo, with a cookie jar of
+// its own and the given User-Agent.
+func (c *client) browser(agent string) *client {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return &client{t: c.t, srv: c.srv, http: &http.Client{Jar: jar, Transport: agentTransport{agent}}}
+}
+
+var (
+	sessionRowRE = regexp.MustCompile(`<tr id="session-(\d+)" class="session( current)?" data-id="([^"]+)">\s*<td><span class="device">([^<]*)</span>`)
+	csrfRE       = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+)
+
+// sessionRow is a line of the sessions page.
+type sessionRow struct {
+	id, device string
+	current    bool
+}
+
+// yourSessions opens the sessions page and returns its lines and the
+// forms' CSRF token.
+func (c *client) yourSessions(want ...string) ([]sessionRow, string) {
+	c.t.Helper()
+	body := c.page("GET", "/sessions", nil, want...)
+	var rows []sessionRow
+	for _, m := range sessionRowRE.FindAllStringSubmatch(body, -1) {
+		rows = append(rows, sessionRow{id: m[3], device: m[4], current: m[2] != ""})
+	}
+	m := csrfRE.FindStringSubmatch(body)
+	if m == nil {
+		c.t.Fatalf("the sessions page has no CSRF token:\n%s", body)
+	}
+	return rows, m[1]
+}
+
+// current returns the ID of the line marked current, failing unless there
+// is exactly one.
+func current(t *testing.T, rows []sessionRow) string {
+	t.Helper()
+	var id string
+	for _, r := range rows {
+		if r.current {
+			if id != "" {
+				t.Fatalf("two sessions marked current: %+v", rows)
+			}
+			id = r.id
+		}
+	}
+	if id == "" {
+		t.Fatalf("no session marked current: %+v", rows)
+	}
+	return id
+}
+
+// loggedOutWithin reloads the home page until it says the client is not
+// logged in, and returns how long that took; it fails the test after
+// limit.
+func (c *client) loggedOutWithin(limit time.Duration) time.Duration {
+	c.t.Helper()
+	start := time.Now()
+	for {
+		body := c.page("GET", "/", nil)
+		if strings.Contains(body, "Not logged in") {
+			return time.Since(start)
+		}
+		if time.Since(start) > limit {
+			c.t.Fatalf("still logged in %v after the revocation", limit)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestYourSessions logs in as one user from two clients, lists the
+// user's sessions from each, revokes one from the other, and ends every
+// other session at once, on each engine.
+func TestYourSessions(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		env    map[string]string
+		atOnce bool // a revoked session is logged out on its next request
+	}{
+		{"server", map[string]string{"SESSION_ENGINE": "server", "SESSION_STORE": "memory"}, true},
+		{"auto", map[string]string{"SESSION_ENGINE": "auto", "SESSION_STORE": "memory"}, true},
+		{"cookie", map[string]string{"SESSION_REVALIDATE_INTERVAL": "1"}, false},
+		{"cookie-store", map[string]string{"SESSION_STORE": "memory", "SESSION_REVALIDATE_INTERVAL": "1"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, cfg, out := startDemo(t, tc.env)
+			switch tc.name {
+			case "cookie":
+				if _, ok := cfg.Registry.(*memory.Store); !ok || !strings.Contains(out, "user index in memory") {
+					t.Fatalf("the cookie engine without a store has Registry %T and said:\n%s", cfg.Registry, out)
+				}
+			default:
+				if cfg.Registry != nil || strings.Contains(out, "user index in memory") {
+					t.Fatalf("with a store the demo set Registry %T and said:\n%s", cfg.Registry, out)
+				}
+			}
+			// Without a login the page sends the browser to the login form.
+			c.page("GET", "/sessions", nil, `<h1>Log in</h1>`)
+
+			a := c.browser("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/140.0")
+			b := c.browser("Mozilla/5.0 (X11; Linux x86_64) Chrome/140.0.0.0 Safari/537.36")
+			a.page("POST", "/login", url.Values{"username": {"bob"}}, "Signed in as <strong>bob</strong>")
+			b.page("POST", "/login", url.Values{"username": {"bob"}}, "Signed in as <strong>bob</strong>")
+
+			rowsB, _ := b.yourSessions("with 2 sessions")
+			idB := current(t, rowsB)
+			rows, token := a.yourSessions("with 2 sessions", "user index <b>")
+			idA := current(t, rows)
+			if idA == idB || len(rows) != 2 {
+				t.Fatalf("the sessions page lists %+v; want A's (%s) and B's (%s)", rows, idA, idB)
+			}
+			for _, r := range rows {
+				want := map[bool]string{true: "Firefox on Windows", false: "Chrome on Linux"}[r.current]
+				if r.device != want {
+					t.Errorf("session %s is from %q, want %q", r.id, r.device, want)
+				}
+			}
+
+			// A revocation without the token, or with another session's,
+			// is refused.
+			if status, _ := a.do("POST", "/sessions/revoke", url.Values{"id": {idB}}); status != http.StatusForbidden {
+				t.Fatalf("a revocation without the CSRF token: status %d, want 403", status)
+			}
+			_, tokenB := b.yourSessions()
+			if status, _ := a.do("POST", "/sessions/revoke", url.Values{"id": {idB}, "csrf": {tokenB}}); status != http.StatusForbidden {
+				t.Fatalf("a revocation with another session's CSRF token: status %d, want 403", status)
+			}
+			b.page("GET", "/", nil, "Signed in as <strong>bob</strong>")
+
+			a.page("POST", "/sessions/revoke", url.Values{"id": {idB}, "csrf": {token}}, "The session was ended.", "with 1 session.")
+			var took time.Duration
+			if tc.atOnce {
+				b.page("GET", "/", nil, "Not logged in")
+			} else {
+				took = b.loggedOutWithin(4 * time.Second)
+			}
+			t.Logf("%s: B was logged out %v after the revocation", tc.name, took.Round(time.Millisecond))
+			a.page("POST", "/sessions/revoke", url.Values{"id": {idB}, "csrf": {token}}, "That session had already ended.")
+
+			// Log out everywhere else.
+			others := []*client{c.browser("curl/8.0"), c.browser("curl/8.1")}
+			for _, o := range others {
+				o.page("POST", "/login", url.Values{"username": {"bob"}}, "Signed in as <strong>bob</strong>")
+			}
+			a.yourSessions("with 3 sessions")
+			a.page("POST", "/sessions/revoke-others", url.Values{"csrf": {token}}, "You were logged out everywhere else.", "with 1 session.")
+			for _, o := range others {
+				if tc.atOnce {
+					o.page("GET", "/", nil, "Not logged in")
+				} else {
+					o.loggedOutWithin(4 * time.Second)
+				}
+			}
+			if rows, _ := a.yourSessions("with 1 session."); current(t, rows) != idA {
+				t.Fatalf("after logging out everywhere else: %+v", rows)
+			}
+
+			// Logging out removes the session from the user's sessions.
+			a.page("POST", "/logout", nil, "Not logged in")
+			b.page("POST", "/login", url.Values{"username": {"bob"}})
+			b.yourSessions("with 1 session.")
+		})
+	}
 }

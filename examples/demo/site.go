@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	crand "crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"html/template"
@@ -11,15 +14,18 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/codec"
 	"github.com/sessionkit/session/cookie"
+	"github.com/sessionkit/session/server"
 )
 
 // site holds the demo's handlers.
 type site struct {
 	cfg session.Config // as configured, with the defaults filled in for display
+	m   *session.Manager
 }
 
 // newSite returns the demo's pages wrapped in the session middleware.
@@ -30,6 +36,7 @@ func newSite(cfg session.Config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.m = m
 	// The defaults session.New applied, for the pages to show.
 	if d.cfg.Engine == "" {
 		d.cfg.Engine = session.EngineCookie
@@ -46,12 +53,18 @@ func newSite(cfg session.Config) (http.Handler, error) {
 	if d.cfg.CookieMaxSize == 0 {
 		d.cfg.CookieMaxSize = cookie.DefaultMaxSize
 	}
+	if d.cfg.RevalidateInterval == 0 {
+		d.cfg.RevalidateInterval = session.DefaultRevalidateInterval
+	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", d.home)
 	mux.HandleFunc("GET /login", d.loginForm)
 	mux.HandleFunc("POST /login", d.login)
 	mux.HandleFunc("POST /logout", d.logout)
+	mux.HandleFunc("GET /sessions", d.sessions)
+	mux.HandleFunc("POST /sessions/revoke", d.revoke)
+	mux.HandleFunc("POST /sessions/revoke-others", d.revokeOthers)
 	mux.HandleFunc("GET /cart", d.cart)
 	mux.HandleFunc("POST /cart", d.changeCart)
 	mux.HandleFunc("GET /session", d.session)
@@ -62,6 +75,11 @@ func newSite(cfg session.Config) (http.Handler, error) {
 type page struct {
 	Cfg        session.Config
 	Store      string
+	Index      string // where the user index is
+	IndexNote  string // what revoking a session does, on this engine
+	Sessions   []userSession
+	CSRF       string
+	Title      string
 	User       string
 	Flashes    []string
 	Visits     int
@@ -88,10 +106,38 @@ type item struct {
 // value is one session value, for the session page.
 type value struct{ Key, Type, Value string }
 
+// userSession is one line of the "Your sessions" page.
+type userSession struct {
+	session.UserSession
+	Device string
+}
+
 func (d *site) page() page {
-	p := page{Cfg: d.cfg, Store: "none"}
+	p := page{Cfg: d.cfg, Store: "none", Index: "none"}
 	if d.cfg.Store != nil {
 		p.Store = fmt.Sprintf("%T", d.cfg.Store)
+	}
+	_, storeIndex := d.cfg.Store.(server.Index)
+	switch {
+	case d.cfg.Registry != nil && d.cfg.Store == nil:
+		p.Index = fmt.Sprintf("%T in this process", d.cfg.Registry)
+	case d.cfg.Registry != nil:
+		p.Index = fmt.Sprintf("%T", d.cfg.Registry)
+	case storeIndex:
+		p.Index = "the store"
+	}
+	interval := d.cfg.RevalidateInterval
+	switch {
+	case p.Index == "none":
+		p.IndexNote = "There is no user index: sessions cannot be listed or revoked."
+	case d.cfg.Engine == session.EngineServer:
+		p.IndexNote = fmt.Sprintf("Sessions are kept in the server store (%s), which also keeps each user's list of sessions: a session you revoke is deleted from the store at once, and its browser is logged out on its next request.", p.Store)
+	case d.cfg.Engine == session.EngineAuto:
+		p.IndexNote = fmt.Sprintf("Small sessions live in their cookie, but a session bound to a user is moved into the server store (%s), which also keeps each user's list of sessions: a session you revoke is deleted from the store at once, and its browser is logged out on its next request.", p.Store)
+	case d.cfg.Store == nil:
+		p.IndexNote = fmt.Sprintf("Cookie sessions: each session lives in its browser's cookie. SESSION_STORE is not set, so the demo keeps each user's list of sessions in a memory store of its own (Config.Registry), lost when the demo restarts. A session is checked against that list at most every %v (SESSION_REVALIDATE_INTERVAL): a session you revoke is logged out within %v.", interval, interval)
+	default:
+		p.IndexNote = fmt.Sprintf("Cookie sessions: each session lives in its browser's cookie; the store that SESSION_STORE names (%s) keeps only each user's list of sessions. A session is checked against that list at most every %v (SESSION_REVALIDATE_INTERVAL): a session you revoke is logged out within %v.", p.Store, interval, interval)
 	}
 	return p
 }
@@ -118,7 +164,7 @@ func (d *site) home(w http.ResponseWriter, r *http.Request) {
 	p.Visits, _ = session.Get[int](s, "visits") // 0 when absent
 	p.Visits++
 	s.Set("visits", p.Visits)
-	p.User, _ = session.Get[string](s, "user")
+	p.User = s.UserID()
 	d.render(w, http.StatusOK, "home", p)
 }
 
@@ -126,8 +172,10 @@ func (d *site) loginForm(w http.ResponseWriter, r *http.Request) {
 	d.render(w, http.StatusOK, "login", d.page())
 }
 
-// login keeps the user name in the session, under a new session key so that
-// a session planted before login is worthless after it.
+// login binds the session to the user name (there is no password: this
+// is a demo), under a new session key so that a session planted before
+// login is worthless after it. With a user index the session joins the
+// user's sessions, which the sessions page lists.
 func (d *site) login(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimSpace(r.PostFormValue("username"))
 	if name == "" || len(name) > 64 {
@@ -137,23 +185,205 @@ func (d *site) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := session.FromRequest(r)
-	if err := s.CycleKey(r.Context()); err != nil {
+	err := s.Login(r.Context(), name)
+	if errors.Is(err, session.ErrTooManySessions) {
+		p := d.page()
+		p.Error = fmt.Sprintf("%s already has %d sessions (SESSION_MAX_USER_SESSIONS): log out of one first.", name, d.cfg.MaxUserSessions)
+		d.render(w, http.StatusConflict, "login", p)
+		return
+	}
+	if err != nil {
 		http.Error(w, "The session store is unavailable.", http.StatusServiceUnavailable)
 		return
 	}
-	s.Set("user", name)
+	s.Delete(csrfKey) // a token seen before login is no good after it
 	s.AddFlash("Logged in as " + name)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
-// logout ends the session. A flash message added now would start a new
-// session, so there is none.
+// logout ends the session and removes it from the user's sessions. A flash
+// message added now would start a new session, so there is none.
 func (d *site) logout(w http.ResponseWriter, r *http.Request) {
-	if err := session.FromRequest(r).Flush(r.Context()); err != nil {
+	if err := session.FromRequest(r).Logout(r.Context()); err != nil {
 		http.Error(w, "The session store is unavailable.", http.StatusServiceUnavailable)
 		return
 	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// csrfKey is the session value that holds the token of the sessions page's
+// forms. The revocations are POSTs that must carry it: the session cookie
+// is SameSite=Lax, which already keeps other sites' POSTs from sending it
+// in current browsers, and the token protects the revocations in the
+// others too. It is made when the sessions page is first shown, and
+// dropped at login.
+const csrfKey = "csrf"
+
+// csrfToken returns the session's token, making one if it has none.
+func csrfToken(s *session.Session) string {
+	if t, _ := session.Get[string](s, csrfKey); t != "" {
+		return t
+	}
+	b := make([]byte, 18)
+	crand.Read(b) // never fails (crypto/rand)
+	t := base64.RawURLEncoding.EncodeToString(b)
+	s.Set(csrfKey, t)
+	return t
+}
+
+// validCSRF reports whether the form posted carries the session's token.
+func validCSRF(s *session.Session, r *http.Request) bool {
+	want, _ := session.Get[string](s, csrfKey)
+	got := r.PostFormValue("csrf")
+	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// userOf returns the user the request's session is bound to. Without one
+// it sends the browser to the login page and returns "".
+func (d *site) userOf(w http.ResponseWriter, r *http.Request) (*session.Session, string) {
+	s := session.FromRequest(r)
+	user := s.UserID()
+	if user == "" {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+	}
+	return s, user
+}
+
+// sessions lists the sessions of the user logged in, most recently seen
+// first, this one marked.
+func (d *site) sessions(w http.ResponseWriter, r *http.Request) {
+	s, user := d.userOf(w, r)
+	if user == "" {
+		return
+	}
+	list, err := d.m.UserSessions(r.Context(), user)
+	if errors.Is(err, session.ErrNoIndex) {
+		p := d.page()
+		p.Title, p.Error = "No user index", p.IndexNote
+		d.render(w, http.StatusNotImplemented, "message", p)
+		return
+	}
+	if err != nil {
+		d.failure(w, "listing the sessions", err)
+		return
+	}
+	p := d.page()
+	p.User = user
+	for _, f := range s.Flashes() {
+		p.Flashes = append(p.Flashes, fmt.Sprint(f))
+	}
+	p.CSRF = csrfToken(s)
+	for _, us := range list {
+		p.Sessions = append(p.Sessions, userSession{us, device(us.UserAgent)})
+	}
+	d.render(w, http.StatusOK, "sessions", p)
+}
+
+// revoke ends one of the user's sessions.
+func (d *site) revoke(w http.ResponseWriter, r *http.Request) {
+	s, user := d.userOf(w, r)
+	if user == "" {
+		return
+	}
+	if !validCSRF(s, r) {
+		d.forbidden(w)
+		return
+	}
+	id := r.PostFormValue("id")
+	if id == s.ID() {
+		d.logout(w, r) // revoking this session is logging out
+		return
+	}
+	switch err := d.m.RevokeSession(r.Context(), user, id); {
+	case errors.Is(err, server.ErrNotFound):
+		s.AddFlash("That session had already ended.")
+	case errors.Is(err, session.ErrStore):
+		d.failure(w, "revoking a session", err)
+		return
+	case err != nil:
+		http.Error(w, "No such session.", http.StatusBadRequest)
+		return
+	default:
+		s.AddFlash("The session was ended.")
+	}
+	http.Redirect(w, r, "/sessions", http.StatusSeeOther)
+}
+
+// revokeOthers ends every session of the user but this one.
+func (d *site) revokeOthers(w http.ResponseWriter, r *http.Request) {
+	s, user := d.userOf(w, r)
+	if user == "" {
+		return
+	}
+	if !validCSRF(s, r) {
+		d.forbidden(w)
+		return
+	}
+	if err := d.m.RevokeUserSessions(r.Context(), user, s.ID()); err != nil {
+		d.failure(w, "revoking the other sessions", err)
+		return
+	}
+	s.AddFlash("You were logged out everywhere else.")
+	http.Redirect(w, r, "/sessions", http.StatusSeeOther)
+}
+
+// forbidden answers a form posted without the session's CSRF token.
+func (d *site) forbidden(w http.ResponseWriter) {
+	p := d.page()
+	p.Title = "Forbidden"
+	p.Error = "The form did not carry this session's token (it may come from another site, or from before you logged in). Open the sessions page again and retry."
+	d.render(w, http.StatusForbidden, "message", p)
+}
+
+// failure answers a request whose user index operation failed.
+func (d *site) failure(w http.ResponseWriter, what string, err error) {
+	log.Printf("demo: %s: %v", what, err)
+	p := d.page()
+	p.Title = "The session store is unavailable"
+	p.Error = "The user's sessions could not be read or changed; the server's log has the details."
+	d.render(w, http.StatusServiceUnavailable, "message", p)
+}
+
+// device names the browser and system of a User-Agent, roughly: enough to
+// tell one's sessions apart.
+func device(agent string) string {
+	if agent == "" {
+		return "Unknown device"
+	}
+	browser := "A browser"
+	for _, b := range [][2]string{
+		{"Edg/", "Edge"}, {"OPR/", "Opera"}, {"Firefox/", "Firefox"},
+		{"HeadlessChrome/", "Headless Chrome"}, {"Chromium/", "Chromium"},
+		{"Chrome/", "Chrome"}, {"Safari/", "Safari"}, {"curl/", "curl"},
+	} {
+		if strings.Contains(agent, b[0]) {
+			browser = b[1]
+			break
+		}
+	}
+	for _, o := range [][2]string{
+		{"Android", "Android"}, {"iPhone", "iPhone"}, {"iPad", "iPad"},
+		{"Windows", "Windows"}, {"Mac OS X", "macOS"}, {"CrOS", "ChromeOS"}, {"Linux", "Linux"},
+	} {
+		if strings.Contains(agent, o[0]) {
+			return browser + " on " + o[1]
+		}
+	}
+	return browser
+}
+
+// ago says how long ago t was, to the second.
+func ago(t time.Time) string {
+	d := time.Since(t).Round(time.Second)
+	switch {
+	case d < time.Second:
+		return "just now"
+	case d < time.Minute:
+		return fmt.Sprintf("%d s ago", d/time.Second)
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", d/time.Minute)
+	}
+	return t.Format("2006-01-02 15:04")
 }
 
 var products = []struct {
@@ -269,6 +499,8 @@ func (d *site) sessionError(w http.ResponseWriter, r *http.Request, err error) {
 
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"money": func(cents int64) string { return fmt.Sprintf("%d.%02d", cents/100, cents%100) },
+	"when":  func(t time.Time) string { return t.Format("2006-01-02 15:04:05") },
+	"ago":   ago,
 }).Parse(`
 {{define "top"}}<!doctype html>
 <html><head><meta charset="utf-8"><title>session demo</title>
@@ -280,10 +512,11 @@ nav a { margin-right: 1rem } nav form { display: inline }
 table { border-collapse: collapse; width: 100% } td, th { border-bottom: 1px solid #ddd; padding: .25rem .5rem; text-align: left; vertical-align: top }
 code, td.v { font-family: ui-monospace, monospace; font-size: 90%; word-break: break-all }
 small { color: #666 }
+tr.current { background: #f3f8ff }
 </style></head><body>
-<nav><a id="nav-home" href="/">Home</a><a id="nav-login" href="/login">Log in</a><a id="nav-cart" href="/cart">Cart</a><a id="nav-session" href="/session">Session</a>
+<nav><a id="nav-home" href="/">Home</a><a id="nav-login" href="/login">Log in</a><a id="nav-sessions" href="/sessions">Your sessions</a><a id="nav-cart" href="/cart">Cart</a><a id="nav-session" href="/session">Session</a>
 <form method="post" action="/logout"><button id="logout">Log out</button></form></nav>
-<small>engine <b>{{.Cfg.Engine}}</b> · serializer <b>{{.Cfg.Serializer}}</b> · compression <b>{{.Cfg.Compression}}</b> · store <b>{{.Store}}</b></small>
+<small>engine <b>{{.Cfg.Engine}}</b> · serializer <b>{{.Cfg.Serializer}}</b> · compression <b>{{.Cfg.Compression}}</b> · store <b>{{.Store}}</b> · user index <b>{{.Index}}</b></small>
 {{end}}
 
 {{define "bottom"}}</body></html>{{end}}
@@ -302,7 +535,30 @@ small { color: #666 }
 <form method="post" action="/login">
 <label>User name <input id="username" name="username" required maxlength="64" autofocus></label>
 <button id="login">Log in</button></form>
-<p><small>No password: this only shows how a login changes the session key.</small></p>
+<p><small>No password: this is a demo. Logging in binds the session to the user name, under a new session key.
+Log in as the same name in another browser, and both sessions show on <a href="/sessions">Your sessions</a>.</small></p>
+{{template "bottom"}}{{end}}
+
+{{define "sessions"}}{{template "top" .}}
+<h1>Your sessions</h1>
+{{range .Flashes}}<p class="flash">{{.}}</p>{{end}}
+<p id="sessions-summary">Signed in as <strong>{{.User}}</strong>, with {{len .Sessions}} {{if eq (len .Sessions) 1}}session{{else}}sessions{{end}}.</p>
+<table id="sessions"><tr><th>Device</th><th>Created</th><th>Logged in</th><th>Last seen</th><th></th></tr>
+{{range $i, $s := .Sessions}}<tr id="session-{{$i}}" class="session{{if .Current}} current{{end}}" data-id="{{.ID}}">
+<td><span class="device">{{.Device}}</span>{{if .Current}} <strong class="current-marker">(this browser)</strong>{{end}}
+<br><small class="agent">{{.UserAgent}}</small>{{with .ClientAddr}}<br><small>from {{.}}</small>{{end}}</td>
+<td>{{when .Created}}</td><td>{{when .AuthenticatedAt}}</td><td>{{ago .LastSeen}}</td>
+<td>{{if not .Current}}<form method="post" action="/sessions/revoke"><input type="hidden" name="csrf" value="{{$.CSRF}}"><input type="hidden" name="id" value="{{.ID}}"><button id="revoke-{{$i}}">Revoke</button></form>{{end}}</td></tr>
+{{end}}</table>
+<form method="post" action="/sessions/revoke-others"><input type="hidden" name="csrf" value="{{.CSRF}}">
+<p><button id="revoke-others">Log out everywhere else</button></p></form>
+<p id="sessions-note"><small>{{.IndexNote}} "Last seen" is updated at most every {{.Cfg.RevalidateInterval}}.</small></p>
+{{template "bottom"}}{{end}}
+
+{{define "message"}}{{template "top" .}}
+<h1>{{.Title}}</h1>
+<p class="error">{{.Error}}</p>
+<p><a href="/sessions">Your sessions</a> · <a href="/">Back home</a></p>
 {{template "bottom"}}{{end}}
 
 {{define "cart"}}{{template "top" .}}

@@ -169,11 +169,12 @@ func sessionCookie(ex []exchange) (header string, ok bool) {
 }
 
 // TestDemoWalk walks through the demo, built and run as its own program
-// with the auto engine, as a person would in Chromium: log in, fill the
-// cart until the session no longer fits in the cookie and moves to the
-// store, take ten lines out so that it moves back into the cookie, empty
-// the cart, log out. Every page load checks that each session cookie the
-// demo set was stored, not blocked, and sent back on the next request.
+// with the auto engine, as a person would in Chromium: fill the cart until
+// the session no longer fits in the cookie and moves to the store, take
+// ten lines out so that it moves back into the cookie, log in (which moves
+// the session into the store, where a revocation deletes it at once),
+// empty the cart, log out. Every page load checks that each session cookie
+// the demo set was stored, not blocked, and sent back on the next request.
 func TestDemoWalk(t *testing.T) {
 	b := startBrowser(t)
 	base := startDemo(t, buildDemo(t),
@@ -189,22 +190,6 @@ func TestDemoWalk(t *testing.T) {
 	}
 	if got := b.text("visits"); got != "Visits to this page: 1" {
 		t.Fatalf("the home page says %q on the first visit", got)
-	}
-
-	b.step("the login page", click("nav-login"))
-	b.typeInto("username", "alice")
-	ex = b.step("logging in", click("login"))
-	if len(ex) != 2 || ex[0].Method != "POST" || ex[0].Status != 303 {
-		t.Fatalf("logging in: %s; want a POST answered 303 and the page it redirects to", describe(ex))
-	}
-	if len(ex[0].SetCookie) == 0 {
-		t.Fatal("the login response set no cookie")
-	}
-	if got := b.text("user"); got != "Signed in as alice." {
-		t.Fatalf("after login the home page says %q", got)
-	}
-	if got := b.text("visits"); got != "Visits to this page: 2" {
-		t.Fatalf("after login the home page says %q: the login lost the session", got)
 	}
 
 	b.step("the cart", click("nav-cart"))
@@ -258,7 +243,28 @@ func TestDemoWalk(t *testing.T) {
 		t.Fatalf("at %d lines the session page says the data is in the %s, want the cookie", n, where)
 	}
 
-	b.step("the cart, back in the cookie", click("nav-cart"))
+	b.step("the login page", click("nav-login"))
+	b.typeInto("username", "alice")
+	ex = b.step("logging in", click("login"))
+	if len(ex) != 2 || ex[0].Method != "POST" || ex[0].Status != 303 {
+		t.Fatalf("logging in: %s; want a POST answered 303 and the page it redirects to", describe(ex))
+	}
+	if len(ex[0].SetCookie) == 0 {
+		t.Fatal("the login response set no cookie")
+	}
+	if got := b.text("user"); got != "Signed in as alice." {
+		t.Fatalf("after login the home page says %q", got)
+	}
+	if got := b.text("visits"); got != "Visits to this page: 2" {
+		t.Fatalf("after login the home page says %q: the login lost the session", got)
+	}
+	if where, _ := b.sessionPage(); where != "store" {
+		t.Fatalf("after login the session page says the data is in the %s; want the store, where a user's session lives on the auto engine", where)
+	}
+	b.step("the cart, logged in", click("nav-cart"))
+	if n2, _ := b.cart(); n2 != n {
+		t.Fatalf("after login the cart has %d lines, want the %d from before", n2, n)
+	}
 	b.step("clearing the cart", click("clear"))
 	if n, _ := b.cart(); n != 0 || b.text("cart-empty") != "The cart is empty." {
 		t.Fatalf("after clearing, the cart has %d lines", n)

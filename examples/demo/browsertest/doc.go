@@ -2,7 +2,11 @@
 // site and through a small session server, and checks from the browser's
 // side, with the DevTools protocol's network events, that every session
 // cookie the server sets is stored by the browser and sent back on the
-// next request, up to and across the cookie budget.
+// next request, up to and across the cookie budget. It also logs two
+// browsers, each with a profile of its own, in as one user, and checks that
+// a session revoked from the other browser's "Your sessions" page is
+// logged out: at once on the server and auto engines, within the
+// revalidate interval on the cookie engine.
 //
 // It is a module of its own, so that the main module never depends on
 // chromedp. The tests need Chromium: they find it through
