@@ -60,19 +60,13 @@ _lib_running() {
 	[ "$state" != Z ]
 }
 
-# _lib_install P PRODUCT URLVAR "PROGRAM..." "PACKAGE...": install
-# Debian's PACKAGEs (through sudo when not root) unless every PROGRAM is
-# there already. PRODUCT and URLVAR (the variable that names a server
-# instead) go into the message when it cannot.
-_lib_install() {
-	local p=$1 product=$2 urlvar=$3 programs=$4 packages=$5 prog missing=
-	for prog in $programs; do
-		_lib_bin "$prog" >/dev/null || missing=1
-	done
-	[ -n "$missing" ] || return 0
-	local main=${programs%% *}
+# _lib_apt P PRODUCT URLVAR "PACKAGE...": install Debian's PACKAGEs
+# (through sudo when not root). PRODUCT and URLVAR (the variable that names
+# a server instead) go into the message when it cannot.
+_lib_apt() {
+	local p=$1 product=$2 urlvar=$3 packages=$4
 	if ! command -v apt-get >/dev/null; then
-		_lib_log "$p" "$main is not installed and apt-get is not available; install $product or set $urlvar"
+		_lib_log "$p" "$product is not installed and apt-get is not available; install $product or set $urlvar"
 		return 1
 	fi
 	local sudo=
@@ -80,7 +74,7 @@ _lib_install() {
 		if command -v sudo >/dev/null; then
 			sudo="sudo"
 		else
-			_lib_log "$p" "$main is not installed and installing it needs root"
+			_lib_log "$p" "$product is not installed and installing it needs root"
 			return 1
 		fi
 	fi
@@ -92,10 +86,23 @@ _lib_install() {
 	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		$packages >/dev/null ||
 		{ _lib_log "$p" "apt-get install $packages failed"; return 1; }
+	_lib_log "$p" "installed in $(_lib_elapsed "$t0") s"
+}
+
+# _lib_install P PRODUCT URLVAR "PROGRAM..." "PACKAGE...": install
+# Debian's PACKAGEs (through sudo when not root) unless every PROGRAM is
+# there already. PRODUCT and URLVAR (the variable that names a server
+# instead) go into the message when it cannot.
+_lib_install() {
+	local p=$1 product=$2 urlvar=$3 programs=$4 packages=$5 prog missing=
+	for prog in $programs; do
+		_lib_bin "$prog" >/dev/null || missing=1
+	done
+	[ -n "$missing" ] || return 0
+	_lib_apt "$p" "$product" "$urlvar" "$packages" || return 1
 	for prog in $programs; do
 		_lib_bin "$prog" >/dev/null || { _lib_log "$p" "$prog still missing after install"; return 1; }
 	done
-	_lib_log "$p" "installed in $(_lib_elapsed "$t0") s"
 }
 
 # _lib_alive P: true if the PID in P_PIDFILE is our running server (as

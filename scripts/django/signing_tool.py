@@ -16,11 +16,15 @@ on standard output, using Debian's python3-django, configured in code:
 T is the Unix time Django's clock is set to (time.time is patched).
 """
 import json
+import os
 import sys
 import time
 
-import django
-from django.conf import settings
+if os.environ.get("SESSION_TEST_DJANGO_PATH"):  # another Django, see scripts/django.sh
+    sys.path.insert(0, os.environ["SESSION_TEST_DJANGO_PATH"])
+
+import django  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 settings.configure(SECRET_KEY="unused", USE_TZ=True, INSTALLED_APPS=[],
                    **({"DEFAULT_HASHING_ALGORITHM": "sha256"} if django.VERSION < (4, 0) else {}))
