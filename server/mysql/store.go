@@ -188,12 +188,32 @@ func New(ctx context.Context, db *sql.DB, cfg Config) (*Store, error) {
 // ("user:pass@host:3306/db") gets an error that says to write
 // tcp(host:3306).
 func Open(dsn string, cfg Config) (*Store, error) {
+	db, mc, err := openPool(dsn)
+	if err != nil {
+		return nil, err
+	}
+	s, err := newStore(db, cfg)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s.owned = true
+	if err := checkAnswers(db, mc); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// openPool parses dsn, forces the options Open documents and returns a
+// new *sql.DB with the package's pool settings, and the parsed DSN.
+func openPool(dsn string) (*sql.DB, *gomysql.Config, error) {
 	mc, err := gomysql.ParseDSN(dsn)
 	if err != nil {
 		if m := bareAddr.FindStringSubmatch(dsn); m != nil {
-			return nil, fmt.Errorf("session store mysql: open: the DSN's address must be written tcp(%s), not %s: %w", m[1], m[1], err)
+			return nil, nil, fmt.Errorf("session store mysql: open: the DSN's address must be written tcp(%s), not %s: %w", m[1], m[1], err)
 		}
-		return nil, fmt.Errorf("session store mysql: open: %w", err)
+		return nil, nil, fmt.Errorf("session store mysql: open: %w", err)
 	}
 	mc.ParseTime = true
 	mc.Loc = time.UTC
@@ -204,26 +224,25 @@ func Open(dsn string, cfg Config) (*Store, error) {
 	}
 	conn, err := gomysql.NewConnector(mc)
 	if err != nil {
-		return nil, fmt.Errorf("session store mysql: open: %w", err)
+		return nil, nil, fmt.Errorf("session store mysql: open: %w", err)
 	}
 	db := sql.OpenDB(conn)
 	db.SetMaxOpenConns(DefaultMaxOpenConns)
 	db.SetMaxIdleConns(DefaultMaxIdleConns)
 	db.SetConnMaxLifetime(DefaultConnMaxLifetime)
 	db.SetConnMaxIdleTime(DefaultConnMaxIdleTime)
-	s, err := newStore(db, cfg)
-	if err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	s.owned = true
+	return db, mc, nil
+}
+
+// checkAnswers pings the server of db within OpenTimeout; the error names
+// the address and the user of mc, never the password.
+func checkAnswers(db *sql.DB, mc *gomysql.Config) error {
 	ctx, cancel := context.WithTimeout(context.Background(), OpenTimeout)
 	defer cancel()
-	if err := s.Ping(ctx); err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("session store mysql: open: %w: %s(%s) as %q does not answer: %w", server.ErrUnavailable, mc.Net, mc.Addr, mc.User, err)
+	if err := db.PingContext(ctx); err != nil {
+		return fmt.Errorf("session store mysql: open: %w: %s(%s) as %q does not answer: %w", server.ErrUnavailable, mc.Net, mc.Addr, mc.User, fmt.Errorf("session store mysql: ping: %w", err))
 	}
-	return s, nil
+	return nil
 }
 
 // OpenTimeout bounds the ping with which Open checks the server.
@@ -410,8 +429,13 @@ const deadlockRetries = 5
 // times. Deadlocks need concurrent writes to the same keys (or a
 // DeleteExpired batch crossing them), so this is rare.
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return execRetry(ctx, s.db, query, args...)
+}
+
+// execRetry is exec on db.
+func execRetry(ctx context.Context, db *sql.DB, query string, args ...any) (sql.Result, error) {
 	for attempt := 0; ; attempt++ {
-		res, err := s.db.ExecContext(ctx, query, args...)
+		res, err := db.ExecContext(ctx, query, args...)
 		var me *gomysql.MySQLError
 		if err == nil || attempt == deadlockRetries || !errors.As(err, &me) || me.Number != 1213 { // ER_LOCK_DEADLOCK
 			return res, err
