@@ -25,8 +25,9 @@ import (
 const djangoSecret = "django-insecure-a-shared-secret-0123456789abcdef"
 
 // startDjangoSite runs scripts/django/app.py, a Django site with the
-// signed_cookies backend, and returns its URL.
-func startDjangoSite(t *testing.T) string {
+// signed_cookies backend (unless env, the app's variables as NAME=value,
+// says otherwise), and returns its URL.
+func startDjangoSite(t *testing.T, env ...string) string {
 	t.Helper()
 	py := testenv.DjangoPython(t)
 	app, _ := filepath.Abs("scripts/django/app.py")
@@ -34,7 +35,7 @@ func startDjangoSite(t *testing.T) string {
 	portFile := filepath.Join(dir, "port")
 	cmd := exec.Command(py, "-I", app, portFile)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "DJANGO_SECRET_KEY="+djangoSecret)
+	cmd.Env = append(append(os.Environ(), "DJANGO_SECRET_KEY="+djangoSecret), env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -67,6 +68,16 @@ func newBrowser(t *testing.T) *browser {
 
 func (b *browser) do(method, u, body string) string {
 	b.t.Helper()
+	code, out := b.send(method, u, body)
+	if code != http.StatusOK {
+		b.t.Fatalf("%s %s: %d %s", method, u, code, out)
+	}
+	return out
+}
+
+// send is do for a response of any status.
+func (b *browser) send(method, u, body string) (int, string) {
+	b.t.Helper()
 	req, _ := http.NewRequest(method, u, strings.NewReader(body))
 	resp, err := b.c.Do(req)
 	if err != nil {
@@ -74,13 +85,10 @@ func (b *browser) do(method, u, body string) string {
 	}
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		b.t.Fatalf("%s %s: %d %s", method, u, resp.StatusCode, out)
+	if strings.Contains(u, "/whoami") || strings.Contains(u, "/expiry") { // Django's JsonResponse puts spaces after ':'
+		return resp.StatusCode, strings.ReplaceAll(string(out), " ", "")
 	}
-	if strings.Contains(u, "/whoami") { // Django's JsonResponse puts spaces after ':'
-		return strings.ReplaceAll(string(out), " ", "")
-	}
-	return string(out)
+	return resp.StatusCode, string(out)
 }
 
 func (b *browser) cookie(u string) string {
@@ -98,9 +106,13 @@ func (b *browser) setCookie(u, value string) {
 	b.c.Jar.SetCookies(pu, []*http.Cookie{{Name: "sessionid", Value: value, Path: "/"}})
 }
 
-// goSite serves m with handlers that read and write the session as JSON.
-func goSite(t *testing.T, m *Manager) string {
+// goSite serves m with handlers that read and write the session as JSON,
+// and those that more adds to the mux.
+func goSite(t *testing.T, m *Manager, more ...func(*http.ServeMux)) string {
 	mux := http.NewServeMux()
+	for _, f := range more {
+		f(mux)
+	}
 	mux.HandleFunc("GET /get", func(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(FromRequest(r).Values())
 	})

@@ -1,11 +1,18 @@
 package session
 
 import (
+	"context"
+	"crypto/sha256"
+	"errors"
 	"fmt"
+	"maps"
 	"strings"
+	"time"
+	"unsafe"
 
 	"github.com/sessionkit/session/codec"
 	"github.com/sessionkit/session/django"
+	"github.com/sessionkit/session/server"
 )
 
 // DjangoMode says what a Manager does with Django's session format.
@@ -19,8 +26,26 @@ const (
 	DjangoMigrate DjangoMode = "migrate"
 	// DjangoShare reads and writes Django's format, so that a Django
 	// application on the same domain reads what Go writes: one login for
-	// both. It needs EngineCookie (Django's signed_cookies backend).
+	// both.
 	DjangoShare DjangoMode = "share"
+)
+
+// DjangoEngine is a value of Django's SESSION_ENGINE setting.
+type DjangoEngine string
+
+// The Django session engines a Manager reads.
+const (
+	// DjangoSignedCookies is Django's signed_cookies backend: the whole
+	// session in the cookie, signed by Django's signing.dumps.
+	DjangoSignedCookies DjangoEngine = "django.contrib.sessions.backends.signed_cookies"
+	// DjangoDB is Django's db backend: the cookie holds a raw session key
+	// and the session lives in the django_session table (DjangoConfig.Store).
+	DjangoDB DjangoEngine = "django.contrib.sessions.backends.db"
+	// DjangoCachedDB is Django's cached_db backend: db's table, which
+	// Django reads through a cache of its own. A Manager reads its table
+	// in DjangoMigrate mode; it cannot share it, since Django would keep
+	// reading its cached copy of a session that Go has changed.
+	DjangoCachedDB DjangoEngine = "django.contrib.sessions.backends.cached_db"
 )
 
 // DjangoConfig lets a Manager read Django's sessions and, in DjangoShare
@@ -32,12 +57,35 @@ type DjangoConfig struct {
 	Fallbacks [][]byte
 	// Mode is DjangoMigrate (the default when empty) or DjangoShare.
 	Mode DjangoMode
+	// Engine is Django's SESSION_ENGINE. Empty means DjangoDB when Store
+	// is set and DjangoSignedCookies otherwise.
+	//
+	// In DjangoShare mode it is where sessions live: in the cookie,
+	// Django-signed, with DjangoSignedCookies (Config.Engine must be
+	// EngineCookie, the default); in Store with DjangoDB, the cookie
+	// holding Django's raw session key (leave Config.Engine unset; a
+	// Config.Store is still read, and its sessions move into Django's
+	// table). DjangoCachedDB cannot be shared.
+	//
+	// In DjangoMigrate mode the Manager reads Django's signed cookies
+	// whatever Engine is, and Django's db sessions (DjangoDB or
+	// DjangoCachedDB) from Store.
+	Engine DjangoEngine
+	// Store is Django's django_session table (mysql.OpenDjango), required
+	// by DjangoDB and DjangoCachedDB. A cookie of the form of Django's
+	// keys (32 characters of a-z and 0-9) is looked up there. Its keys are
+	// Django's raw keys whatever Config.StoreRawKeys says: that is how
+	// Django stores them.
+	Store django.Store
 }
 
-// djangoFormat is a Manager's view of Django's signed_cookies format.
+// djangoFormat is a Manager's view of Django's formats.
 type djangoFormat struct {
-	signer *django.Signer
-	share  bool
+	signer  *django.Signer // signed_cookies
+	db      *django.Signer // session_data of the db engines; nil without Store
+	store   django.Store
+	share   bool
+	shareDB bool // share, and sessions live in store
 }
 
 func newDjangoFormat(cfg *Config) (*djangoFormat, error) {
@@ -45,11 +93,39 @@ func newDjangoFormat(cfg *Config) (*djangoFormat, error) {
 	if d == nil {
 		return nil, nil
 	}
+	engine := d.Engine
+	if engine == "" {
+		engine = DjangoSignedCookies
+		if d.Store != nil {
+			engine = DjangoDB
+		}
+	}
+	switch engine {
+	case DjangoSignedCookies:
+	case DjangoDB, DjangoCachedDB:
+		if d.Store == nil {
+			return nil, configErr("Django.Engine %s needs Django.Store, Django's django_session table (mysql.OpenDjango)", engine)
+		}
+	default:
+		return nil, configErr("unknown Django.Engine %q (want %s, %s or %s)", engine, DjangoSignedCookies, DjangoDB, DjangoCachedDB)
+	}
 	switch d.Mode {
 	case "", DjangoMigrate:
 	case DjangoShare:
-		if cfg.Engine != EngineCookie {
-			return nil, configErr("Django.Mode %q needs EngineCookie (Django's signed_cookies backend); Django's db backend is not supported", d.Mode)
+		switch engine {
+		case DjangoSignedCookies:
+			if cfg.Engine != EngineCookie {
+				return nil, configErr("Django.Mode %q with Django's signed_cookies engine needs EngineCookie", d.Mode)
+			}
+			if d.Store != nil {
+				return nil, configErr("Django.Mode %q with Django's signed_cookies engine does not use Django.Store; set Django.Engine to %s to share Django's db sessions", d.Mode, DjangoDB)
+			}
+		case DjangoDB:
+			if cfg.Engine != EngineCookie {
+				return nil, configErr("Django.Mode %q with Django's db engine keeps sessions in Django's table: leave Engine unset", d.Mode)
+			}
+		case DjangoCachedDB:
+			return nil, configErr("Django.Mode %q cannot share Django's cached_db engine: Django reads a session from its cache first, so it would not see what Go writes to the table; share Django's db engine instead, or use %q, which reads cached_db's table", d.Mode, DjangoMigrate)
 		}
 		if cfg.MaxLifetime > 0 {
 			return nil, configErr("Django.Mode %q cannot enforce MaxLifetime: Django's format does not record when a session was created", d.Mode)
@@ -61,13 +137,27 @@ func newDjangoFormat(cfg *Config) (*djangoFormat, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: Django: %v", ErrConfig, err)
 	}
-	return &djangoFormat{signer: s, share: d.Mode == DjangoShare}, nil
+	f := &djangoFormat{signer: s, share: d.Mode == DjangoShare}
+	if d.Store != nil {
+		if f.db, err = django.NewSigner(django.SaltSessionStore, d.SecretKey, d.Fallbacks, cfg.Now); err != nil {
+			return nil, fmt.Errorf("%w: Django: %v", ErrConfig, err)
+		}
+		f.store = d.Store
+		f.shareDB = f.share
+	}
+	return f, nil
 }
 
 // isDjangoValue reports whether a cookie value has the form of Django's
 // signed format: our encoded values and references are base64url, with
 // no ':'.
 func isDjangoValue(v string) bool { return strings.IndexByte(v, ':') >= 0 }
+
+// isDjangoKey reports whether a cookie value names a session of Django's
+// table: our references and values are never 32 characters long.
+func (m *Manager) isDjangoKey(v string) bool {
+	return m.django != nil && m.django.store != nil && django.IsKey(v)
+}
 
 // openDjango reads a signed_cookies value with Django's rule for its age:
 // refused when its signature is more than CookieAge old. A value read in
@@ -82,11 +172,177 @@ func (m *Manager) openDjango(value string) (codec.Decoded, error) {
 		return codec.Decoded{}, err
 	}
 	d := codec.Decoded{Payload: codec.Payload{Kind: codec.KindData, Values: l.Values}, Serializer: "django"}
-	if !m.django.share {
-		d.Stale |= codec.StaleSerializer
+	if !m.django.share || m.django.shareDB {
+		d.Stale |= codec.StaleSerializer // into our format, or into Django's table
 	}
 	if l.Key > 0 || l.Legacy {
 		d.Stale |= codec.StaleKey
 	}
 	return d, nil
+}
+
+// djangoID is the ID of the session under a key of Django's table, whose
+// format has no place for one: derived from the key, so that it stays the
+// same for the session's life, and reveals nothing of the key.
+func djangoID(key string) codec.ID {
+	sum := sha256.Sum256([]byte("sessionkit: the ID of a Django session\x00" + key))
+	var id codec.ID
+	copy(id[:], sum[:])
+	return id
+}
+
+// loadDjango loads the session of s.key from Django's table, dropping the
+// key if the table does not have it. It runs with s.mu held.
+func (m *Manager) loadDjango(s *Session) {
+	key := s.key
+	s.key, s.djangoKey = "", false // until the table confirms it
+	data, expires, err := m.django.store.Load(s.ctx, key)
+	if errors.Is(err, server.ErrNotFound) || errors.Is(err, server.ErrInvalidKey) {
+		return // expired or deleted: a new session, never under the old key
+	}
+	if errors.Is(err, server.ErrTooLarge) {
+		m.badValue(s, "django_session", err)
+		return
+	}
+	if err != nil {
+		s.err = fmt.Errorf("%w: loading: %w", ErrStore, err)
+		return
+	}
+	// Django's db backend ignores the signature's age: expire_date rules.
+	l, err := m.django.db.Loads(unsafe.String(unsafe.SliceData(data), len(data)), 0)
+	if err != nil {
+		// Django would keep the key and load {}; a new key is safer.
+		m.badValue(s, "django_session", err)
+		return
+	}
+	s.key, s.djangoKey, s.values, s.expires = key, true, l.Values, expires
+	if _, ok := s.values[movedKey]; ok {
+		delete(s.values, movedKey)
+		s.moved = true
+	}
+	s.id = djangoID(key)
+	if !m.django.shareDB || l.Key > 0 || l.Legacy {
+		s.rewrite = true
+		m.cfg.Logger.Info("session: rewriting a session of Django's table", "into", map[bool]string{true: "django_session, under the current key", false: "the current format"}[m.django.shareDB], "fallback_key", l.Key > 0, "legacy", l.Legacy)
+	}
+}
+
+// deleteDjango deletes a row of Django's table.
+func (m *Manager) deleteDjango(ctx context.Context, key string) error {
+	if err := m.django.store.Delete(ctx, key); err != nil {
+		return fmt.Errorf("%w: deleting from django_session: %w", ErrStore, err)
+	}
+	return nil
+}
+
+// saveDjango saves s in Django's table, in DjangoShare mode with Django's
+// db engine: an update of its row, or a new row under a new key for a new
+// session or one read in another format, and returns the Set-Cookie
+// header that carries the key.
+func (m *Manager) saveDjango(s *Session) (hdr, value string, err error) {
+	now := m.cfg.Now()
+	expires := s.expiryDate(now)
+	maxAge := s.expiryAge(now)
+	if s.expireAtBrowserClose() {
+		maxAge = 0
+	} else if maxAge <= 0 {
+		if err := m.dropStored(s.ctx, s); err != nil {
+			return "", "", err
+		}
+		return m.jar.DeleteHeader(), "", nil
+	}
+	data, err := m.django.db.Dumps(s.values)
+	if err != nil {
+		return "", "", err
+	}
+	blob := unsafe.Slice(unsafe.StringData(data), len(data))
+	if s.djangoKey {
+		err := m.django.store.Update(s.ctx, s.key, blob, expires)
+		if errors.Is(err, server.ErrNotFound) {
+			return "", "", ErrInterrupted
+		}
+		if err != nil {
+			return "", "", fmt.Errorf("%w: saving to django_session: %w", ErrStore, err)
+		}
+	} else {
+		key, err := m.createDjango(s.ctx, blob, expires)
+		if err != nil {
+			return "", "", err
+		}
+		if s.key != "" {
+			// It lived in Config.Store: it now lives in Django's table.
+			p := codec.Payload{Kind: codec.KindData, Values: s.values, Expires: expires, Created: s.created, ID: s.sessionID()}
+			if err := m.retireStored(s, p, now); err != nil {
+				_ = m.deleteDjango(s.ctx, key)
+				return "", "", err
+			}
+		}
+		s.key, s.djangoKey, s.id = key, true, djangoID(key)
+	}
+	hdr, err = m.jar.Header(s.key, maxAge)
+	return hdr, s.key, err
+}
+
+// createDjango inserts a row under a new key and returns the key.
+func (m *Manager) createDjango(ctx context.Context, blob []byte, expires time.Time) (string, error) {
+	for range 10 {
+		key := django.NewKey()
+		err := m.django.store.Create(ctx, key, blob, expires)
+		if errors.Is(err, server.ErrExists) {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("%w: saving to django_session: %w", ErrStore, err)
+		}
+		return key, nil
+	}
+	return "", fmt.Errorf("%w: no free Django session key after 10 tries", ErrStore)
+}
+
+// moveFromDjango saves s, read from Django's table in DjangoMigrate mode,
+// in this package's format and engine, then retires its row. If the row
+// is gone by then (a logout, in Django or in another request), the move
+// is undone and it is ErrInterrupted, so that the session is not brought
+// back; if the move fails, the row is left as it was and the client keeps
+// its cookie.
+func (m *Manager) moveFromDjango(s *Session) (hdr, value string, err error) {
+	old := s.key
+	s.key, s.djangoKey = "", false
+	hdr, value, err = m.saveOwn(s)
+	if err != nil {
+		return "", "", err
+	}
+	if value == "" { // it expired: the cookie is deleted
+		return hdr, value, m.deleteDjango(s.ctx, old)
+	}
+	if err := m.retireDjango(s, old); err != nil {
+		if s.key != "" {
+			_ = m.dropStored(s.ctx, s)
+		}
+		return "", "", err
+	}
+	return hdr, value, nil
+}
+
+// retireDjango ends the row of Django's table under key for a session that
+// has moved: it keeps the session's data, marked moved (movedKey), for
+// movedGrace, for the requests still in flight with the old cookie (they
+// read the session but cannot save it), and then expires. A row that is
+// gone was deleted by a concurrent logout: ErrInterrupted.
+func (m *Manager) retireDjango(s *Session, key string) error {
+	v := maps.Clone(s.values)
+	v[movedKey] = true
+	data, err := m.django.db.Dumps(v)
+	if err != nil {
+		// A value Django's JSON cannot hold: keep only the mark.
+		data, _ = m.django.db.Dumps(map[string]any{movedKey: true})
+	}
+	err = m.django.store.Update(s.ctx, key, []byte(data), m.cfg.Now().Add(movedGrace))
+	if errors.Is(err, server.ErrNotFound) {
+		return ErrInterrupted
+	}
+	if err != nil {
+		return fmt.Errorf("%w: retiring a django_session row: %w", ErrStore, err)
+	}
+	return nil
 }

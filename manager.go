@@ -310,6 +310,11 @@ func (m *Manager) fallback(s *Session, tried string) bool {
 // values (a data cookie) or its key (a reference). It returns the decode
 // error of a value that does not verify.
 func (m *Manager) adopt(s *Session, value string) error {
+	if m.isDjangoKey(value) {
+		s.cookieValue = value
+		s.key, s.djangoKey = value, true
+		return nil
+	}
 	d, err := m.openCookie(value)
 	if err != nil {
 		return err
@@ -387,6 +392,10 @@ func (m *Manager) reference(s *Session, expires time.Time) (string, error) {
 // loadStored loads the session stored under s.key, dropping the key if the
 // store does not have it. It runs with s.mu held.
 func (m *Manager) loadStored(s *Session) {
+	if s.djangoKey {
+		m.loadDjango(s)
+		return
+	}
 	key, rk := s.key, m.storeKey(s)
 	s.key = "" // until the store confirms it: a client's key is never adopted
 	blob, err := m.store.Load(s.ctx, rk)
@@ -672,6 +681,17 @@ func (m *Manager) save(s *Session) (hdr, value string, err error) {
 		// lives in a newer cookie, which this save must not replace.
 		return "", "", ErrInterrupted
 	}
+	switch {
+	case m.django != nil && m.django.shareDB:
+		return m.saveDjango(s)
+	case s.djangoKey:
+		return m.moveFromDjango(s)
+	}
+	return m.saveOwn(s)
+}
+
+// saveOwn is save in this package's format, where Config.Engine says.
+func (m *Manager) saveOwn(s *Session) (hdr, value string, err error) {
 	now := m.cfg.Now()
 	if s.created.IsZero() {
 		s.created = now
@@ -844,6 +864,10 @@ func (m *Manager) dropStored(ctx context.Context, s *Session) error {
 	}
 	old := s.key
 	s.key = ""
+	if s.djangoKey {
+		s.djangoKey = false
+		return m.deleteDjango(ctx, old)
+	}
 	return m.deleteKey(ctx, old)
 }
 

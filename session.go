@@ -54,6 +54,9 @@ type Session struct {
 	// key is the server-store session key; empty when the session is not
 	// stored on the server.
 	key string
+	// djangoKey says that key is a raw key of Django's django_session
+	// table (DjangoConfig.Store), not of Config.Store.
+	djangoKey bool
 	// ref is the compact reference the request carried, still good for
 	// the key refFor: a save that keeps the key sends it again as it is.
 	ref, refFor string
@@ -93,7 +96,7 @@ type Session struct {
 
 // reset forgets what resolving a cookie set, to try another one.
 func (s *Session) reset() {
-	s.values, s.loaded, s.key, s.ref, s.refFor = nil, false, "", "", ""
+	s.values, s.loaded, s.key, s.ref, s.refFor, s.djangoKey = nil, false, "", "", "", false
 	s.created, s.expires, s.rewrite, s.id, s.moved = time.Time{}, time.Time{}, false, codec.ID{}, false
 }
 
@@ -447,7 +450,9 @@ func (s *Session) adoptID(id codec.ID) {
 }
 
 // Key returns the server-store session key, or "" when the session is not
-// kept on the server (the cookie engine, or a session not saved yet).
+// kept on the server (the cookie engine, or a session not saved yet). For
+// a session in Django's django_session table (DjangoConfig.Store) it is
+// Django's session key, the cookie's value.
 func (s *Session) Key() string {
 	s.mu.Lock()
 	defer s.unlock()

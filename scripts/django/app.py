@@ -35,6 +35,7 @@ them, dropping their tables.
                 session's auth hash matches the password hash given in
                 ?password=
   POST /flush   request.session.flush()
+  GET  /version the Django version, as "4.2.21"
 """
 import json
 import os
@@ -174,7 +175,12 @@ def flush(request):
     return HttpResponse("ok")
 
 
+def version(request):
+    return HttpResponse(".".join(str(p) for p in django.VERSION[:3]))
+
+
 urlpatterns = [
+    path("version", version),
     path("set", set_values),
     path("get", get_values),
     path("expiry", expiry),
