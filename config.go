@@ -189,8 +189,9 @@ type Config struct {
 	// of instant at run time, in the Registry.
 	NotBefore time.Time
 
-	// Django, if not nil, makes the Manager read Django's signed_cookies
-	// sessions and, in DjangoShare mode, write them.
+	// Django, if not nil, makes the Manager read Django's sessions (its
+	// signed_cookies and, with DjangoConfig.Store, its db engine) and, in
+	// DjangoShare mode, write them.
 	Django *DjangoConfig
 
 	// Now returns the current time; nil means time.Now. For tests.
@@ -274,6 +275,20 @@ func configErr(format string, args ...any) error {
 //	SESSION_END_OLDEST_SESSION       true | false
 //	SESSION_RECORD_CLIENT_ADDR       true | false
 //	SESSION_NOT_BEFORE               RFC 3339 time, default none
+//	SESSION_DJANGO                   share | migrate: Config.Django's Mode; unset: no Django
+//	SESSION_DJANGO_ENGINE            Django's SESSION_ENGINE, as in its settings:
+//	                                 django.contrib.sessions.backends.db (Django's default),
+//	                                 .signed_cookies or .cached_db
+//	SESSION_DJANGO_SECRET_KEY        Django's SECRET_KEY (required with SESSION_DJANGO)
+//	SESSION_DJANGO_SECRET_KEY_FILE   or a file that holds it
+//	SESSION_DJANGO_SECRET_KEY_FALLBACKS       Django's SECRET_KEY_FALLBACKS, comma-separated
+//	SESSION_DJANGO_SECRET_KEY_FALLBACKS_FILE  or a file of them, one per line
+//
+// SESSION_DJANGO is the switch between sharing sessions with a running
+// Django (share) and moving them into this package's format (migrate):
+// the other SESSION_DJANGO_* variables stay as they are, and are an
+// error without it. Django's db and cached_db engines need Django's table
+// as Config.Django.Store, which package sessionenv opens.
 //
 // A secret is its bytes exactly as given, in the variable and in the
 // fallbacks alike; a secret with leading or trailing whitespace is an
@@ -397,7 +412,56 @@ func configFromLookup(lookup func(string) (string, bool)) (Config, error) {
 			c.NotBefore = t
 		}
 	}
+	if d, err := djangoFromLookup(lookup); err != nil {
+		errs = append(errs, err)
+	} else {
+		c.Django = d
+	}
 	return c, errors.Join(errs...)
+}
+
+// djangoFromLookup reads the SESSION_DJANGO* variables: nil when
+// SESSION_DJANGO is unset.
+func djangoFromLookup(lookup func(string) (string, bool)) (*DjangoConfig, error) {
+	names := []string{"SESSION_DJANGO_ENGINE", "SESSION_DJANGO_SECRET_KEY", "SESSION_DJANGO_SECRET_KEY_FILE", "SESSION_DJANGO_SECRET_KEY_FALLBACKS", "SESSION_DJANGO_SECRET_KEY_FALLBACKS_FILE"}
+	mode, ok := lookup("SESSION_DJANGO")
+	if !ok {
+		for _, n := range names {
+			if _, set := lookup(n); set {
+				return nil, configErr("%s is set but SESSION_DJANGO is not: set SESSION_DJANGO to share or migrate", n)
+			}
+		}
+		return nil, nil
+	}
+	d := &DjangoConfig{Engine: DjangoDB}
+	switch m := DjangoMode(strings.ToLower(strings.TrimSpace(mode))); m {
+	case DjangoShare, DjangoMigrate:
+		d.Mode = m
+	default:
+		return nil, configErr("SESSION_DJANGO=%q: want share or migrate", mode)
+	}
+	var errs []error
+	if v, ok := lookup("SESSION_DJANGO_ENGINE"); ok {
+		switch e := DjangoEngine(strings.TrimSpace(v)); e {
+		case DjangoDB, DjangoCachedDB, DjangoSignedCookies:
+			d.Engine = e
+		default:
+			errs = append(errs, configErr("SESSION_DJANGO_ENGINE=%q: want Django's SESSION_ENGINE, one of %s, %s, %s", v, DjangoDB, DjangoSignedCookies, DjangoCachedDB))
+		}
+	}
+	if keys, err := secretsFromEnv(lookup, "SESSION_DJANGO_SECRET_KEY", false); err != nil {
+		errs = append(errs, err)
+	} else if len(keys) == 0 {
+		errs = append(errs, configErr("SESSION_DJANGO=%s needs SESSION_DJANGO_SECRET_KEY (or SESSION_DJANGO_SECRET_KEY_FILE): Django's SECRET_KEY", d.Mode))
+	} else {
+		d.SecretKey = keys[0]
+	}
+	if keys, err := secretsFromEnv(lookup, "SESSION_DJANGO_SECRET_KEY_FALLBACKS", true); err != nil {
+		errs = append(errs, err)
+	} else {
+		d.Fallbacks = keys
+	}
+	return d, errors.Join(errs...)
 }
 
 // secretsFromEnv reads the secret keys in the variable name or in the file

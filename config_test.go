@@ -376,3 +376,61 @@ func TestConfigSecretRule(t *testing.T) {
 		t.Error("a session read with the fallback key was not re-sealed with the new key")
 	}
 }
+
+// TestConfigFromLookupDjango checks the SESSION_DJANGO* variables: the
+// switch, Django's own engine names and default, the secrets, and the
+// mistakes reported.
+func TestConfigFromLookupDjango(t *testing.T) {
+	const secret = "django-insecure-0123456789abcdef"
+	c, err := configFromLookup(configEnv(map[string]string{
+		"SESSION_DJANGO":                      "Share",
+		"SESSION_DJANGO_SECRET_KEY":           secret,
+		"SESSION_DJANGO_SECRET_KEY_FALLBACKS": "old-one,old-two",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &DjangoConfig{SecretKey: []byte(secret), Fallbacks: [][]byte{[]byte("old-one"), []byte("old-two")}, Mode: DjangoShare, Engine: DjangoDB}
+	if !reflect.DeepEqual(c.Django, want) {
+		t.Errorf("Django = %+v, want %+v (db is Django's default engine)", c.Django, want)
+	}
+	for _, e := range []DjangoEngine{DjangoSignedCookies, DjangoDB, DjangoCachedDB} {
+		c, err := configFromLookup(configEnv(map[string]string{"SESSION_DJANGO": "migrate", "SESSION_DJANGO_ENGINE": string(e), "SESSION_DJANGO_SECRET_KEY": secret}))
+		if err != nil || c.Django.Engine != e || c.Django.Mode != DjangoMigrate {
+			t.Errorf("SESSION_DJANGO_ENGINE=%s: %+v, %v", e, c.Django, err)
+		}
+	}
+	if c, err := configFromLookup(configEnv(nil)); err != nil || c.Django != nil {
+		t.Errorf("without SESSION_DJANGO: %+v, %v", c.Django, err)
+	}
+	for _, env := range []map[string]string{
+		{"SESSION_DJANGO": "copy", "SESSION_DJANGO_SECRET_KEY": secret},
+		{"SESSION_DJANGO": "share"},
+		{"SESSION_DJANGO": "share", "SESSION_DJANGO_SECRET_KEY": secret, "SESSION_DJANGO_ENGINE": "db"},
+		{"SESSION_DJANGO": "share", "SESSION_DJANGO_SECRET_KEY": secret + " "},
+		{"SESSION_DJANGO_SECRET_KEY": secret},
+		{"SESSION_DJANGO_ENGINE": string(DjangoDB)},
+	} {
+		_, err := configFromLookup(configEnv(env))
+		if !errors.Is(err, ErrConfig) {
+			t.Errorf("%v: %v, want ErrConfig", env, err)
+			continue
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("%v: the error shows the secret: %v", env, err)
+		}
+	}
+	// Sharing signed cookies needs no store: the Config works as it is.
+	c, err = configFromLookup(configEnv(map[string]string{"SESSION_SECRET_KEY": string(mwSecret), "SESSION_DJANGO": "share", "SESSION_DJANGO_ENGINE": string(DjangoSignedCookies), "SESSION_DJANGO_SECRET_KEY": secret}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(c); err != nil {
+		t.Errorf("New of the signed_cookies share Config: %v", err)
+	}
+	// db needs Django's table, which sessionenv opens.
+	c.Django.Engine = DjangoDB
+	if _, err := New(c); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "Django.Store") {
+		t.Errorf("New of the db share Config without a store: %v", err)
+	}
+}
