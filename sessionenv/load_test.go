@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/django"
+	"github.com/sessionkit/session/internal/testenv"
 	"github.com/sessionkit/session/server"
 	"github.com/sessionkit/session/server/file"
 	"github.com/sessionkit/session/server/memory"
@@ -117,6 +119,42 @@ func TestMigrateNothing(t *testing.T) {
 	for _, st := range []server.Store{memory.New(), fs} {
 		if err := Migrate(t.Context(), st); err != nil {
 			t.Errorf("Migrate(%T): %v", st, err)
+		}
+	}
+}
+
+// TestLoadDjango checks that Load opens Django's django_session table for
+// Django's db engine, from SESSION_DJANGO_MYSQL_DSN or SESSION_MYSQL_DSN,
+// and that the Manager it describes shares it.
+func TestLoadDjango(t *testing.T) {
+	setEnv(t, map[string]string{"SESSION_SECRET_KEY": secret, "SESSION_DJANGO": "share", "SESSION_DJANGO_SECRET_KEY": "django-insecure-0123456789"})
+	if _, _, err := Load(t.Context()); !errors.Is(err, session.ErrConfig) || !strings.Contains(err.Error(), "SESSION_DJANGO_MYSQL_DSN") {
+		t.Errorf("Load of Django's db engine without a DSN: %v", err)
+	}
+	dsn := testenv.MySQLDSN(t)
+	testenv.DjangoPython(t) // Django's migrations made the table
+	for _, v := range []string{"SESSION_MYSQL_DSN", "SESSION_DJANGO_MYSQL_DSN"} {
+		setEnv(t, map[string]string{"SESSION_SECRET_KEY": secret, "SESSION_DJANGO": "share", "SESSION_DJANGO_SECRET_KEY": "django-insecure-0123456789", v: dsn})
+		cfg, closeStore, err := Load(t.Context())
+		if err != nil {
+			t.Fatalf("%s: %v", v, err)
+		}
+		m, err := session.New(cfg)
+		if err != nil {
+			t.Fatalf("%s: %v", v, err)
+		}
+		rec := httptest.NewRecorder()
+		m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			session.FromRequest(r).Set("from", "sessionenv")
+		})).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		c := (&http.Response{Header: rec.Header()}).Cookies()
+		if len(c) != 1 || !django.IsKey(c[0].Value) {
+			t.Errorf("%s: the Manager did not save into Django's table: %v", v, rec.Header())
+		} else if err := cfg.Django.Store.Delete(t.Context(), c[0].Value); err != nil {
+			t.Error(err)
+		}
+		if err := closeStore(); err != nil {
+			t.Error(err)
 		}
 	}
 }

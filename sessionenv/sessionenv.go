@@ -11,6 +11,14 @@
 //	                       "sessionkit:", or "sessionkit:cache:" for a cache)
 //	SESSION_CACHE_STORE    cached: the cache, memory | redis
 //	SESSION_BACKING_STORE  cached: the store behind it, file | mysql
+//	SESSION_DJANGO_MYSQL_DSN  Django's database, which holds django_session
+//	                       (default SESSION_MYSQL_DSN: one database for both)
+//
+// With SESSION_DJANGO set (see session.ConfigFromEnv) and Django's db or
+// cached_db engine (SESSION_DJANGO_ENGINE, db unless set, as in Django),
+// Load also opens Django's django_session table (mysql.OpenDjango) as
+// Config.Django.Store, and checks that it is there: Django's migrations
+// create it.
 //
 // SESSION_STORE=cached puts the store named by SESSION_CACHE_STORE in front
 // of the one named by SESSION_BACKING_STORE (package server/cached); each
@@ -59,6 +67,7 @@ const (
 	varRedisPrefix  = "SESSION_REDIS_PREFIX"
 	varCacheStore   = "SESSION_CACHE_STORE"
 	varBackingStore = "SESSION_BACKING_STORE"
+	varDjangoDSN    = "SESSION_DJANGO_MYSQL_DSN"
 )
 
 // defaultCachePrefix is the key prefix of a Redis cache when
@@ -101,7 +110,41 @@ func Load(ctx context.Context) (session.Config, func() error, error) {
 		return cfg, noop, configErr("SESSION_ENGINE=%s keeps sessions in a server store: set %s to one of %s", cfg.Engine, varStore, strings.Join(stores, ", "))
 	}
 	cfg.Store = store
+	if d := cfg.Django; d != nil && (d.Engine == session.DjangoDB || d.Engine == session.DjangoCachedDB) {
+		st, err := openDjango(os.LookupEnv, d.Engine)
+		if err != nil {
+			_ = closeStore()
+			return cfg, noop, err
+		}
+		d.Store = st
+		closeBoth := closeStore
+		closeStore = func() error { return errors.Join(st.Close(), closeBoth()) }
+	}
 	return cfg, closeStore, nil
+}
+
+// openDjango opens Django's django_session table on the database of
+// SESSION_DJANGO_MYSQL_DSN, or else SESSION_MYSQL_DSN.
+func openDjango(lookup func(string) (string, bool), engine session.DjangoEngine) (*mysql.DjangoStore, error) {
+	name := varDjangoDSN
+	dsn, _ := lookup(name)
+	if strings.TrimSpace(dsn) == "" {
+		name = varMySQLDSN
+		dsn, _ = lookup(name)
+	}
+	dsn = strings.TrimSpace(dsn)
+	if dsn == "" {
+		return nil, configErr("SESSION_DJANGO_ENGINE=%s keeps Django's sessions in its django_session table: set %s (or %s) to Django's database, user:password@tcp(host:port)/dbname", engine, varDjangoDSN, varMySQLDSN)
+	}
+	st, err := mysql.OpenDjango(dsn, mysql.Config{})
+	if errors.Is(err, server.ErrUnavailable) {
+		return nil, fmt.Errorf("SESSION_DJANGO_ENGINE=%s: the server named by %s does not answer: %w", engine, name, err)
+	}
+	if err != nil {
+		// The DSN holds a password: name the variable, not its value.
+		return nil, fmt.Errorf("%w: %s: %w", session.ErrConfig, name, err)
+	}
+	return st, nil
 }
 
 // New builds the Manager that the environment describes: Load, then
