@@ -16,6 +16,12 @@
 // SaltSessionStore for db, file and cached_db. SessionAuthHash,
 // VerifyUser and LoginValues are django.contrib.auth's session keys.
 //
+// Store is the table of Django's db backend, django_session: session_data
+// (Dumps under SaltSessionStore) under raw session keys, which NewKey
+// makes as Django does and ValidateKey checks before any use. Package
+// server/mysql implements it for MySQL and MariaDB (mysql.DjangoStore);
+// package django itself links no database driver.
+//
 // Django's format is signed, not encrypted: the client can read a
 // signed_cookies session.
 //

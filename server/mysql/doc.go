@@ -136,6 +136,17 @@
 // from a scheduled job. `sessionkit migrate` creates the table, as Migrate
 // does.
 //
+// # Django's table
+//
+// DjangoStore (OpenDjango, NewDjango) is Django's own django_session table,
+// for a session.Manager that shares sessions with a Django application or
+// moves them off it (session.DjangoConfig): raw session keys, Django's
+// session_data, expire_date in naive UTC, the statements listed on its
+// type. The table is Django's: its migrations create it (manage.py
+// migrate), and OpenDjango checks that it is there. Its key column takes
+// the database's collation, often case-insensitive; the store compares
+// keys byte for byte all the same.
+//
 // # Errors
 //
 // Every method validates the key with server.ValidateKey before any I/O.
