@@ -4,8 +4,10 @@
 # scripts/redis.sh), vet and the race-detector tests of each framework
 # adapter's module (contrib/*) and of examples/chi, the browser tests in a headless Chromium (installed
 # when missing, see scripts/chromium.sh), and bounded fuzzing. CI runs
-# exactly this (through `make test`). With SESSION_TEST_MYSQL_DSN or
-# SESSION_TEST_REDIS_URL set, the MySQL or Redis tests use that server
+# exactly this (through `make test`). The Django tests run twice: with
+# Debian's Django 3.2 and with 4.2 from bookworm-backports (see
+# scripts/django.sh; SESSION_TEST_DJANGO42=0 skips the second run). With
+# SESSION_TEST_MYSQL_DSN or SESSION_TEST_REDIS_URL set, the MySQL or Redis tests use that server
 # instead and none is started; with SESSION_TEST_CHROMIUM set, the browser
 # tests use that browser.
 set -euo pipefail
@@ -27,12 +29,20 @@ trap 'redis_stop; mariadb_stop' EXIT
 mariadb_start
 redis_start
 
-echo "== Django (python3-django, for package django's tests against Django's own code)"
+echo "== Django (python3-django and mysqlclient, for the tests against Django's own code; its migrations on the test database)"
 source scripts/django.sh
 django_setup
 
 echo "== go test -race"
 go test -race -count=1 ./...
+
+if [ "${SESSION_TEST_DJANGO42:-1}" != 0 ]; then
+	echo "== the Django tests again with Django 4.2 (bookworm-backports, unpacked privately; SESSION_TEST_DJANGO42=0 skips this)"
+	django42_setup
+	go test -race -count=1 ./django
+	go test -race -count=1 -run 'Django' . ./server/mysql ./sessionenv
+	django_unset42
+fi
 
 echo "== allocation counts (without the race detector, which makes sync.Pool drop items)"
 go test -count=1 -run 'Allocations' ./codec ./cookie
