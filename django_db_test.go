@@ -586,3 +586,34 @@ func TestDjangoDBConfigRules(t *testing.T) {
 
 // noopStore is a server.Store for configurations that are never run.
 type noopStore struct{ server.Store }
+
+// TestDjangoDBLegacyFormat checks rows in the format of Django before 3.1,
+// which Django 3.2 still reads, and writes with DEFAULT_HASHING_ALGORITHM
+// = "sha1": Go reads them and rewrites them in the current format, which
+// a Django with the default setting reads.
+func TestDjangoDBLegacyFormat(t *testing.T) {
+	st, dsn := djangoDB(t)
+	djSHA1 := startDjangoDBSite(t, dsn, "DJANGO_DEFAULT_HASHING_ALGORITHM=sha1")
+	if major, _ := djangoVersion(t, djSHA1); major >= 4 {
+		t.Skipf("Django %d no longer writes (nor reads) the format of Django before 3.1; the run with Debian's 3.2 checks it", major)
+	}
+	dj := startDjangoDBSite(t, dsn)
+	m, _ := mwManager(t, Config{Django: &DjangoConfig{SecretKey: []byte(djangoSecret), Mode: DjangoShare, Store: st}})
+	gs := goSite(t, m)
+	b := newBrowser(t)
+	b.do("POST", djSHA1+"/set", `{"cart":["plum"],"text":"\u00e9t\u00e9"}`)
+	key := b.cookie(djSHA1)
+	legacy, _, _ := row(t, st, key)
+	if strings.Contains(legacy, ":") {
+		t.Fatalf("Django with sha1 wrote %q, not the format before 3.1", legacy)
+	}
+	if got := b.do("GET", gs+"/get", ""); !strings.Contains(got, `"cart":["plum"]`) || !strings.Contains(got, `"text":"été"`) {
+		t.Errorf("Go read a row of the format before 3.1 as %s", got)
+	}
+	if data, _, _ := row(t, st, key); !strings.Contains(data, ":") || b.cookie(gs) != key {
+		t.Errorf("Go did not rewrite the row in the current format under its key: %q", data)
+	}
+	if got := b.do("GET", dj+"/get", ""); !strings.Contains(got, `"cart":["plum"]`) {
+		t.Errorf("Django read Go's rewrite as %s", got)
+	}
+}

@@ -29,10 +29,15 @@ import (
 // that ValidateKey refuses. Package server/mysql has the implementation
 // for MySQL and MariaDB (mysql.DjangoStore).
 type Store interface {
+	// Load returns the session_data and expire_date of key's live row.
 	Load(ctx context.Context, key string) (data []byte, expires time.Time, err error)
+	// Create inserts a row for key, which must not be there.
 	Create(ctx context.Context, key string, data []byte, expires time.Time) error
+	// Update replaces the session_data and expire_date of key's live row.
 	Update(ctx context.Context, key string, data []byte, expires time.Time) error
+	// Delete removes key's row, if there is one.
 	Delete(ctx context.Context, key string) error
+	// DeleteExpired removes the expired rows and returns how many.
 	DeleteExpired(ctx context.Context) (int64, error)
 }
 

@@ -11,6 +11,8 @@ Settings come from the environment:
   DJANGO_DB_DSN                the database, as a go-sql-driver/mysql DSN
                                (user:pass@tcp(host:port)/db?...): MySQL/MariaDB
                                through mysqlclient, with django.contrib.auth
+  DJANGO_DEFAULT_HASHING_ALGORITHM  DEFAULT_HASHING_ALGORITHM (Django 3.2 only;
+                               "sha1" writes the session format of Django < 3.1)
   SESSION_TEST_DJANGO_PATH     a directory put first on sys.path: another
                                Django than the system's (see scripts/django.sh)
 
@@ -70,6 +72,8 @@ if os.environ.get("DJANGO_SECRET_KEY_FALLBACKS"):
     extra["SECRET_KEY_FALLBACKS"] = os.environ["DJANGO_SECRET_KEY_FALLBACKS"].split(",")
 if DSN:
     extra["DATABASES"] = {"default": database(DSN)}
+if os.environ.get("DJANGO_DEFAULT_HASHING_ALGORITHM") and django.VERSION < (4, 0):
+    extra["DEFAULT_HASHING_ALGORITHM"] = os.environ["DJANGO_DEFAULT_HASHING_ALGORITHM"]
 
 settings.configure(
     DEBUG=False,
