@@ -617,3 +617,43 @@ func TestDjangoDBLegacyFormat(t *testing.T) {
 		t.Errorf("Django read Go's rewrite as %s", got)
 	}
 }
+
+// TestDjangoDBShareMovesOtherFormats checks that a Manager sharing
+// Django's db sessions moves into Django's table, on their next response,
+// the sessions it reads in other formats: Django's signed cookies (a site
+// that switched Django from signed_cookies to db) and this package's own
+// cookies; Django then reads them.
+func TestDjangoDBShareMovesOtherFormats(t *testing.T) {
+	st, dsn := djangoDB(t)
+	djCookies := startDjangoSite(t)
+	djDB := startDjangoDBSite(t, dsn)
+	m, _ := mwManager(t, Config{Django: &DjangoConfig{SecretKey: []byte(djangoSecret), Mode: DjangoShare, Store: st}})
+	gs := goSite(t, m)
+
+	b := newBrowser(t)
+	b.do("POST", djCookies+"/set", `{"from":"signed_cookies"}`)
+	b.do("POST", djCookies+"/login", `{"id":42,"password":"`+djangoPassword+`"}`)
+	if got := b.do("GET", gs+"/get", ""); !strings.Contains(got, `"from":"signed_cookies"`) {
+		t.Fatalf("Go read Django's signed cookie as %s", got)
+	}
+	key := b.cookie(gs)
+	if _, _, ok := row(t, st, key); !django.IsKey(key) || !ok {
+		t.Fatalf("Django's signed cookie did not move into django_session: cookie %q", key)
+	}
+	if got := b.do("GET", djDB+"/get", ""); !strings.Contains(got, `"from":"signed_cookies"`) {
+		t.Errorf("Django's db engine read the moved session as %s", got)
+	}
+
+	ownCookies, _ := mwManager(t, Config{})
+	b2 := newBrowser(t)
+	b2.do("POST", goSite(t, ownCookies)+"/set", `{"from":"ours"}`)
+	if got := b2.do("GET", gs+"/get", ""); !strings.Contains(got, `"from":"ours"`) {
+		t.Fatalf("Go read its own cookie as %s", got)
+	}
+	if k := b2.cookie(gs); !django.IsKey(k) {
+		t.Fatalf("our own cookie did not move into django_session: %q", k)
+	}
+	if got := b2.do("GET", djDB+"/get", ""); !strings.Contains(got, `"from":"ours"`) {
+		t.Errorf("Django's db engine read the moved session as %s", got)
+	}
+}

@@ -335,8 +335,8 @@ func (m *Manager) adopt(s *Session, value string) error {
 		if d.Serializer != "django" { // Django's format carries no ID
 			s.adoptID(d.ID)
 		}
-		if m.cfg.Engine == EngineServer {
-			s.rewrite = true // move it into the store
+		if m.cfg.Engine == EngineServer || m.django != nil && m.django.shareDB {
+			s.rewrite = true // move it into the store, or into Django's table
 		}
 	case codec.KindReference:
 		if m.store == nil {
