@@ -19,6 +19,7 @@ import (
 	"github.com/sessionkit/session/django"
 	"github.com/sessionkit/session/internal/testenv"
 	"github.com/sessionkit/session/server"
+	"github.com/sessionkit/session/server/memory"
 	"github.com/sessionkit/session/server/mysql"
 )
 
@@ -655,5 +656,64 @@ func TestDjangoDBShareMovesOtherFormats(t *testing.T) {
 	}
 	if got := b2.do("GET", djDB+"/get", ""); !strings.Contains(got, `"from":"ours"`) {
 		t.Errorf("Django's db engine read the moved session as %s", got)
+	}
+}
+
+// TestDjangoDBShareUsers checks the user index beside Django's db
+// sessions: a not-before leaves the sessions Django made to Django (they
+// record no creation time); Session.Login binds a session of Django's
+// table without rewriting it on every request; a revocation ends it when
+// it is next checked, deleting the cookie both sites share.
+func TestDjangoDBShareUsers(t *testing.T) {
+	st, dsn := djangoDB(t)
+	dj := startDjangoDBSite(t, dsn)
+	clock := newMwClock()
+	clock.t = time.Now()
+	registry := memory.New()
+	defer registry.Close()
+	m, _ := mwManager(t, Config{Now: clock.Now, Registry: registry, NotBefore: time.Now().Add(-time.Minute), Django: &DjangoConfig{SecretKey: []byte(djangoSecret), Mode: DjangoShare, Store: st}})
+	gs := goSite(t, m, func(mux *http.ServeMux) {
+		mux.HandleFunc("POST /bind", func(w http.ResponseWriter, r *http.Request) {
+			if err := FromRequest(r).Login(r.Context(), "ada"); err != nil {
+				t.Error(err)
+			}
+		})
+		mux.HandleFunc("GET /id", func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, FromRequest(r).ID())
+		})
+	})
+	b := newBrowser(t)
+	b.do("POST", dj+"/set", `{"cart":["kiwi"]}`)
+	if got := b.do("GET", gs+"/get", ""); !strings.Contains(got, `"cart":["kiwi"]`) {
+		t.Fatalf("with a not-before, Go read Django's session as %s", got)
+	}
+
+	b.do("POST", gs+"/bind", "")
+	key := b.cookie(gs)
+	if !django.IsKey(key) {
+		t.Fatalf("Login's save: cookie %q", key)
+	}
+	if got := b.do("GET", dj+"/get", ""); !strings.Contains(got, `"cart":["kiwi"]`) || !strings.Contains(got, `"_session_user":"ada"`) {
+		t.Errorf("Django read the session Go logged in as %s", got)
+	}
+	before, _, _ := row(t, st, key)
+	id := b.do("GET", gs+"/id", "")
+	if after, _, _ := row(t, st, key); after != before {
+		t.Errorf("a request that changed nothing rewrote the row")
+	}
+	list, err := m.UserSessions(context.Background(), "ada")
+	if err != nil || len(list) != 1 || list[0].ID != id {
+		t.Fatalf("UserSessions = %+v, %v; want the one session %s", list, err, id)
+	}
+
+	if err := m.RevokeUserSessions(context.Background(), "ada", ""); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(DefaultRevalidateInterval + time.Second)
+	if got := b.do("GET", gs+"/get", ""); got != "{}\n" {
+		t.Errorf("a revoked session read as %s", got)
+	}
+	if c := b.cookie(gs); c != "" {
+		t.Errorf("the revoked session's cookie was kept: %q", c)
 	}
 }

@@ -215,7 +215,7 @@ func (m *Manager) loadDjango(s *Session) {
 		m.badValue(s, "django_session", err)
 		return
 	}
-	s.key, s.djangoKey, s.values, s.expires = key, true, l.Values, expires
+	s.key, s.djangoKey, s.values, s.expires, s.fromDjango = key, true, l.Values, expires, true
 	if _, ok := s.values[movedKey]; ok {
 		delete(s.values, movedKey)
 		s.moved = true
@@ -251,12 +251,18 @@ func (m *Manager) saveDjango(s *Session) (hdr, value string, err error) {
 		}
 		return m.jar.DeleteHeader(), "", nil
 	}
+	ixOp := m.indexOp(s, now, expires)
 	data, err := m.django.db.Dumps(s.values)
 	if err != nil {
 		return "", "", err
 	}
 	blob := unsafe.Slice(unsafe.StringData(data), len(data))
 	if s.djangoKey {
+		if ixOp != indexNone {
+			if err := m.writeIndex(s, ixOp, now); err != nil {
+				return "", "", err
+			}
+		}
 		err := m.django.store.Update(s.ctx, s.key, blob, expires)
 		if errors.Is(err, server.ErrNotFound) {
 			return "", "", ErrInterrupted
@@ -278,6 +284,16 @@ func (m *Manager) saveDjango(s *Session) (hdr, value string, err error) {
 			}
 		}
 		s.key, s.djangoKey, s.id = key, true, djangoID(key)
+		if ixOp != indexNone {
+			// The entry names the new ID, known only now; if it cannot be
+			// written, the new row is deleted again and never sent.
+			if err := m.writeIndex(s, ixOp, now); err != nil {
+				if derr := m.dropStored(s.ctx, s); derr != nil {
+					m.cfg.Logger.Warn("session: could not delete a new Django session whose index entry failed", "err", derr)
+				}
+				return "", "", err
+			}
+		}
 	}
 	hdr, err = m.jar.Header(s.key, maxAge)
 	return hdr, s.key, err

@@ -334,6 +334,8 @@ func (m *Manager) adopt(s *Session, value string) error {
 		s.values, s.loaded = d.Values, true
 		if d.Serializer != "django" { // Django's format carries no ID
 			s.adoptID(d.ID)
+		} else {
+			s.fromDjango = true
 		}
 		if m.cfg.Engine == EngineServer || m.django != nil && m.django.shareDB {
 			s.rewrite = true // move it into the store, or into Django's table

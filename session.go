@@ -57,6 +57,9 @@ type Session struct {
 	// djangoKey says that key is a raw key of Django's django_session
 	// table (DjangoConfig.Store), not of Config.Store.
 	djangoKey bool
+	// fromDjango says that the session was read in Django's format, which
+	// records no creation time.
+	fromDjango bool
 	// ref is the compact reference the request carried, still good for
 	// the key refFor: a save that keeps the key sends it again as it is.
 	ref, refFor string
@@ -96,7 +99,7 @@ type Session struct {
 
 // reset forgets what resolving a cookie set, to try another one.
 func (s *Session) reset() {
-	s.values, s.loaded, s.key, s.ref, s.refFor, s.djangoKey = nil, false, "", "", "", false
+	s.values, s.loaded, s.key, s.ref, s.refFor, s.djangoKey, s.fromDjango = nil, false, "", "", "", false, false
 	s.created, s.expires, s.rewrite, s.id, s.moved = time.Time{}, time.Time{}, false, codec.ID{}, false
 }
 

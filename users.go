@@ -370,7 +370,10 @@ func (m *Manager) writeIndex(s *Session, op int, now time.Time) error {
 	user, _ := s.boundUser()
 	uk, id := indexUserKey(user), indexID(s.sessionID())
 	rec := record{created: s.created, auth: s.unixValue(authKey), seen: now}
-	if s.key != "" {
+	if s.key != "" && !s.djangoKey {
+		// A session of Django's table has no store key here: a
+		// revocation reaches it when it is next checked, as a cookie
+		// session.
 		rec.storeKey = m.storeKey(s)
 	}
 	rec.userAgent, rec.address = m.device(s.req)
@@ -419,7 +422,10 @@ func (m *Manager) admit(s *Session) {
 		s.err = err
 		return
 	}
-	if !nb.IsZero() && issued.Before(nb) {
+	// A session that Django made records no creation time; one that Go
+	// shares with Django, and did not log in itself, is Django's to end.
+	djangoMade := issued.IsZero() && s.fromDjango && m.django != nil && m.django.share
+	if !nb.IsZero() && issued.Before(nb) && !djangoMade {
 		m.sec.Info("session: refused a session from before the not-before", "id", base64.RawURLEncoding.EncodeToString(s.id[:]), "issued", issued, "not_before", nb)
 		m.refuse(s)
 		return
@@ -462,7 +468,7 @@ func (m *Manager) admit(s *Session) {
 // client's cookie is deleted.
 func (m *Manager) refuse(s *Session) {
 	s.values = make(map[string]any)
-	s.key, s.rewrite, s.pending = "", false, nil
+	s.key, s.djangoKey, s.rewrite, s.pending = "", false, false, nil
 	s.created, s.id = time.Time{}, codec.ID{}
 }
 
