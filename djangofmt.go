@@ -65,7 +65,10 @@ type DjangoConfig struct {
 	// EngineCookie, the default); in Store with DjangoDB, the cookie
 	// holding Django's raw session key (leave Config.Engine unset; a
 	// Config.Store is still read, and its sessions move into Django's
-	// table). DjangoCachedDB cannot be shared.
+	// table, as do Django's signed cookies). There Session.ID is derived
+	// from Django's key: the same for the session's life, new with a new
+	// key (CycleKey, Login, and a new session's first save).
+	// DjangoCachedDB cannot be shared.
 	//
 	// In DjangoMigrate mode the Manager reads Django's signed cookies
 	// whatever Engine is, and Django's db sessions (DjangoDB or
@@ -221,9 +224,13 @@ func (m *Manager) loadDjango(s *Session) {
 		s.moved = true
 	}
 	s.id = djangoID(key)
-	if !m.django.shareDB || l.Key > 0 || l.Legacy {
+	switch {
+	case !m.django.shareDB:
 		s.rewrite = true
-		m.cfg.Logger.Info("session: rewriting a session of Django's table", "into", map[bool]string{true: "django_session, under the current key", false: "the current format"}[m.django.shareDB], "fallback_key", l.Key > 0, "legacy", l.Legacy)
+		m.cfg.Logger.Info("session: moving a session of Django's table into the current format")
+	case l.Key > 0 || l.Legacy:
+		s.rewrite = true
+		m.cfg.Logger.Info("session: rewriting a session of Django's table under the current key and format", "fallback_key", l.Key > 0, "legacy", l.Legacy)
 	}
 }
 

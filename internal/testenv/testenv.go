@@ -10,6 +10,13 @@
 // Elsewhere (go test on a machine without them) such a test skips and says
 // how to run it.
 //
+// The Django scripts the tests run (scripts/django/*.py) also read
+// SESSION_TEST_DJANGO_PATH, a directory they put first on Python's path:
+// scripts/django.sh's django42_setup sets it to an unpacked Django 4.2, so
+// that the same tests run against 4.2 as against the system's 3.2. The
+// tests of Django's db engine need the django_session table that Django's
+// own migrations create on SESSION_TEST_MYSQL_DSN (django_setup runs them).
+//
 // The package is for tests only.
 package testenv
 
