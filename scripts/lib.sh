@@ -1,12 +1,15 @@
-# What scripts/mariadb.sh and scripts/redis.sh share: sourced by both, not
-# run on its own.
+# What scripts/mariadb.sh, scripts/redis.sh and scripts/redis-cluster.sh
+# share: sourced by them, not run on its own.
 #
-# Each function takes the sourcing script's prefix P ("mariadb" or "redis")
-# first. P names the script's own functions (P_install, P_start_server,
-# P_stop_server, P_start, P_stop, _P_start, _P_spawn, _P_ping, _P_ours,
-# _P_paths_from_rundir) and, in upper case, its variables (MARIADB_RUNDIR,
-# REDIS_PORT, ...); it also tags the log lines. Only functions are defined
-# here, so sourcing it twice (test.sh sources both scripts) is harmless.
+# Each function takes the sourcing script's prefix P ("mariadb", "redis" or
+# "redis_cluster") first. P names the script's own functions (P_install,
+# P_start_server, P_stop_server, P_start, P_stop, _P_start, _P_spawn,
+# _P_ping, _P_ours, _P_paths_from_rundir) and, in upper case, its variables
+# (MARIADB_RUNDIR, REDIS_PORT, ...); it also tags the log lines. The
+# functions that handle one server (_lib_start_server, _lib_stop_server,
+# _lib_listen) handle one node of the cluster at a time, P_PORT, P_PIDFILE
+# and P_LOG pointing at that node. Only functions are defined here, so
+# sourcing it more than once (test.sh sources every script) is harmless.
 
 # _lib_log P MESSAGE...: MESSAGE on standard error, tagged with P.
 _lib_log() {
