@@ -2,10 +2,12 @@
 // browser and the Django that the tests run against.
 //
 // They are named by environment variables: SESSION_TEST_MYSQL_DSN,
-// SESSION_TEST_REDIS_URL, SESSION_TEST_CHROMIUM and
-// SESSION_TEST_DJANGO_PYTHON. scripts/test.sh (make test) starts private
-// servers, installs Chromium and python3-django when they are missing, sets
-// all four and sets the matching SESSION_TEST_REQUIRE_* variables to 1, so that
+// SESSION_TEST_REDIS_URL, SESSION_TEST_REDIS_CLUSTER_URL,
+// SESSION_TEST_CHROMIUM and SESSION_TEST_DJANGO_PYTHON. scripts/test.sh
+// (make test) starts private servers (a Redis Cluster among them, see
+// scripts/redis-cluster.sh), installs Chromium and python3-django when they
+// are missing, sets all five and sets the matching SESSION_TEST_REQUIRE_*
+// variables to 1, so that
 // a test which finds no server or browser fails there instead of skipping.
 // Elsewhere (go test on a machine without them) such a test skips and says
 // how to run it.
@@ -38,6 +40,12 @@ const (
 	RedisURLVar = "SESSION_TEST_REDIS_URL"
 	// RequireRedisVar, set to 1, makes a missing RedisURLVar fail the test.
 	RequireRedisVar = "SESSION_TEST_REQUIRE_REDIS"
+	// RedisClusterURLVar names a Redis Cluster, as a URL in the form of
+	// goredis.ParseClusterURL: redis://:password@host:port?addr=host:port&...
+	RedisClusterURLVar = "SESSION_TEST_REDIS_CLUSTER_URL"
+	// RequireRedisClusterVar, set to 1, makes a missing RedisClusterURLVar
+	// fail the test.
+	RequireRedisClusterVar = "SESSION_TEST_REQUIRE_REDIS_CLUSTER"
 	// ChromiumVar names the Chromium (or Chrome) executable the browser
 	// tests drive.
 	ChromiumVar = "SESSION_TEST_CHROMIUM"
@@ -66,6 +74,14 @@ func MySQLDSN(t testing.TB) string {
 func RedisURL(t testing.TB) string {
 	t.Helper()
 	return lookup(t, redisServer)
+}
+
+// RedisClusterURL returns the URL of the test Redis Cluster. When
+// SESSION_TEST_REDIS_CLUSTER_URL is not set it fails the test if
+// SESSION_TEST_REQUIRE_REDIS_CLUSTER is 1, and skips it otherwise.
+func RedisClusterURL(t testing.TB) string {
+	t.Helper()
+	return lookup(t, redisCluster)
 }
 
 // Chromium returns the path of the Chromium executable for the browser
@@ -113,6 +129,14 @@ var (
 		envVar:  RedisURLVar,
 		require: RequireRedisVar,
 		format:  "redis://:password@host:port/db",
+	}
+	redisCluster = server{
+		name:    "Redis Cluster",
+		kind:    "Redis",
+		noun:    "cluster",
+		envVar:  RedisClusterURLVar,
+		require: RequireRedisClusterVar,
+		format:  "redis://:password@host:port?addr=host:port&addr=host:port, the form of goredis.ParseClusterURL",
 	}
 	chromiumBrowser = server{
 		name:    "Chromium",

@@ -23,6 +23,10 @@ func TestLookup(t *testing.T) {
 		mysqlSkip  = "no MySQL/MariaDB server: set SESSION_TEST_MYSQL_DSN (user:pass@tcp(host:port)/db?parseTime=true&loc=UTC&clientFoundRows=true) or run `make test`"
 		redisFatal = "Redis required (SESSION_TEST_REQUIRE_REDIS=1) but SESSION_TEST_REDIS_URL is not set; run `make test`, which starts one"
 		redisSkip  = "no Redis server: set SESSION_TEST_REDIS_URL (redis://:password@host:port/db) or run `make test`"
+		// The cluster's names are its own: a test that needs it never
+		// runs on a single server's variables, nor skips on them.
+		clusterFatal = "Redis Cluster required (SESSION_TEST_REQUIRE_REDIS_CLUSTER=1) but SESSION_TEST_REDIS_CLUSTER_URL is not set; run `make test`, which starts one"
+		clusterSkip  = "no Redis cluster: set SESSION_TEST_REDIS_CLUSTER_URL (redis://:password@host:port?addr=host:port&addr=host:port, the form of goredis.ParseClusterURL) or run `make test`"
 	)
 	for _, tc := range []struct {
 		name              string
@@ -40,6 +44,9 @@ func TestLookup(t *testing.T) {
 		{name: "redis unset", s: redisServer, skip: redisSkip},
 		{name: "redis unset, required", s: redisServer, require: "1", fatal: redisFatal},
 		{name: "redis unset, require 0", s: redisServer, require: "0", skip: redisSkip},
+		{name: "cluster set", s: redisCluster, value: "redis://:pw@h:1?addr=h:2", want: "redis://:pw@h:1?addr=h:2"},
+		{name: "cluster unset", s: redisCluster, skip: clusterSkip},
+		{name: "cluster unset, required", s: redisCluster, require: "1", fatal: clusterFatal},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv(tc.s.envVar, tc.value)
@@ -126,6 +133,7 @@ func TestExported(t *testing.T) {
 	}{
 		{"MySQLDSN", MySQLDSNVar, RequireMySQLVar, MySQLDSN},
 		{"RedisURL", RedisURLVar, RequireRedisVar, RedisURL},
+		{"RedisClusterURL", RedisClusterURLVar, RequireRedisClusterVar, RedisClusterURL},
 	} {
 		t.Run(tc.name+" set", func(t *testing.T) {
 			t.Setenv(tc.envVar, "the-server")
