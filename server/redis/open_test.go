@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -80,5 +81,54 @@ func TestOutageFailsFast(t *testing.T) {
 			t.Errorf("%s: err = %v, want a network error", tc.name, err)
 		}
 		s.Client().Close()
+	}
+}
+
+// TestOpenCluster checks OpenCluster's URL errors (which never show the
+// password), its check of the servers, SkipPing, and the defaults it sets.
+func TestOpenCluster(t *testing.T) {
+	for _, url := range []string{"", "http://u:hunter2@host:7000", "redis://:hunter2@host:7000?no_such_option=1", "redis://:hunter2@host:7000?addr=nohostport", "redis://:hunter2@host:7000?dial_timeout=soon"} {
+		_, err := OpenCluster(url, Config{})
+		if err == nil {
+			t.Errorf("OpenCluster(%q) succeeded", url)
+			continue
+		}
+		if !strings.HasPrefix(err.Error(), "session store redis: open cluster: ") {
+			t.Errorf("OpenCluster(%q) = %q, want the store's prefix", url, err)
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("OpenCluster(%q) = %q reveals the password", url, err)
+		}
+	}
+	a, b := closedPort(t), closedPort(t)
+	_, err := OpenCluster("redis://:s3cret@"+a+"?addr="+b, Config{})
+	if !errors.Is(err, server.ErrUnavailable) || !strings.Contains(err.Error(), a+","+b) || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("OpenCluster of closed ports = %v; want server.ErrUnavailable naming %s,%s and not the password", err, a, b)
+	}
+	lazy, err := OpenCluster("redis://"+a, Config{SkipPing: true})
+	if err != nil {
+		t.Fatalf("OpenCluster with SkipPing of a closed port: %v", err)
+	}
+	lazy.Close()
+
+	s, err := OpenCluster(testenv.RedisClusterURL(t), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cc, ok := s.Client().(*goredis.ClusterClient)
+	if !ok {
+		t.Fatalf("OpenCluster's client is a %T, want a *goredis.ClusterClient", s.Client())
+	}
+	o := cc.Options()
+	if !o.ContextTimeoutEnabled || o.DialerRetries != DefaultDialAttempts || o.DialTimeout != DefaultDialTimeout || o.ReadTimeout != DefaultReadTimeout {
+		t.Errorf("OpenCluster's options: context timeouts %v, dialer retries %d, dial timeout %v, read timeout %v", o.ContextTimeoutEnabled, o.DialerRetries, o.DialTimeout, o.ReadTimeout)
+	}
+	var masters atomic.Int32
+	if err := cc.ForEachMaster(context.Background(), func(context.Context, *goredis.Client) error { masters.Add(1); return nil }); err != nil || masters.Load() < 2 {
+		t.Errorf("the test cluster has %d masters (%v); want several", masters.Load(), err)
+	}
+	if err := s.Ping(context.Background()); err != nil {
+		t.Errorf("Ping: %v", err)
 	}
 }

@@ -51,6 +51,35 @@ func openStore(t testing.TB, cfg Config) *Store {
 	return s
 }
 
+// openClusterStore opens a store on the test cluster (through OpenCluster)
+// under a fresh prefix, unless cfg names one, and removes every key under
+// the prefix when the test ends.
+func openClusterStore(t testing.TB, cfg Config) *Store {
+	t.Helper()
+	url := testenv.RedisClusterURL(t)
+	if cfg.Prefix == "" {
+		cfg.Prefix = uniquePrefix(t)
+	}
+	s, err := OpenCluster(url, cfg)
+	if err != nil {
+		t.Fatalf("OpenCluster: %v", err)
+	}
+	t.Cleanup(func() { dropPrefix(t, s.Client(), s.Prefix()); _ = s.Close() })
+	return s
+}
+
+// clusterOptions parses the test cluster's URL into client options the
+// test may change.
+func clusterOptions(t testing.TB) *goredis.ClusterOptions {
+	t.Helper()
+	opts, err := goredis.ParseClusterURL(testenv.RedisClusterURL(t))
+	if err != nil {
+		t.Fatalf("parse %s: %v", testenv.RedisClusterURLVar, err)
+	}
+	opts.ContextTimeoutEnabled = true
+	return opts
+}
+
 // newClient returns a client with opts, closed when the test ends.
 func newClient(t testing.TB, opts *goredis.Options) *goredis.Client {
 	t.Helper()
@@ -59,11 +88,22 @@ func newClient(t testing.TB, opts *goredis.Options) *goredis.Client {
 	return c
 }
 
-// dropPrefix deletes every key that starts with prefix.
+// dropPrefix deletes every key that starts with prefix: on every master of
+// a cluster client, on the one server of any other.
 func dropPrefix(t testing.TB, c goredis.UniversalClient, prefix string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	if cc, ok := c.(*goredis.ClusterClient); ok {
+		err := cc.ForEachMaster(ctx, func(ctx context.Context, m *goredis.Client) error {
+			dropPrefix(t, m, prefix)
+			return nil
+		})
+		if err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+		return
+	}
 	iter := c.Scan(ctx, 0, globEscape(prefix)+"*", 1000).Iterator()
 	for iter.Next(ctx) {
 		if err := c.Del(ctx, iter.Val()).Err(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -48,9 +49,11 @@ type Config struct {
 // Store is a server.Store on Redis. It is safe for concurrent use.
 type Store struct {
 	client goredis.UniversalClient
-	owned  bool
-	prefix string
-	maxLen int
+	// cluster is client when it is a cluster client.
+	cluster *goredis.ClusterClient
+	owned   bool
+	prefix  string
+	maxLen  int
 }
 
 var (
@@ -74,7 +77,8 @@ func ValidatePrefix(p string) error {
 
 // New returns a Store on client, which the caller keeps owning: Store.Close
 // does not close it. client may be a *goredis.Client, a failover (Sentinel)
-// client, a *goredis.ClusterClient or a *goredis.Ring. New does no I/O.
+// client, a *goredis.ClusterClient, a *goredis.Ring or an AutoPipeliner.
+// New does no I/O.
 func New(client goredis.UniversalClient, cfg Config) (*Store, error) {
 	if client == nil {
 		return nil, fmt.Errorf("%w: nil client", ErrMisconfigured)
@@ -93,7 +97,11 @@ func New(client goredis.UniversalClient, cfg Config) (*Store, error) {
 	case maxLen < 0:
 		return nil, fmt.Errorf("%w: MaxLength %d is negative", ErrMisconfigured, maxLen)
 	}
-	return &Store{client: client, prefix: prefix, maxLen: maxLen}, nil
+	s := &Store{client: client, prefix: prefix, maxLen: maxLen}
+	if c, ok := client.(*goredis.ClusterClient); ok {
+		s.cluster = c
+	}
+	return s, nil
 }
 
 // Defaults Open sets for what the URL leaves unset, so that a request
@@ -116,7 +124,7 @@ const (
 // Close closes. It checks that the server answers a PING within
 // OpenTimeout (unless Config.SkipPing): an error wraps
 // server.ErrUnavailable and names the address and the cause (never the
-// password).
+// password). For a Redis Cluster, see OpenCluster.
 func Open(url string, cfg Config) (*Store, error) {
 	opts, err := goredis.ParseURL(url)
 	if err != nil {
@@ -136,7 +144,42 @@ func Open(url string, cfg Config) (*Store, error) {
 	if opts.DialerRetries == 0 {
 		opts.DialerRetries = DefaultDialAttempts
 	}
-	client := goredis.NewClient(opts)
+	return open(goredis.NewClient(opts), cfg, opts.Network+" "+opts.Addr)
+}
+
+// OpenCluster is Open for a Redis Cluster. It parses url with
+// goredis.ParseClusterURL: "redis://user:password@host:port" names one
+// node, and each addr parameter one more
+// ("redis://:secret@10.0.0.1:6379?addr=10.0.0.2:6379&addr=10.0.0.3:6379");
+// the client learns the others from them. rediss:// is TLS. There is no
+// database number: a cluster has database 0 only. It turns
+// ContextTimeoutEnabled on and sets DefaultDialTimeout, DefaultReadTimeout
+// and DefaultDialAttempts for what the URL leaves unset; retries are the
+// cluster client's (max_redirects, default 3, which also covers network
+// errors). Unless Config.SkipPing, it checks that every master answers a
+// PING within OpenTimeout, with the same errors as Open.
+func OpenCluster(url string, cfg Config) (*Store, error) {
+	opts, err := goredis.ParseClusterURL(url)
+	if err != nil {
+		// The URL may hold a password: say what is wrong, not what it is.
+		return nil, fmt.Errorf("session store redis: open cluster: %w", err)
+	}
+	opts.ContextTimeoutEnabled = true
+	if opts.DialTimeout == 0 {
+		opts.DialTimeout = DefaultDialTimeout
+	}
+	if opts.ReadTimeout == 0 {
+		opts.ReadTimeout = DefaultReadTimeout
+	}
+	if opts.DialerRetries == 0 {
+		opts.DialerRetries = DefaultDialAttempts
+	}
+	return open(goredis.NewClusterClient(opts), cfg, "cluster "+strings.Join(opts.Addrs, ","))
+}
+
+// open returns a Store on client, which it owns, and checks the server
+// unless cfg.SkipPing; where names the server in errors.
+func open(client goredis.UniversalClient, cfg Config, where string) (*Store, error) {
 	s, err := New(client, cfg)
 	if err != nil {
 		_ = client.Close()
@@ -150,14 +193,26 @@ func Open(url string, cfg Config) (*Store, error) {
 	defer cancel()
 	if err := s.Ping(ctx); err != nil {
 		_ = client.Close()
-		return nil, fmt.Errorf("session store redis: open: %w: %s %s does not answer: %w", server.ErrUnavailable, opts.Network, opts.Addr, err)
+		return nil, fmt.Errorf("session store redis: open: %w: %s does not answer: %w", server.ErrUnavailable, where, err)
 	}
 	return s, nil
 }
 
-// Ping checks that the server answers.
+// Ping checks that the server answers; on a cluster client, that every
+// master does.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.client.Ping(ctx).Err(); err != nil {
+	var err error
+	if s.cluster != nil {
+		err = s.cluster.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error {
+			if err := c.Ping(ctx).Err(); err != nil {
+				return fmt.Errorf("%s: %w", c.Options().Addr, err)
+			}
+			return nil
+		})
+	} else {
+		err = s.client.Ping(ctx).Err()
+	}
+	if err != nil {
 		return fmt.Errorf("session store redis: ping: %w", err)
 	}
 	return nil
@@ -286,6 +341,7 @@ func (s *Store) load(ctx context.Context, op, key string) ([]byte, time.Time, er
 	v, err := s.client.GetRange(ctx, s.prefix+key, 0, limit).Bytes()
 	switch {
 	case err != nil && !errors.Is(err, goredis.Nil):
+		s.failed(err)
 		return nil, time.Time{}, wrap(ctx, op, err)
 	case len(v) == 0:
 		return nil, time.Time{}, server.ErrNotFound
@@ -331,15 +387,13 @@ func (s *Store) set(ctx context.Context, op, key string, blob []byte, expires ti
 		return fmt.Errorf("session store redis: %s: %w: %d bytes, over MaxLength %d", op, server.ErrTooLarge, len(blob), s.maxLen)
 	}
 	v, exp := encode(blob, expires)
-	cmd := goredis.NewCmd(ctx, "SET", s.prefix+key, v, cond, "PXAT", exp)
-	_ = s.client.Process(ctx, cmd)
-	switch err := cmd.Err(); {
+	switch err := s.writeCmd(ctx, op, goredis.NewCmd(ctx, "SET", s.prefix+key, v, cond, "PXAT", exp)); {
 	case err == nil:
 		return nil
 	case errors.Is(err, goredis.Nil):
 		return notSet
 	default:
-		return wrap(ctx, op, err)
+		return err
 	}
 }
 
@@ -348,10 +402,34 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := check(ctx, "delete", key); err != nil {
 		return err
 	}
-	if err := s.client.Del(ctx, s.prefix+key).Err(); err != nil {
-		return wrap(ctx, "delete", err)
+	return s.writeCmd(ctx, "delete", goredis.NewCmd(ctx, "DEL", s.prefix+key))
+}
+
+// writeCmd runs cmd, a SET or DEL of one key, and returns goredis.Nil as
+// is (a SET that did not write) and any other error wrapped for op. The
+// command goes through Process, as the typed commands do, so that an
+// AutoPipeliner given to New batches it with the others (its Do would
+// send it on its own).
+func (s *Store) writeCmd(ctx context.Context, op string, cmd *goredis.Cmd) error {
+	_ = s.client.Process(ctx, cmd)
+	err := cmd.Err()
+	if err == nil || errors.Is(err, goredis.Nil) {
+		return err
 	}
-	return nil
+	s.failed(err)
+	return wrap(ctx, op, err)
+}
+
+// failed tells a cluster client that a command failed, so that it loads
+// the cluster's slots again (in the background, at most every 200 ms)
+// rather than going on sending the commands of a failed master's slots to
+// it: go-redis follows a replica's promotion by itself only on a MOVED
+// reply, which a dead master never sends, or every
+// ClusterStateReloadInterval (a minute by default).
+func (s *Store) failed(err error) {
+	if s.cluster != nil && !errors.Is(err, context.Canceled) {
+		s.cluster.ReloadState(context.Background())
+	}
 }
 
 // DeleteExpired does nothing and returns 0: Redis drops each entry by
