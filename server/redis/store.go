@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -28,6 +29,12 @@ var (
 	// ErrCorrupt reports a value under a session key that this store did
 	// not write: too short, or not starting with an expiry.
 	ErrCorrupt = errors.New("session store redis: value is not a session entry")
+	// ErrNotReplicated reports a write (Create, Update or Delete) that the
+	// master applied but that fewer than Config.WaitReplicas replicas
+	// acknowledged within Config.WaitTimeout: it may be lost if the master
+	// fails now, so it is not reported as done. The session may or may
+	// not hold the write afterwards.
+	ErrNotReplicated = errors.New("session store redis: write not acknowledged by enough replicas")
 )
 
 // Config configures a Store. The zero value is usable.
@@ -44,16 +51,39 @@ type Config struct {
 	// cache (server/cached), which may be down when the application
 	// starts and is tried again on every request.
 	SkipPing bool
+	// WaitReplicas, if positive, makes Create, Update and Delete wait
+	// until that many replicas of the master have acknowledged the write
+	// (Redis' WAIT, sent with the write in one round trip on the same
+	// connection), and fail with an error wrapping ErrNotReplicated when
+	// fewer do within WaitTimeout. Replication in Redis is asynchronous:
+	// without it, a write acknowledged just before its master dies can be
+	// missing from the replica that takes over. Set it to the number of
+	// replicas each master has. It needs a *goredis.Client (a single
+	// server or a Sentinel failover client) or a *goredis.ClusterClient;
+	// New refuses other clients with it. Negative is an error.
+	WaitReplicas int
+	// WaitTimeout bounds the wait for the replicas: DefaultWaitTimeout
+	// when zero. It must be shorter than the client's ReadTimeout, which
+	// bounds the reply to the write and the WAIT together. Negative is an
+	// error.
+	WaitTimeout time.Duration
 }
+
+// DefaultWaitTimeout is Config.WaitTimeout when it is zero.
+const DefaultWaitTimeout = 500 * time.Millisecond
 
 // Store is a server.Store on Redis. It is safe for concurrent use.
 type Store struct {
 	client goredis.UniversalClient
-	// cluster is client when it is a cluster client.
-	cluster *goredis.ClusterClient
-	owned   bool
-	prefix  string
-	maxLen  int
+	// cluster is client when it is a cluster client; single, when it is a
+	// client of one server. The writes with WAIT use them.
+	cluster     *goredis.ClusterClient
+	single      *goredis.Client
+	owned       bool
+	prefix      string
+	maxLen      int
+	waitN       int
+	waitTimeout time.Duration
 }
 
 var (
@@ -77,8 +107,9 @@ func ValidatePrefix(p string) error {
 
 // New returns a Store on client, which the caller keeps owning: Store.Close
 // does not close it. client may be a *goredis.Client, a failover (Sentinel)
-// client, a *goredis.ClusterClient, a *goredis.Ring or an AutoPipeliner.
-// New does no I/O.
+// client, a *goredis.ClusterClient, a *goredis.Ring or an AutoPipeliner;
+// with Config.WaitReplicas, only a *goredis.Client or a
+// *goredis.ClusterClient. New does no I/O.
 func New(client goredis.UniversalClient, cfg Config) (*Store, error) {
 	if client == nil {
 		return nil, fmt.Errorf("%w: nil client", ErrMisconfigured)
@@ -98,8 +129,32 @@ func New(client goredis.UniversalClient, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("%w: MaxLength %d is negative", ErrMisconfigured, maxLen)
 	}
 	s := &Store{client: client, prefix: prefix, maxLen: maxLen}
-	if c, ok := client.(*goredis.ClusterClient); ok {
-		s.cluster = c
+	var readTimeout time.Duration
+	switch c := client.(type) {
+	case *goredis.ClusterClient:
+		s.cluster, readTimeout = c, c.Options().ReadTimeout
+	case *goredis.Client:
+		s.single, readTimeout = c, c.Options().ReadTimeout
+	}
+	if cfg.WaitReplicas < 0 || cfg.WaitTimeout < 0 {
+		return nil, fmt.Errorf("%w: WaitReplicas %d and WaitTimeout %v: neither may be negative", ErrMisconfigured, cfg.WaitReplicas, cfg.WaitTimeout)
+	}
+	if cfg.WaitReplicas > 0 {
+		if s.cluster == nil && s.single == nil {
+			return nil, fmt.Errorf("%w: WaitReplicas needs a *goredis.Client or a *goredis.ClusterClient, which send WAIT on the connection of the write; got %T", ErrMisconfigured, client)
+		}
+		s.waitN, s.waitTimeout = cfg.WaitReplicas, cfg.WaitTimeout
+		if s.waitTimeout == 0 {
+			s.waitTimeout = DefaultWaitTimeout
+		}
+		if s.waitTimeout < time.Millisecond {
+			return nil, fmt.Errorf("%w: WaitTimeout %v is under a millisecond (WAIT 0 would never time out)", ErrMisconfigured, s.waitTimeout)
+		}
+		// ReadTimeout -1 means no deadline; 0 after the client's
+		// defaults, none either.
+		if readTimeout > 0 && s.waitTimeout >= readTimeout {
+			return nil, fmt.Errorf("%w: WaitTimeout %v is not shorter than the client's ReadTimeout %v, which bounds the WAIT's reply", ErrMisconfigured, s.waitTimeout, readTimeout)
+		}
 	}
 	return s, nil
 }
@@ -409,14 +464,26 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // is (a SET that did not write) and any other error wrapped for op. The
 // command goes through Process, as the typed commands do, so that an
 // AutoPipeliner given to New batches it with the others (its Do would
-// send it on its own).
+// send it on its own). With WaitReplicas, a WAIT follows it in the same
+// pipeline, on the same connection: WAIT counts the replicas that have
+// the connection's last write.
 func (s *Store) writeCmd(ctx context.Context, op string, cmd *goredis.Cmd) error {
-	_ = s.client.Process(ctx, cmd)
-	err := cmd.Err()
+	var err error
+	switch {
+	case s.waitN == 0:
+		_ = s.client.Process(ctx, cmd)
+		err = cmd.Err()
+	case s.cluster != nil:
+		err = s.writeWaitCluster(ctx, cmd)
+	default:
+		err = s.writeWait(ctx, s.single, false, cmd)
+	}
 	if err == nil || errors.Is(err, goredis.Nil) {
 		return err
 	}
-	s.failed(err)
+	if !errors.Is(err, ErrNotReplicated) {
+		s.failed(err)
+	}
 	return wrap(ctx, op, err)
 }
 
@@ -430,6 +497,115 @@ func (s *Store) failed(err error) {
 	if s.cluster != nil && !errors.Is(err, context.Canceled) {
 		s.cluster.ReloadState(context.Background())
 	}
+}
+
+// maxRedirects bounds how often a write with WAIT on a cluster follows a
+// MOVED or ASK reply, or waits for the slots to be loaded again after one.
+const maxRedirects = 3
+
+// writeWaitCluster runs cmd and its WAIT on the master of cmd's key. The
+// cluster client would send a WAIT, which names no key, to some node
+// other than the key's, so both go through that master's own client,
+// and this function does the cluster client's redirection for them.
+func (s *Store) writeWaitCluster(ctx context.Context, cmd *goredis.Cmd) error {
+	key := cmd.Args()[1].(string)
+	node, err := s.cluster.MasterForKey(ctx, key)
+	if err != nil {
+		return err
+	}
+	ask := false
+	for attempt := 0; ; attempt++ {
+		err = s.writeWait(ctx, node, ask, cmd)
+		if attempt == maxRedirects {
+			return err
+		}
+		moved, okMoved := goredis.IsMovedError(err)
+		asked, okAsk := goredis.IsAskError(err)
+		switch {
+		case okMoved || okAsk:
+			// The slot is served elsewhere (MOVED: for good, after a
+			// failover or a resharding; ASK: during a migration); the
+			// write was not applied.
+			addr := moved
+			if okAsk {
+				addr = asked
+			} else {
+				s.cluster.ReloadState(context.Background())
+			}
+			if n := s.clusterNode(ctx, addr); n != nil {
+				node, ask = n, okAsk
+				break
+			}
+			if okAsk {
+				return err
+			}
+			fallthrough
+		case goredis.IsReadOnlyError(err) || goredis.IsClusterDownError(err) || goredis.IsTryAgainError(err):
+			// Wait a moment for the slots to be loaded again.
+			s.cluster.ReloadState(context.Background())
+			if serr := sleep(ctx, time.Duration(10<<attempt)*time.Millisecond); serr != nil {
+				return err
+			}
+			if node, err = s.cluster.MasterForKey(ctx, key); err != nil {
+				return err
+			}
+			ask = false
+		default:
+			return err
+		}
+		cmd = goredis.NewCmd(ctx, cmd.Args()...)
+	}
+}
+
+// clusterNode returns the client of the cluster's node at addr, or nil if
+// the cluster client does not know it.
+func (s *Store) clusterNode(ctx context.Context, addr string) *goredis.Client {
+	var found atomic.Pointer[goredis.Client]
+	_ = s.cluster.ForEachShard(ctx, func(_ context.Context, c *goredis.Client) error {
+		if c.Options().Addr == addr {
+			found.Store(c)
+		}
+		return nil
+	})
+	return found.Load()
+}
+
+// sleep waits for d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// writeWait sends cmd and a WAIT for WaitReplicas replicas in one
+// pipeline on c (preceded by ASKING if ask), and returns cmd's error, or
+// one wrapping ErrNotReplicated if cmd wrote and too few replicas
+// acknowledged it.
+func (s *Store) writeWait(ctx context.Context, c *goredis.Client, ask bool, cmd *goredis.Cmd) error {
+	pipe := c.Pipeline()
+	if ask {
+		_ = pipe.Process(ctx, goredis.NewStatusCmd(ctx, "ASKING"))
+	}
+	_ = pipe.Process(ctx, cmd)
+	wait := goredis.NewIntCmd(ctx, "WAIT", s.waitN, s.waitTimeout.Milliseconds())
+	_ = pipe.Process(ctx, wait)
+	_, _ = pipe.Exec(ctx)
+	if err := cmd.Err(); err != nil {
+		return err
+	}
+	n, err := wait.Result()
+	if err != nil {
+		return fmt.Errorf("%w: WAIT failed: %w", ErrNotReplicated, err)
+	}
+	if n < int64(s.waitN) {
+		return fmt.Errorf("%w: %d of %d replicas within %v", ErrNotReplicated, n, s.waitN, s.waitTimeout)
+	}
+	return nil
 }
 
 // DeleteExpired does nothing and returns 0: Redis drops each entry by
