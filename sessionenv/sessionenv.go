@@ -2,17 +2,23 @@
 // from environment variables: the SESSION_* variables of
 // session.ConfigFromEnv, and these for the store:
 //
-//	SESSION_STORE          memory | file | mysql | redis | cached; unset or empty: no store
-//	SESSION_FILE_PATH      the file store's directory (required by file)
-//	SESSION_MYSQL_DSN      user:password@tcp(host:port)/dbname (required by mysql)
-//	SESSION_MYSQL_TABLE    the mysql store's table (optional, default sessions)
-//	SESSION_REDIS_URL      redis://[:password@]host:port/db (required by redis)
-//	SESSION_REDIS_PREFIX   the redis store's key prefix (optional, default
-//	                       "sessionkit:", or "sessionkit:cache:" for a cache)
-//	SESSION_CACHE_STORE    cached: the cache, memory | redis
-//	SESSION_BACKING_STORE  cached: the store behind it, file | mysql
-//	SESSION_DJANGO_MYSQL_DSN  Django's database, which holds django_session
-//	                       (default SESSION_MYSQL_DSN: one database for both)
+//	SESSION_STORE                memory | file | mysql | redis | cached; unset or empty: no store
+//	SESSION_FILE_PATH            the file store's directory (required by file)
+//	SESSION_MYSQL_DSN            user:password@tcp(host:port)/dbname (required by mysql)
+//	SESSION_MYSQL_TABLE          the mysql store's table (optional, default sessions)
+//	SESSION_REDIS_URL            redis://[:password@]host:port/db: a single server
+//	                             (redis needs this or SESSION_REDIS_CLUSTER_URL)
+//	SESSION_REDIS_CLUSTER_URL    redis://[:password@]host:port?addr=host:port&addr=host:port:
+//	                             a Redis Cluster, through any of its nodes (redis.OpenCluster)
+//	SESSION_REDIS_PREFIX         the redis store's key prefix (optional, default
+//	                             "sessionkit:", or "sessionkit:cache:" for a cache)
+//	SESSION_REDIS_WAIT_REPLICAS  redis.Config.WaitReplicas: the replicas that must have
+//	                             a write before it is acknowledged (optional, default 0)
+//	SESSION_REDIS_WAIT_TIMEOUT   redis.Config.WaitTimeout, a duration such as 500ms (optional)
+//	SESSION_CACHE_STORE          cached: the cache, memory | redis
+//	SESSION_BACKING_STORE        cached: the store behind it, file | mysql
+//	SESSION_DJANGO_MYSQL_DSN     Django's database, which holds django_session
+//	                             (default SESSION_MYSQL_DSN: one database for both)
 //
 // With SESSION_DJANGO set (see session.ConfigFromEnv) and Django's db or
 // cached_db engine (SESSION_DJANGO_ENGINE, db unless set, as in Django),
@@ -45,6 +51,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -59,15 +66,18 @@ import (
 
 // The names of the store's variables.
 const (
-	varStore        = "SESSION_STORE"
-	varFilePath     = "SESSION_FILE_PATH"
-	varMySQLDSN     = "SESSION_MYSQL_DSN"
-	varMySQLTable   = "SESSION_MYSQL_TABLE"
-	varRedisURL     = "SESSION_REDIS_URL"
-	varRedisPrefix  = "SESSION_REDIS_PREFIX"
-	varCacheStore   = "SESSION_CACHE_STORE"
-	varBackingStore = "SESSION_BACKING_STORE"
-	varDjangoDSN    = "SESSION_DJANGO_MYSQL_DSN"
+	varStore             = "SESSION_STORE"
+	varFilePath          = "SESSION_FILE_PATH"
+	varMySQLDSN          = "SESSION_MYSQL_DSN"
+	varMySQLTable        = "SESSION_MYSQL_TABLE"
+	varRedisURL          = "SESSION_REDIS_URL"
+	varRedisClusterURL   = "SESSION_REDIS_CLUSTER_URL"
+	varRedisPrefix       = "SESSION_REDIS_PREFIX"
+	varRedisWaitReplicas = "SESSION_REDIS_WAIT_REPLICAS"
+	varRedisWaitTimeout  = "SESSION_REDIS_WAIT_TIMEOUT"
+	varCacheStore        = "SESSION_CACHE_STORE"
+	varBackingStore      = "SESSION_BACKING_STORE"
+	varDjangoDSN         = "SESSION_DJANGO_MYSQL_DSN"
 )
 
 // defaultCachePrefix is the key prefix of a Redis cache when
@@ -201,10 +211,10 @@ func openStore(ctx context.Context, lookup func(string) (string, bool)) (server.
 		if err != nil {
 			return nil, noop, err
 		}
-		if err := st.Client().Ping(ctx).Err(); err != nil {
+		if err := st.Ping(ctx); err != nil {
 			_ = closeStore()
 			// The error never holds the URL (nor so its password).
-			return nil, noop, fmt.Errorf("%s=redis: the server named by %s does not answer: %w", varStore, varRedisURL, err)
+			return nil, noop, fmt.Errorf("%s=redis: the server named by %s does not answer: %w", varStore, redisURLVar(get), err)
 		}
 		return st, closeStore, nil
 	case "cached":
@@ -251,28 +261,65 @@ func openMySQL(ctx context.Context, get func(string) string, kind string) (serve
 	return st, st.Close, nil
 }
 
-// openRedis opens a redis store, checking that the server answers unless
-// it is a cache; prefix is the default for SESSION_REDIS_PREFIX.
-func openRedis(get func(string) string, kind, prefix string, cache bool) (*redis.Store, func() error, error) {
-	url := get(varRedisURL)
-	if url == "" {
-		return nil, noop, configErr("%s needs %s (redis://[:password@]host:port/db)", kind, varRedisURL)
+// redisURLVar returns the name of the variable that names the Redis
+// server: SESSION_REDIS_CLUSTER_URL if it is set, else SESSION_REDIS_URL.
+func redisURLVar(get func(string) string) string {
+	if get(varRedisClusterURL) != "" {
+		return varRedisClusterURL
 	}
+	return varRedisURL
+}
+
+// openRedis opens a redis store, on a single server or a cluster, and
+// checks that it answers unless it is a cache; prefix is the default for
+// SESSION_REDIS_PREFIX.
+func openRedis(get func(string) string, kind, prefix string, cache bool) (*redis.Store, func() error, error) {
+	url, clusterURL := get(varRedisURL), get(varRedisClusterURL)
+	switch {
+	case url == "" && clusterURL == "":
+		return nil, noop, configErr("%s needs %s (redis://[:password@]host:port/db) or, for a Redis Cluster, %s (redis://[:password@]host:port?addr=host:port&addr=host:port)", kind, varRedisURL, varRedisClusterURL)
+	case url != "" && clusterURL != "":
+		return nil, noop, configErr("%s: both %s and %s are set; set %s for a single server (or Sentinel), %s for a Redis Cluster", kind, varRedisURL, varRedisClusterURL, varRedisURL, varRedisClusterURL)
+	}
+	cfg := redis.Config{Prefix: prefix, SkipPing: cache}
 	if p := get(varRedisPrefix); p != "" {
 		if err := redis.ValidatePrefix(p); err != nil {
 			return nil, noop, fmt.Errorf("%w: %s=%q: %w", session.ErrConfig, varRedisPrefix, p, err)
 		}
-		prefix = p
+		cfg.Prefix = p
+	}
+	if v := get(varRedisWaitReplicas); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return nil, noop, configErr("%s=%q: want a number of replicas, 0 or more", varRedisWaitReplicas, v)
+		}
+		cfg.WaitReplicas = n
+	}
+	if v := get(varRedisWaitTimeout); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return nil, noop, configErr("%s=%q: want a positive duration such as 500ms", varRedisWaitTimeout, v)
+		}
+		cfg.WaitTimeout = d
 	}
 	// A cache may be down when the application starts: the cached store
 	// works without it, and tries it again.
-	st, err := redis.Open(url, redis.Config{Prefix: prefix, SkipPing: cache})
+	var (
+		st  *redis.Store
+		err error
+	)
+	urlVar := redisURLVar(get)
+	if clusterURL != "" {
+		st, err = redis.OpenCluster(clusterURL, cfg)
+	} else {
+		st, err = redis.Open(url, cfg)
+	}
 	if errors.Is(err, server.ErrUnavailable) {
-		return nil, noop, fmt.Errorf("%s: the server named by %s does not answer: %w", kind, varRedisURL, err)
+		return nil, noop, fmt.Errorf("%s: the server named by %s does not answer: %w", kind, urlVar, err)
 	}
 	if err != nil {
 		// The URL may hold a password: name the variable, not its value.
-		return nil, noop, fmt.Errorf("%w: %s: %w", session.ErrConfig, varRedisURL, err)
+		return nil, noop, fmt.Errorf("%w: %s: %w", session.ErrConfig, urlVar, err)
 	}
 	return st, st.Close, nil
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/internal/testenv"
 	"github.com/sessionkit/session/server"
@@ -117,6 +119,14 @@ func TestErrors(t *testing.T) {
 		{"redis without URL", map[string]string{varStore: "redis"}, []string{"SESSION_STORE=redis", "SESSION_REDIS_URL", "redis://"}},
 		{"bad redis URL", map[string]string{varStore: "redis", varRedisURL: "http://:hunter2@cache:6379/0"}, []string{"SESSION_REDIS_URL", "invalid URL scheme"}},
 		{"bad redis prefix", map[string]string{varStore: "redis", varRedisURL: "redis://:hunter2@cache:6379/0", varRedisPrefix: "two words"}, []string{"SESSION_REDIS_PREFIX", "printable ASCII without spaces"}},
+		{"redis with both URLs", map[string]string{varStore: "redis", varRedisURL: "redis://:hunter2@cache:6379/0", varRedisClusterURL: "redis://:hunter2@cache:7000"}, []string{"SESSION_STORE=redis", "both SESSION_REDIS_URL and SESSION_REDIS_CLUSTER_URL"}},
+		{"bad redis cluster URL", map[string]string{varStore: "redis", varRedisClusterURL: "http://:hunter2@cache:7000"}, []string{"SESSION_REDIS_CLUSTER_URL", "invalid URL scheme"}},
+		{"bad redis cluster address", map[string]string{varStore: "redis", varRedisClusterURL: "redis://:hunter2@cache:7000?addr=cache"}, []string{"SESSION_REDIS_CLUSTER_URL", "addr"}},
+		{"bad wait replicas", map[string]string{varStore: "redis", varRedisURL: "redis://:hunter2@cache:6379/0", varRedisWaitReplicas: "-1"}, []string{"SESSION_REDIS_WAIT_REPLICAS", `"-1"`}},
+		{"wait replicas not a number", map[string]string{varStore: "redis", varRedisURL: "redis://:hunter2@cache:6379/0", varRedisWaitReplicas: "all"}, []string{"SESSION_REDIS_WAIT_REPLICAS", `"all"`}},
+		{"bad wait timeout", map[string]string{varStore: "redis", varRedisURL: "redis://:hunter2@cache:6379/0", varRedisWaitReplicas: "1", varRedisWaitTimeout: "500"}, []string{"SESSION_REDIS_WAIT_TIMEOUT", "500ms"}},
+		{"wait timeout over the read timeout", map[string]string{varStore: "redis", varRedisURL: "redis://:hunter2@cache:6379/0", varRedisWaitReplicas: "1", varRedisWaitTimeout: "5s"}, []string{"SESSION_REDIS_URL", "ReadTimeout"}},
+		{"cached redis cluster without URL", map[string]string{varStore: "cached", varCacheStore: "redis", varBackingStore: "file"}, []string{"SESSION_CACHE_STORE=redis", "SESSION_REDIS_CLUSTER_URL"}},
 		{"cached without cache", map[string]string{varStore: "cached", varBackingStore: "file"}, []string{"SESSION_CACHE_STORE", "memory, redis"}},
 		{"cached with unknown cache", map[string]string{varStore: "cached", varCacheStore: "file", varBackingStore: "file"}, []string{"SESSION_CACHE_STORE", "memory, redis", `"file"`}},
 		{"cached without backing", map[string]string{varStore: "cached", varCacheStore: "memory"}, []string{"SESSION_BACKING_STORE", "file, mysql"}},
@@ -295,6 +305,67 @@ func TestRedisUnreachable(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "SESSION_REDIS_URL") || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("error %q should name SESSION_REDIS_URL and not reveal the password", err)
+	}
+}
+
+// TestRedisCluster opens the redis store on a Redis Cluster, named by
+// SESSION_REDIS_CLUSTER_URL, with the WAIT settings of the variables.
+func TestRedisCluster(t *testing.T) {
+	url := testenv.RedisClusterURL(t)
+	prefix := testenv.Unique("sessionkit-test:sessionenv:") + ":"
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	vars := map[string]string{varStore: "redis", varRedisClusterURL: url, varRedisPrefix: prefix}
+	s, closeStore, err := openStore(ctx, env(vars))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer closeStore()
+	st, ok := s.(*redis.Store)
+	if !ok {
+		t.Fatalf("Open = %T, want *redis.Store", s)
+	}
+	if _, ok := st.Client().(*goredis.ClusterClient); !ok {
+		t.Fatalf("the store's client is a %T, want a *goredis.ClusterClient", st.Client())
+	}
+	roundTrip(t, s)
+
+	// Each master of the test cluster has one replica: asking for two
+	// makes every write fail, after SESSION_REDIS_WAIT_TIMEOUT.
+	vars[varRedisWaitReplicas], vars[varRedisWaitTimeout] = "2", "20ms"
+	s2, close2, err := openStore(ctx, env(vars))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer close2()
+	start := time.Now()
+	err = s2.Create(ctx, testKey, []byte("blob"), time.Now().Add(time.Hour))
+	if !errors.Is(err, redis.ErrNotReplicated) || time.Since(start) < 20*time.Millisecond {
+		t.Errorf("Create with %s=2 = %v after %v; want redis.ErrNotReplicated after 20ms", varRedisWaitReplicas, err, time.Since(start))
+	}
+	_ = s2.Delete(ctx, testKey)
+	vars[varRedisWaitReplicas] = "1"
+	s3, close3, err := openStore(ctx, env(vars))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer close3()
+	roundTrip(t, s3)
+}
+
+// TestRedisClusterUnreachable is TestRedisUnreachable for a cluster.
+func TestRedisClusterUnreachable(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, _, err := openStore(ctx, env(map[string]string{varStore: "redis", varRedisClusterURL: "redis://:hunter2@127.0.0.1:1?addr=127.0.0.1:2"}))
+	if err == nil {
+		t.Fatal("Open succeeded against closed ports")
+	}
+	if errors.Is(err, session.ErrConfig) {
+		t.Errorf("error %v matches ErrConfig; the configuration is valid, the servers are not there", err)
+	}
+	if !strings.Contains(err.Error(), "SESSION_REDIS_CLUSTER_URL") || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("error %q should name SESSION_REDIS_CLUSTER_URL and not reveal the password", err)
 	}
 }
 
