@@ -495,6 +495,10 @@ func TestPing(t *testing.T) {
 		url := testenv.RedisURL(t)
 		exe(t, map[string]string{"SESSION_STORE": "redis", "SESSION_REDIS_URL": url}, "", "ping").want(t, exitOK, "out:redis, prefix sessionkit:: ok (")
 	})
+	t.Run("redis cluster", func(t *testing.T) {
+		url := testenv.RedisClusterURL(t)
+		exe(t, map[string]string{"SESSION_STORE": "redis", "SESSION_REDIS_CLUSTER_URL": url}, "", "ping").want(t, exitOK, "out:redis cluster, prefix sessionkit:: ok (")
+	})
 	t.Run("redis in front of mysql", func(t *testing.T) {
 		url := testenv.RedisURL(t)
 		st, env := mysqlStore(t, true)

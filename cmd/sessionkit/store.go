@@ -10,6 +10,7 @@ import (
 	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/sessionkit/session/server"
 	"github.com/sessionkit/session/server/cached"
@@ -164,6 +165,9 @@ func storeName(st server.Store) string {
 	case *mysql.Store:
 		return "mysql, table " + s.Table()
 	case *redis.Store:
+		if _, ok := s.Client().(*goredis.ClusterClient); ok {
+			return "redis cluster, prefix " + s.Prefix()
+		}
 		return "redis, prefix " + s.Prefix()
 	}
 	return fmt.Sprintf("%T", st)

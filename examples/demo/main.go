@@ -18,6 +18,8 @@
 //	SESSION_MYSQL_DSN      mysql: user:password@tcp(host:port)/dbname
 //	SESSION_MYSQL_TABLE    mysql: the table (default sessions, created if missing)
 //	SESSION_REDIS_URL      redis: redis://[:password@]host:port/db
+//	SESSION_REDIS_CLUSTER_URL  redis, for a Redis Cluster instead:
+//	                       redis://[:password@]host:port?addr=host:port&addr=host:port
 //	SESSION_REDIS_PREFIX   redis: the key prefix (default "sessionkit:", or
 //	                       "sessionkit:cache:" for a cache)
 //	SESSION_CACHE_STORE    cached: the cache in front, memory | redis
