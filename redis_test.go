@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -153,6 +154,63 @@ func TestCachedRedisOutage(t *testing.T) {
 		t.Errorf("no cache hit after Redis came back: %+v, then %+v", st, after)
 	}
 	t.Logf("cache stats after the outage: %+v", st)
+}
+
+// openRedisCluster opens a store on the Redis Cluster at url with cfg,
+// under a prefix of its own, whose keys are deleted from every master when
+// the test ends.
+func openRedisCluster(t *testing.T, url string, cfg redis.Config) *redis.Store {
+	t.Helper()
+	cfg.Prefix = testenv.Unique("sessionkit-test:root:") + ":"
+	s, err := redis.OpenCluster(url, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = s.Client().(*goredis.ClusterClient).ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error {
+			iter := c.Scan(ctx, 0, s.Prefix()+"*", 1000).Iterator()
+			for iter.Next(ctx) {
+				c.Del(ctx, iter.Val())
+			}
+			return iter.Err()
+		})
+		s.Close()
+	})
+	return s
+}
+
+// TestRedisClusterFailover kills a master of a private Redis Cluster with
+// SIGKILL while requests are in flight on a store that waits for each
+// write's replica (redis.Config.WaitReplicas), and starts the node again
+// once its replica has taken over (it comes back as that replica's
+// replica). Requests fail meanwhile with the error response, never an
+// empty session; no acknowledged increment is lost (runOutage checks every
+// counter); and the same Manager serves every client afterwards.
+func TestRedisClusterFailover(t *testing.T) {
+	c := testenv.StartPrivateRedisCluster(t)
+	store := openRedisCluster(t, c.URL(), redis.Config{WaitReplicas: 1})
+	m, err := New(Config{SecretKey: testSecret, Engine: EngineServer, Store: store, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := counterSite(t, m)
+	// The kill prints the killed master's port; start-node waits for the
+	// failover before starting it again.
+	killed := filepath.Join(t.TempDir(), "killed")
+	stop := c.Var("REDIS_CLUSTER_KILL_MASTER_CMD") + " 0 >" + killed
+	start := c.Var("REDIS_CLUSTER_START_NODE_CMD") + " $(cut -d' ' -f1 " + killed + ")"
+	clients := runOutage(t, srv.URL, stop, start, false)
+	outage, fail := 0, 0
+	for _, c := range clients {
+		outage += c.outage
+		fail += c.fail
+	}
+	if outage == 0 {
+		t.Fatal("no request failed while the master was down: the failover was not observed")
+	}
+	t.Logf("%d error responses, %d of them in the second after the kill", fail, outage)
 }
 
 // A program that uses only cookie sessions must not link the Redis client.
