@@ -52,6 +52,32 @@ func TestClusterFailover(t *testing.T) {
 		r := runFailover(t, c, url, Config{}, false)
 		t.Logf("without WAIT: %d acknowledged increments lost, %d acknowledged sessions lost, %d acknowledged logouts undone (asynchronous replication promises none of these)", r.lostWrites, r.lostSessions, r.undone)
 	})
+	// The server's own guard: a master with min-replicas-to-write over
+	// its replicas refuses writes (NOREPLICAS), which the store reports
+	// as ErrNotReplicated too.
+	t.Run("MinReplicasToWrite", func(t *testing.T) {
+		s, err := OpenCluster(url, Config{Prefix: uniquePrefix(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		ctx := testCtx(t)
+		k := keyOf(1)
+		master, err := s.cluster.MasterForKey(ctx, s.Prefix()+k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := master.ConfigSet(ctx, "min-replicas-to-write", "2").Err(); err != nil {
+			t.Fatal(err)
+		}
+		err = s.Create(ctx, k, counter(0), time.Now().Add(time.Hour))
+		if !errors.Is(err, ErrNotReplicated) || !strings.Contains(err.Error(), "NOREPLICAS") {
+			t.Errorf("Create on a master that wants 2 replicas and has 1 = %v, want ErrNotReplicated (NOREPLICAS)", err)
+		}
+		if _, err := s.Load(ctx, k); !errors.Is(err, server.ErrNotFound) {
+			t.Errorf("Load after the refused Create = %v, want server.ErrNotFound", err)
+		}
+	})
 }
 
 // failoverResult is what runFailover counted.

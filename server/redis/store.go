@@ -33,7 +33,9 @@ var (
 	// master applied but that fewer than Config.WaitReplicas replicas
 	// acknowledged within Config.WaitTimeout: it may be lost if the master
 	// fails now, so it is not reported as done. The session may or may
-	// not hold the write afterwards.
+	// not hold the write afterwards. It also reports a write the master
+	// refused for want of replicas (a NOREPLICAS error, from a server
+	// with min-replicas-to-write set), with or without WaitReplicas.
 	ErrNotReplicated = errors.New("session store redis: write not acknowledged by enough replicas")
 )
 
@@ -480,6 +482,9 @@ func (s *Store) writeCmd(ctx context.Context, op string, cmd *goredis.Cmd) error
 	}
 	if err == nil || errors.Is(err, goredis.Nil) {
 		return err
+	}
+	if goredis.IsNoReplicasError(err) {
+		err = fmt.Errorf("%w: %w", ErrNotReplicated, err)
 	}
 	if !errors.Is(err, ErrNotReplicated) {
 		s.failed(err)
