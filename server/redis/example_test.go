@@ -43,6 +43,18 @@ func ExampleOpen() {
 	// Use st as session.Config.Store.
 }
 
+// A Redis Cluster, from a URL that names some of its nodes; every write
+// waits until the replica of its master has it (WaitReplicas), so that a
+// failover loses no acknowledged write.
+func ExampleOpenCluster() {
+	st, err := redis.OpenCluster("redis://:secret@10.0.0.1:6379?addr=10.0.0.2:6379&addr=10.0.0.3:6379", redis.Config{WaitReplicas: 1})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer st.Close()
+	// Use st as session.Config.Store.
+}
+
 // Sentinel: NewUniversalClient returns a failover client when MasterName
 // is set; the store follows the master the sentinels elect.
 func ExampleNew_sentinel() {
