@@ -109,7 +109,9 @@
 // reload, the sessions of a dead master's slots were still failing in the
 // fault test below 20 s after the kill. Requests fail meanwhile with an
 // error, never as an empty session, and the same Store serves them again
-// afterwards; nothing needs restarting.
+// afterwards; nothing needs restarting. A store on a cluster client's
+// AutoPipeliner does not see the cluster client and cannot ask it to
+// reload: give that client a short ClusterStateReloadInterval instead.
 //
 // The tests run the conformance suite (server/storetest) on a cluster of
 // three masters with a replica each, with and without WaitReplicas, and
