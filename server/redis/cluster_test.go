@@ -91,6 +91,7 @@ func TestClusterWaitShortfall(t *testing.T) {
 		t.Helper()
 		if !errors.Is(err, ErrNotReplicated) || !strings.Contains(err.Error(), "1 of 2 replicas") {
 			t.Errorf("%s with WaitReplicas 2 on masters with one replica = %v; want ErrNotReplicated, 1 of 2 replicas", op, err)
+			return
 		}
 		if !strings.HasPrefix(err.Error(), "session store redis: "+strings.ToLower(op)+": ") || strings.Contains(err.Error(), k) {
 			t.Errorf("%s: error %q: want the store's prefix and operation, and not the key", op, err)
