@@ -117,6 +117,72 @@ func TestClusterWaitShortfall(t *testing.T) {
 	if err := s.Create(ctx, keyOf(2), []byte("v"), exp); !errors.Is(err, server.ErrExists) {
 		t.Errorf("Create of an existing key = %v, want server.ErrExists", err)
 	}
+
+	// The index's writes wait as the store's do.
+	user := keyOf(3)
+	entries := func() int {
+		t.Helper()
+		es, err := s.Entries(ctx, user)
+		if err != nil {
+			t.Fatalf("Entries: %v", err)
+		}
+		return len(es)
+	}
+	for _, st := range []struct {
+		op      string
+		call    func() error
+		entries int
+	}{
+		{"bind", func() error { return s.Bind(ctx, user, k, []byte("e1"), exp) }, 1},
+		{"touch", func() error { return s.Touch(ctx, user, k, []byte("e2"), exp) }, 1},
+		{"unbind", func() error { return s.Unbind(ctx, user, k) }, 0},
+	} {
+		err := st.call()
+		if !errors.Is(err, ErrNotReplicated) || !strings.Contains(err.Error(), "1 of 2 replicas") || !strings.HasPrefix(err.Error(), "session store redis: "+st.op+": ") {
+			t.Errorf("%s with WaitReplicas 2 = %v; want ErrNotReplicated, 1 of 2 replicas", st.op, err)
+		}
+		if n := entries(); n != st.entries {
+			t.Errorf("after the %s, %d entries; want %d", st.op, n, st.entries)
+		}
+	}
+	// A Touch that writes nothing has nothing to wait for.
+	if err := s.Touch(ctx, user, k, []byte("e3"), exp); !errors.Is(err, server.ErrNotFound) {
+		t.Errorf("Touch of an unbound entry = %v, want server.ErrNotFound", err)
+	}
+}
+
+// TestClusterWaitScriptFlushed checks that the index's scripts, sent as
+// EVALSHA with their WAIT on the key's master, are sent again with EVAL
+// when the master does not have them (after a restart, a failover or
+// SCRIPT FLUSH).
+func TestClusterWaitScriptFlushed(t *testing.T) {
+	s := openClusterStore(t, Config{WaitReplicas: 1})
+	ctx := testCtx(t)
+	user, id := keyOf(1), keyOf(2)
+	exp := time.Now().Add(time.Hour)
+	master, err := s.cluster.MasterForKey(ctx, s.userKey(user))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := master.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Bind(ctx, user, id, []byte("e1"), exp); err != nil {
+		t.Fatalf("Bind after SCRIPT FLUSH: %v", err)
+	}
+	if err := master.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Touch(ctx, user, id, []byte("e2"), exp); err != nil {
+		t.Fatalf("Touch after SCRIPT FLUSH: %v", err)
+	}
+	es, err := s.Entries(ctx, user)
+	if err != nil || len(es) != 1 || string(es[0].Blob) != "e2" {
+		t.Fatalf("Entries = %v, %v; want the one entry, e2", es, err)
+	}
+	if err := s.Unbind(ctx, user, id); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestClusterWaitLaggingReplica stops the replica of a key's master for a

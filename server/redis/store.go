@@ -444,7 +444,7 @@ func (s *Store) set(ctx context.Context, op, key string, blob []byte, expires ti
 		return fmt.Errorf("session store redis: %s: %w: %d bytes, over MaxLength %d", op, server.ErrTooLarge, len(blob), s.maxLen)
 	}
 	v, exp := encode(blob, expires)
-	switch err := s.writeCmd(ctx, op, goredis.NewCmd(ctx, "SET", s.prefix+key, v, cond, "PXAT", exp)); {
+	switch _, err := s.writeCmd(ctx, op, s.prefix+key, goredis.NewCmd(ctx, "SET", s.prefix+key, v, cond, "PXAT", exp)); {
 	case err == nil:
 		return nil
 	case errors.Is(err, goredis.Nil):
@@ -459,70 +459,84 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := check(ctx, "delete", key); err != nil {
 		return err
 	}
-	return s.writeCmd(ctx, "delete", goredis.NewCmd(ctx, "DEL", s.prefix+key))
+	_, err := s.writeCmd(ctx, "delete", s.prefix+key, goredis.NewCmd(ctx, "DEL", s.prefix+key))
+	return err
 }
 
-// writeCmd runs cmd, a SET or DEL of one key, and returns goredis.Nil as
-// is (a SET that did not write) and any other error wrapped for op. The
-// command goes through Process, as the typed commands do, so that an
-// AutoPipeliner given to New batches it with the others (its Do would
-// send it on its own). With WaitReplicas, a WAIT follows it in the same
-// pipeline, on the same connection: WAIT counts the replicas that have
-// the connection's last write.
-func (s *Store) writeCmd(ctx context.Context, op string, cmd *goredis.Cmd) error {
+// writeCmd runs cmd, a command that writes the Redis key key (SET, DEL,
+// HDEL, or a script of the index) and nothing else, and returns the
+// command that ran (on a cluster with WaitReplicas, a redirection runs a
+// copy), with goredis.Nil as is (a SET that did not write) and any other
+// error wrapped for op. The command goes through Process, as the typed
+// commands do, so that an AutoPipeliner given to New batches it with the
+// others (its Do would send it on its own). With WaitReplicas, a WAIT
+// follows it in the same pipeline, on the same connection: WAIT counts
+// the replicas that have the connection's last write.
+func (s *Store) writeCmd(ctx context.Context, op, key string, cmd *goredis.Cmd) (*goredis.Cmd, error) {
 	var err error
 	switch {
 	case s.waitN == 0:
 		_ = s.client.Process(ctx, cmd)
 		err = cmd.Err()
 	case s.cluster != nil:
-		err = s.writeWaitCluster(ctx, cmd)
+		cmd, err = s.writeWaitCluster(ctx, key, cmd)
 	default:
 		err = s.writeWait(ctx, s.single, false, cmd)
 	}
 	if err == nil || errors.Is(err, goredis.Nil) {
-		return err
+		return cmd, err
 	}
 	if goredis.IsNoReplicasError(err) {
 		err = fmt.Errorf("%w: %w", ErrNotReplicated, err)
 	}
-	if !errors.Is(err, ErrNotReplicated) {
-		s.failed(err)
-	}
-	return wrap(ctx, op, err)
+	s.failed(err)
+	return cmd, wrap(ctx, op, err)
 }
 
-// failed tells a cluster client that a command failed, so that it loads
-// the cluster's slots again (in the background, at most every 200 ms)
-// rather than going on sending the commands of a failed master's slots to
-// it: go-redis follows a replica's promotion by itself only on a MOVED
-// reply, which a dead master never sends, or every
-// ClusterStateReloadInterval (a minute by default).
+// failed tells a cluster client that a command failed for want of its
+// node (a network error or timeout, or a reply that the cluster is
+// changing: CLUSTERDOWN, TRYAGAIN, READONLY, LOADING, MASTERDOWN, MOVED),
+// so that it loads the cluster's slots again, in the background and at
+// most every 200 ms, rather than going on sending the commands of a
+// failed master's slots to it: go-redis follows a replica's promotion by
+// itself only on a MOVED reply, which a dead master never sends, or every
+// ClusterStateReloadInterval (a minute by default). Other error replies
+// (NOSCRIPT, NOREPLICAS, WRONGTYPE) and a shortfall of replicas say
+// nothing of where the slots are.
 func (s *Store) failed(err error) {
-	if s.cluster != nil && !errors.Is(err, context.Canceled) {
-		s.cluster.ReloadState(context.Background())
+	if s.cluster == nil || errors.Is(err, context.Canceled) || errors.Is(err, ErrNotReplicated) {
+		return
 	}
+	var reply goredis.Error
+	if errors.As(err, &reply) {
+		_, moved := goredis.IsMovedError(err)
+		if !moved && !goredis.IsClusterDownError(err) && !goredis.IsTryAgainError(err) && !goredis.IsReadOnlyError(err) &&
+			!goredis.IsLoadingError(err) && !goredis.IsMasterDownError(err) {
+			return
+		}
+	}
+	s.cluster.ReloadState(context.Background())
 }
 
 // maxRedirects bounds how often a write with WAIT on a cluster follows a
 // MOVED or ASK reply, or waits for the slots to be loaded again after one.
 const maxRedirects = 3
 
-// writeWaitCluster runs cmd and its WAIT on the master of cmd's key. The
-// cluster client would send a WAIT, which names no key, to some node
-// other than the key's, so both go through that master's own client,
-// and this function does the cluster client's redirection for them.
-func (s *Store) writeWaitCluster(ctx context.Context, cmd *goredis.Cmd) error {
-	key := cmd.Args()[1].(string)
+// writeWaitCluster runs cmd and its WAIT on the master of key, and
+// returns the command that ran last. The cluster client would send a
+// WAIT, which names no key, to some node other than the key's, so both go
+// through that master's own client, and this function does the cluster
+// client's redirection for them.
+func (s *Store) writeWaitCluster(ctx context.Context, key string, cmd *goredis.Cmd) (*goredis.Cmd, error) {
 	node, err := s.cluster.MasterForKey(ctx, key)
 	if err != nil {
-		return err
+		return cmd, err
 	}
 	ask := false
 	for attempt := 0; ; attempt++ {
 		err = s.writeWait(ctx, node, ask, cmd)
 		if attempt == maxRedirects {
-			return err
+			return cmd, err
 		}
 		moved, okMoved := goredis.IsMovedError(err)
 		asked, okAsk := goredis.IsAskError(err)
@@ -542,21 +556,21 @@ func (s *Store) writeWaitCluster(ctx context.Context, cmd *goredis.Cmd) error {
 				break
 			}
 			if okAsk {
-				return err
+				return cmd, err
 			}
 			fallthrough
 		case goredis.IsReadOnlyError(err) || goredis.IsClusterDownError(err) || goredis.IsTryAgainError(err):
 			// Wait a moment for the slots to be loaded again.
 			s.cluster.ReloadState(context.Background())
 			if serr := sleep(ctx, time.Duration(10<<attempt)*time.Millisecond); serr != nil {
-				return err
+				return cmd, err
 			}
 			if node, err = s.cluster.MasterForKey(ctx, key); err != nil {
-				return err
+				return cmd, err
 			}
 			ask = false
 		default:
-			return err
+			return cmd, err
 		}
 		cmd = goredis.NewCmd(ctx, cmd.Args()...)
 	}

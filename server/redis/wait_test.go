@@ -113,4 +113,14 @@ func TestWaitNoReplica(t *testing.T) {
 			t.Errorf("after the %s: Load = %q, %v; want %q", st.op, b, err, st.want)
 		}
 	}
+	// The index's writes too.
+	user := keyOf(2)
+	for op, err := range map[string]error{
+		"bind":   s.Bind(ctx, user, k, []byte("e"), exp),
+		"unbind": s.Unbind(ctx, user, k),
+	} {
+		if !errors.Is(err, ErrNotReplicated) || !strings.Contains(err.Error(), "0 of 1 replicas") {
+			t.Errorf("%s on a server without replicas = %v; want ErrNotReplicated, 0 of 1 replicas", op, err)
+		}
+	}
 }
