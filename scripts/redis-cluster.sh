@@ -39,7 +39,7 @@
 #	                                     master serving a slot (argument: the slot,
 #	                                     default 0) and prints its port and the time
 #	                                     of the kill in Unix nanoseconds ("7380 1767...")
-#	REDIS_CLUSTER_WAIT_REPLACED_CMD      one-line command that waits, up to 30 s, until
+#	REDIS_CLUSTER_WAIT_REPLACED_CMD      one-line command that waits, up to 60 s, until
 #	                                     a node (argument: its port) no longer serves
 #	                                     slots: until its replica has taken over
 #	REDIS_CLUSTER_START_NODE_CMD         one-line command that starts one node again
@@ -319,7 +319,7 @@ _redis_cluster_serves() {
 # redis_cluster_start_node PORT: start the node on PORT again and wait
 # until the cluster is whole (see redis_cluster_wait_ok). A master that was
 # killed is started only once another node serves its slots (its replica
-# has taken over, within 30 s): started before, it would come back as the
+# has taken over, within 60 s): started before, it would come back as the
 # master of its slots, with what it kept on disk, and nothing without
 # REDIS_CLUSTER_PERSIST=1 (see "Persistence" above).
 redis_cluster_start_node() {
@@ -333,14 +333,16 @@ redis_cluster_start_node() {
 	redis_cluster_wait_ok
 }
 
-# redis_cluster_wait_replaced PORT: wait, up to 30 s, until no running node
+# redis_cluster_wait_replaced PORT: wait, up to 60 s, until no running node
 # lists PORT as a master that serves slots (after a kill: until its replica
 # has taken over).
 redis_cluster_wait_replaced() {
-	local end=$((SECONDS + 30))
+	# A promotion takes two or three seconds with cluster-node-timeout
+	# 1000; an election that fails is tried again seconds later.
+	local end=$((SECONDS + 60))
 	while _redis_cluster_serves "$1"; do
 		if [ "$SECONDS" -ge "$end" ]; then
-			_redis_cluster_log "127.0.0.1:$1 still serves its slots after 30 s: no replica took over"
+			_redis_cluster_log "127.0.0.1:$1 still serves its slots after 60 s: no replica took over"
 			return 1
 		fi
 		sleep 0.05
