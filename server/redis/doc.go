@@ -71,9 +71,9 @@
 //	Delete         DEL key
 //	DeleteExpired  nothing
 //
-// With Config.WaitReplicas n, Create, Update and Delete send
-// "WAIT n WaitTimeout" after their command, in the same pipeline: still one
-// round trip (see Replication below).
+// With Config.WaitReplicas n, Create, Update and Delete, and the index's
+// Bind, Touch and Unbind, send "WAIT n WaitTimeout" after their command, in
+// the same pipeline: still one round trip (see Replication below).
 //
 // Create and Update refuse a blob over Config.MaxLength
 // (codec.DefaultMaxLength, 1 MiB, unless configured) before any I/O, with
@@ -86,16 +86,21 @@
 // string for a missing key, as for an empty value, and no value this store
 // writes is empty.
 //
-// PXAT needs Redis 6.2 or later, or Valkey. The store sends no scripts and
-// no multi-key commands, so each command stays on one Cluster slot and
-// servers where scripting is disabled are fine.
+// PXAT needs Redis 6.2 or later, or Valkey. The session operations send no
+// scripts and no multi-key commands, so each command stays on one Cluster
+// slot and servers where scripting is disabled are fine for them. The user
+// index (server.Index: Bind, Touch, Entries, Unbind) keeps each user's
+// entries in one hash, Config.Prefix+"u:{"+user+"}", and runs a Lua
+// script on that one key for each operation but Unbind (HDEL); its
+// scripts use PEXPIRETIME, which needs Redis 7.0.
 //
 // # Redis Cluster
 //
 // Every command names one key, so sessions spread over the cluster's
-// slots and masters, and nothing needs hash tags. Do not put braces in
-// Config.Prefix on a cluster: "app:{sessions}:" would hash every session
-// to one slot, so one master. Each master drops its own keys at their
+// slots and masters; the braces of a user's index key make the user its
+// hash tag, which changes nothing, since it is that key's only key. Do
+// not put braces in Config.Prefix on a cluster: "app:{sessions}:" would
+// hash every session to one slot, so one master. Each master drops its own keys at their
 // expiry (their replicas follow), so DeleteExpired has nothing to do on a
 // cluster either.
 //
@@ -135,7 +140,9 @@
 // fewer than n replicas have acknowledged within WaitTimeout is reported
 // as an error wrapping ErrNotReplicated, not as done: the session engine
 // answers the request with its error response, and the user can try
-// again. Set n to the number of replicas of each master. What it costs:
+// again. The index's writes wait as the sessions' do, so that a revocation
+// (Unbind, or RevokeAll's not-before, which Bind writes) is not undone
+// either. Set n to the number of replicas of each master. What it costs:
 //
 //   - No extra round trip between the application and Redis, but each
 //     write's reply waits for the master to hear back from its replicas,
@@ -152,9 +159,11 @@
 //     to some other node), and the store follows MOVED and ASK replies
 //     itself.
 //
-// In the fault test above, with WaitReplicas 1 and the killed master
-// restarted a second after its replica had taken over, no acknowledged
-// write was lost and no acknowledged logout undone (the test asserts it),
+// In the fault test above (whose clients also bind each session to a
+// user in the index, and unbind it at logout), with WaitReplicas 1 and the
+// killed master restarted a second after its replica had taken over, no
+// acknowledged write was lost and no acknowledged logout undone (the test
+// asserts it),
 // and every client succeeded again 3.4 to 4.8 s after the kill: the
 // promotion, the second, and the old master's restart and copy of the
 // data. Without WaitReplicas no loss was seen in eleven runs either, but
