@@ -30,6 +30,10 @@
 // one: with session.Config.StoreRawKeys the key is the session's bearer
 // secret.
 //
+// A store may also keep the user index (Index): for each user, the
+// sessions bound to that user, which the session engine lists and revokes.
+// Every store of this module does.
+//
 // Package server/storetest holds the conformance suite that every store,
 // including yours, runs with one call.
 package server
