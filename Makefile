@@ -1,5 +1,5 @@
 # The project's test command: gofmt, go vet, every test with the race
-# detector against a private MariaDB and a private Redis (installed from
+# detector against a private MariaDB, PostgreSQL and Redis (installed from
 # Debian's packages when missing, started on free ports, stopped by PID),
 # vet and the race-detector tests of each framework adapter (contrib/*)
 # and of examples/chi, the bench module's tests, the headless-Chromium tests (Chromium installed
@@ -10,7 +10,7 @@ test:
 	./scripts/test.sh
 
 # Unit tests only, no servers and no browser: what a laptop without
-# MariaDB, Redis or Chromium can run (the MySQL and Redis tests skip; the
+# MariaDB, PostgreSQL, Redis or Chromium can run (their tests skip; the
 # browser tests, a module of their own, do not run).
 test-quick:
 	go test -race ./...

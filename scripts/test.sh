@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The full test run: formatting, vet, every test with the race detector
-# (against a private MariaDB and a private Redis, see scripts/mariadb.sh and
-# scripts/redis.sh), vet and the race-detector tests of each framework
-# adapter's module (contrib/*) and of examples/chi, the browser tests in a headless Chromium (installed
+# (against a private MariaDB, a private PostgreSQL and a private Redis, see
+# scripts/mariadb.sh, scripts/postgres.sh and scripts/redis.sh), vet and
+# the race-detector tests of each framework adapter's module (contrib/*)
+# and of examples/chi, the browser tests in a headless Chromium (installed
 # when missing, see scripts/chromium.sh), and bounded fuzzing. CI runs
-# exactly this (through `make test`). With SESSION_TEST_MYSQL_DSN or
-# SESSION_TEST_REDIS_URL set, the MySQL or Redis tests use that server
-# instead and none is started; with SESSION_TEST_CHROMIUM set, the browser
-# tests use that browser.
+# exactly this (through `make test`). With SESSION_TEST_MYSQL_DSN,
+# SESSION_TEST_POSTGRES_DSN or SESSION_TEST_REDIS_URL set, the MySQL,
+# PostgreSQL or Redis tests use that server instead and none is started;
+# with SESSION_TEST_CHROMIUM set, the browser tests use that browser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,11 +21,13 @@ fi
 echo "== go vet"
 go vet ./...
 
-echo "== MariaDB and Redis"
+echo "== MariaDB, PostgreSQL and Redis"
 source scripts/mariadb.sh
+source scripts/postgres.sh
 source scripts/redis.sh
-trap 'redis_stop; mariadb_stop' EXIT
+trap 'redis_stop; postgres_stop; mariadb_stop' EXIT
 mariadb_start
+postgres_start
 redis_start
 
 echo "== Django (python3-django, for package django's tests against Django's own code)"
@@ -46,6 +49,7 @@ done
 echo "== bench module (its tests, on the same servers; the benchmarks run with make bench)"
 (cd bench && go vet ./... && go test -count=1 ./...)
 redis_stop
+postgres_stop
 mariadb_stop
 
 echo "== browser tests (headless Chromium through the demo and across the cookie budget; examples/demo/browsertest)"

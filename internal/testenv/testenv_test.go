@@ -23,6 +23,8 @@ func TestLookup(t *testing.T) {
 		mysqlSkip  = "no MySQL/MariaDB server: set SESSION_TEST_MYSQL_DSN (user:pass@tcp(host:port)/db?parseTime=true&loc=UTC&clientFoundRows=true) or run `make test`"
 		redisFatal = "Redis required (SESSION_TEST_REQUIRE_REDIS=1) but SESSION_TEST_REDIS_URL is not set; run `make test`, which starts one"
 		redisSkip  = "no Redis server: set SESSION_TEST_REDIS_URL (redis://:password@host:port/db) or run `make test`"
+		pgFatal    = "PostgreSQL required (SESSION_TEST_REQUIRE_POSTGRES=1) but SESSION_TEST_POSTGRES_DSN is not set; run `make test`, which starts one"
+		pgSkip     = "no PostgreSQL server: set SESSION_TEST_POSTGRES_DSN (postgres://user:pass@host:port/db?sslmode=disable) or run `make test`"
 	)
 	for _, tc := range []struct {
 		name              string
@@ -40,6 +42,9 @@ func TestLookup(t *testing.T) {
 		{name: "redis unset", s: redisServer, skip: redisSkip},
 		{name: "redis unset, required", s: redisServer, require: "1", fatal: redisFatal},
 		{name: "redis unset, require 0", s: redisServer, require: "0", skip: redisSkip},
+		{name: "postgres set", s: postgresServer, value: "postgres://u:p@h:1/db", want: "postgres://u:p@h:1/db"},
+		{name: "postgres unset", s: postgresServer, skip: pgSkip},
+		{name: "postgres unset, required", s: postgresServer, require: "1", fatal: pgFatal},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv(tc.s.envVar, tc.value)
