@@ -20,11 +20,11 @@ func TestConformance(t *testing.T) {
 	}, storetest.Options{Plant: func(key string, blob []byte, exp time.Time) error { return plant(t, s, key, blob, exp) }})
 }
 
-// TestConformanceMaxLength runs the suite on a store with a limit other
-// than the default.
+// TestConformanceMaxLength runs the suite on one shared store with a
+// limit other than the default, sending unnamed statements (NoPrepare).
 func TestConformanceMaxLength(t *testing.T) {
 	testenv.PostgresDSN(t)
-	s := openStore(t, Config{MaxLength: 100_000})
+	s := openStore(t, Config{MaxLength: 100_000, NoPrepare: true})
 	storetest.Run(t, func(t *testing.T) server.Store { return s }, storetest.Options{
 		MaxLength: 100_000,
 		Plant:     func(key string, blob []byte, exp time.Time) error { return plant(t, s, key, blob, exp) },

@@ -25,8 +25,10 @@
 //
 // New takes a *pgxpool.Pool that you made and still own (Close leaves it
 // open). Any configuration of the pool works, whatever its
-// DefaultQueryExecMode: the store sends its statements itself, as below.
-// New does no I/O.
+// DefaultQueryExecMode: the store sends its statements itself, as below,
+// and keeps what it prepared on a connection in the connection's
+// CustomData, under keys that start with "sessionkit/postgres ". New does
+// no I/O.
 //
 // # Schema
 //
@@ -53,14 +55,28 @@
 //
 // # Statements
 //
-// Each operation is one statement in one round trip. The store sends it
-// with the extended protocol's unnamed statement: Parse, Bind, Describe,
-// Execute and Sync in a single write, the parameters' types given with
-// Parse, parameters and results in binary (a blob crosses the network as
-// its bytes, not as hex). That is pgx's QueryExecModeExec, with binary
-// formats: no statement is prepared, so there is no prepare round trip,
-// no statement cache to go stale after a schema change, and it works
-// through PgBouncer in transaction mode. The statements:
+// Each operation is one statement in one round trip, its parameters and
+// results in binary (a blob crosses the network as its bytes, not as hex),
+// their types given by the store: the pool's DefaultQueryExecMode plays no
+// part. By default the statements are prepared, without a round trip of
+// their own: the first time a statement runs on a connection, the store
+// sends Close, Parse (a named statement), Describe, Bind, Execute and Sync
+// in a single write (a pipeline), and from then on Bind, Execute and Sync
+// of the prepared statement, which the server neither parses nor plans
+// again. (pgx's default mode, QueryExecModeCacheStatement, prepares in a
+// round trip of its own before the first execution.) A statement that the
+// server no longer has (DEALLOCATE ALL, DISCARD ALL) or whose result type
+// changed is prepared again, in the same way.
+//
+// With Config.NoPrepare, the store sends the extended protocol's unnamed
+// statement instead: Parse, Bind, Describe, Execute and Sync in one write
+// on every call, pgx's QueryExecModeExec with binary formats. The server
+// then parses and plans every call, which costs it CPU time (BENCHMARKS.md
+// measures how much); use it behind a pooler that does not keep
+// prepared statements across transactions, such as PgBouncer in
+// transaction mode before 1.21.
+//
+// The statements:
 //
 //	Load           SELECT CASE WHEN length(data) <= MaxLength THEN data END FROM t
 //	               WHERE session_key = $1 AND expiry > $2now

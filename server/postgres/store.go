@@ -69,18 +69,55 @@ type Config struct {
 	// if that is configured otherwise. Negative, or more than MaxBlobLen,
 	// is an error.
 	MaxLength int
+	// NoPrepare makes the store send every statement as the extended
+	// protocol's unnamed statement, which the server parses and plans on
+	// every call, instead of preparing it on each connection (in the same
+	// round trip as its first execution) and then executing the prepared
+	// statement. Set it behind a connection pooler that does not keep
+	// prepared statements from one transaction to the next: PgBouncer in
+	// transaction mode before version 1.21, or without
+	// max_prepared_statements.
+	NoPrepare bool
 }
 
 // Store is a server.Store on a PostgreSQL table. It is safe for
 // concurrent use.
 type Store struct {
-	pool   *pgxpool.Pool
-	owned  bool
-	table  string
-	batch  int
-	maxLen int
+	pool      *pgxpool.Pool
+	owned     bool
+	table     string
+	batch     int
+	maxLen    int
+	noPrepare bool
 
-	qLoad, qLoadExpiry, qCreate, qUpdate, qDelete, qDeleteExpired, qMigrate string
+	qLoad, qLoadExpiry, qCreate, qUpdate, qDelete, qDeleteExpired *statement
+	qMigrate                                                      string
+}
+
+// statement is one of the store's statements: its text, the types and
+// formats of its parameters, the formats of its results, and the name it
+// is prepared under.
+type statement struct {
+	sql     string
+	name    string
+	oids    []uint32
+	formats []int16
+	results []int16
+}
+
+// newStatement names sql after its text, so that stores on other tables
+// or with other limits never share a name on a connection.
+func newStatement(sql string, oids []uint32, formats []int16) *statement {
+	h := fnv.New64a()
+	h.Write([]byte(sql))
+	return &statement{
+		sql:     sql,
+		name:    fmt.Sprintf("sessionkit_%016x", h.Sum64()),
+		oids:    oids,
+		formats: formats,
+		// One format code applies to every result column.
+		results: []int16{binaryFormat},
+	}
 }
 
 var (
@@ -136,15 +173,16 @@ func newStore(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		table:       table,
 		batch:       batch,
 		maxLen:      maxLen,
-		qLoad:       "SELECT " + data + " FROM " + t + " WHERE session_key = $1 AND expiry > $2",
-		qLoadExpiry: "SELECT " + data + ", expiry FROM " + t + " WHERE session_key = $1 AND expiry > $2",
-		qCreate:     "INSERT INTO " + t + " (session_key, data, expiry) VALUES ($1, $2, $3) ON CONFLICT (session_key) DO NOTHING",
-		qUpdate:     "UPDATE " + t + " SET data = $1, expiry = $2 WHERE session_key = $3 AND expiry > $4",
-		qDelete:     "DELETE FROM " + t + " WHERE session_key = $1",
+		noPrepare:   cfg.NoPrepare,
+		qLoad:       newStatement("SELECT "+data+" FROM "+t+" WHERE session_key = $1 AND expiry > $2", loadOIDs, loadFormats),
+		qLoadExpiry: newStatement("SELECT "+data+", expiry FROM "+t+" WHERE session_key = $1 AND expiry > $2", loadOIDs, loadFormats),
+		qCreate:     newStatement("INSERT INTO "+t+" (session_key, data, expiry) VALUES ($1, $2, $3) ON CONFLICT (session_key) DO NOTHING", createOIDs, createFormats),
+		qUpdate:     newStatement("UPDATE "+t+" SET data = $1, expiry = $2 WHERE session_key = $3 AND expiry > $4", updateOIDs, updateFormats),
+		qDelete:     newStatement("DELETE FROM "+t+" WHERE session_key = $1", deleteOIDs, deleteFormats),
 		// The outer condition on expiry is checked again on the row's
 		// latest version, should another process have moved it.
-		qDeleteExpired: fmt.Sprintf("DELETE FROM %s WHERE session_key IN "+
-			"(SELECT session_key FROM %s WHERE expiry <= $1 LIMIT %d FOR UPDATE SKIP LOCKED) AND expiry <= $1", t, t, batch),
+		qDeleteExpired: newStatement(fmt.Sprintf("DELETE FROM %s WHERE session_key IN "+
+			"(SELECT session_key FROM %s WHERE expiry <= $1 LIMIT %d FOR UPDATE SKIP LOCKED) AND expiry <= $1", t, t, batch), expiredOIDs, expiredFmts),
 		// One simple-protocol message, so one implicit transaction: the
 		// advisory lock, released at its end, keeps concurrent Migrates
 		// from racing on the catalog.
@@ -322,8 +360,6 @@ var (
 	deleteFormats = []int16{textFormat}
 	expiredOIDs   = []uint32{oidTimestamptz}
 	expiredFmts   = []int16{binaryFormat}
-	// One format code applies to every result column.
-	binaryResults = []int16{binaryFormat}
 )
 
 // retries is how many times a statement that the server rolled back as a
@@ -339,18 +375,16 @@ func retryable(err error) bool {
 	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
 }
 
-// exec runs one statement on a connection of the pool, in one round trip,
-// with the extended protocol's unnamed statement (Parse, Bind, Describe,
-// Execute and Sync sent together), and calls row with the raw values of
-// each result row (valid only during the call). A serialization failure or
-// a deadlock is retried after a short random pause, up to retries times;
-// a statement that never reached the server (pgconn.SafeToRetry: the
-// connection was found broken before anything was sent) is sent once more
-// on another connection.
-func (s *Store) exec(ctx context.Context, sql string, params [][]byte, oids []uint32, formats, results []int16, row func([][]byte) error) (pgconn.CommandTag, error) {
+// exec runs st with params on a connection of the pool, in one round
+// trip, and calls row with the raw values of each result row (valid only
+// during the call). A serialization failure or a deadlock is retried
+// after a short random pause, up to retries times; a statement that never
+// reached the server (pgconn.SafeToRetry: the connection was found broken
+// before anything was sent) is sent once more on another connection.
+func (s *Store) exec(ctx context.Context, st *statement, params [][]byte, row func([][]byte) error) (pgconn.CommandTag, error) {
 	resent := false
 	for attempt := 0; ; attempt++ {
-		tag, err := s.execOnce(ctx, sql, params, oids, formats, results, row)
+		tag, err := s.execOnce(ctx, st, params, row)
 		switch {
 		case err == nil:
 			return tag, nil
@@ -371,13 +405,93 @@ func (s *Store) exec(ctx context.Context, sql string, params [][]byte, oids []ui
 	}
 }
 
-func (s *Store) execOnce(ctx context.Context, sql string, params [][]byte, oids []uint32, formats, results []int16, row func([][]byte) error) (pgconn.CommandTag, error) {
+// preparedKey is the key, in a connection's CustomData, of the
+// description of a statement prepared there.
+func preparedKey(st *statement) string { return "sessionkit/postgres " + st.name }
+
+// execOnce runs st once on a connection of the pool. With NoPrepare it is
+// the unnamed statement: Parse, Bind, Describe, Execute and Sync in one
+// write. Otherwise, on a connection where st is not prepared yet, Close,
+// Parse (named), Describe, Bind, Execute and Sync go in one write, and
+// afterwards Bind, Execute and Sync of the prepared statement. A prepared
+// statement that the server no longer has (26000: someone deallocated it)
+// or whose result type changed (0A000: the table was altered) is prepared
+// again, once.
+func (s *Store) execOnce(ctx context.Context, st *statement, params [][]byte, row func([][]byte) error) (pgconn.CommandTag, error) {
 	c, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
 	defer c.Release()
-	rr := c.Conn().PgConn().ExecParams(ctx, sql, params, oids, formats, results)
+	pc := c.Conn().PgConn()
+	if s.noPrepare {
+		return readAll(pc.ExecParams(ctx, st.sql, params, st.oids, st.formats, st.results), row)
+	}
+	data := pc.CustomData()
+	if sd, ok := data[preparedKey(st)].(*pgconn.StatementDescription); ok {
+		tag, err := readAll(pc.ExecStatement(ctx, sd, params, st.formats, st.results), row)
+		var pe *pgconn.PgError
+		if err == nil || !errors.As(err, &pe) || (pe.Code != "26000" && pe.Code != "0A000") || pc.IsClosed() {
+			return tag, err
+		}
+		delete(data, preparedKey(st))
+	}
+	return s.prepareAndExec(ctx, pc, st, params, row)
+}
+
+// prepareAndExec prepares st on pc and runs it, in one round trip (a
+// pipeline), and records the statement's description on pc.
+func (s *Store) prepareAndExec(ctx context.Context, pc *pgconn.PgConn, st *statement, params [][]byte, row func([][]byte) error) (pgconn.CommandTag, error) {
+	p := pc.StartPipeline(ctx)
+	// Closing a statement that does not exist is not an error: after a
+	// failed first run, the name may or may not be taken.
+	p.SendDeallocate(st.name)
+	p.SendPrepare(st.name, st.sql, st.oids)
+	p.SendQueryPrepared(st.name, params, st.formats, st.results)
+	if err := p.Sync(); err != nil {
+		p.Close()
+		return pgconn.CommandTag{}, err
+	}
+	var (
+		tag pgconn.CommandTag
+		sd  *pgconn.StatementDescription
+	)
+	err := func() error {
+		if _, err := p.GetResults(); err != nil { // CloseComplete
+			return err
+		}
+		res, err := p.GetResults()
+		if err != nil {
+			return err
+		}
+		if sd, _ = res.(*pgconn.StatementDescription); sd != nil {
+			// The pipeline's description lacks what ExecStatement uses.
+			sd.Name, sd.SQL = st.name, st.sql
+		}
+		if res, err = p.GetResults(); err != nil {
+			return err
+		}
+		rr, ok := res.(*pgconn.ResultReader)
+		if !ok {
+			return fmt.Errorf("unexpected pipeline result %T", res)
+		}
+		tag, err = readAll(rr, row)
+		return err
+	}()
+	if closeErr := p.Close(); err == nil {
+		err = closeErr
+	}
+	if err != nil {
+		return tag, err
+	}
+	if sd != nil {
+		pc.CustomData()[preparedKey(st)] = sd
+	}
+	return tag, nil
+}
+
+// readAll reads the rows of rr into row and closes it.
+func readAll(rr *pgconn.ResultReader, row func([][]byte) error) (pgconn.CommandTag, error) {
 	var rowErr error
 	for rr.NextRow() {
 		if rowErr == nil && row != nil {
@@ -422,7 +536,7 @@ func (s *Store) load(ctx context.Context, key string, withExpiry bool) ([]byte, 
 		expiry time.Time
 		found  bool
 	)
-	_, err := s.exec(ctx, q, [][]byte{[]byte(key), now()}, loadOIDs, loadFormats, binaryResults, func(v [][]byte) error {
+	_, err := s.exec(ctx, q, [][]byte{[]byte(key), now()}, func(v [][]byte) error {
 		found = true
 		if v[0] == nil {
 			return errDataTooLarge
@@ -478,7 +592,7 @@ func (s *Store) Create(ctx context.Context, key string, blob []byte, expires tim
 	if blob == nil {
 		blob = []byte{} // a nil parameter is NULL; the column is NOT NULL
 	}
-	tag, err := s.exec(ctx, s.qCreate, [][]byte{[]byte(key), blob, encodeTime(expires)}, createOIDs, createFormats, nil, nil)
+	tag, err := s.exec(ctx, s.qCreate, [][]byte{[]byte(key), blob, encodeTime(expires)}, nil)
 	if err != nil {
 		return fmt.Errorf("session store postgres: create: %w", err)
 	}
@@ -501,7 +615,7 @@ func (s *Store) Update(ctx context.Context, key string, blob []byte, expires tim
 	if blob == nil {
 		blob = []byte{}
 	}
-	tag, err := s.exec(ctx, s.qUpdate, [][]byte{blob, encodeTime(expires), []byte(key), now()}, updateOIDs, updateFormats, nil, nil)
+	tag, err := s.exec(ctx, s.qUpdate, [][]byte{blob, encodeTime(expires), []byte(key), now()}, nil)
 	if err != nil {
 		return fmt.Errorf("session store postgres: update: %w", err)
 	}
@@ -516,7 +630,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := server.ValidateKey(key); err != nil {
 		return fmt.Errorf("session store postgres: delete: %w", err)
 	}
-	if _, err := s.exec(ctx, s.qDelete, [][]byte{[]byte(key)}, deleteOIDs, deleteFormats, nil, nil); err != nil {
+	if _, err := s.exec(ctx, s.qDelete, [][]byte{[]byte(key)}, nil); err != nil {
 		return fmt.Errorf("session store postgres: delete: %w", err)
 	}
 	return nil
@@ -533,7 +647,7 @@ func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 		if err := ctx.Err(); err != nil {
 			return total, fmt.Errorf("session store postgres: delete expired: %w", err)
 		}
-		tag, err := s.exec(ctx, s.qDeleteExpired, [][]byte{cutoff}, expiredOIDs, expiredFmts, nil, nil)
+		tag, err := s.exec(ctx, s.qDeleteExpired, [][]byte{cutoff}, nil)
 		if err != nil {
 			return total, fmt.Errorf("session store postgres: delete expired: %w", err)
 		}

@@ -76,7 +76,7 @@ func TestTableNameValidation(t *testing.T) {
 			t.Errorf("New with table %q: %v", name, err)
 			continue
 		}
-		if s.Table() != name || !strings.Contains(s.qLoad, `"`+name+`"`) {
+		if s.Table() != name || !strings.Contains(s.qLoad.sql, `"`+name+`"`) {
 			t.Errorf("table %q: Table() = %q, load statement %q", name, s.Table(), s.qLoad)
 		}
 	}
@@ -377,29 +377,36 @@ func TestChecksBeforeIO(t *testing.T) {
 
 // countingStore returns a store on a pool of one connection whose
 // traffic w counts.
-func countingStore(t *testing.T, w *wire) *Store {
+func countingStore(t *testing.T, w *wire, cfg Config) *Store {
 	t.Helper()
 	pool := newPool(t, func(pc *pgxpool.Config) {
 		pc.MaxConns = 1
 		pc.ConnConfig.DialFunc = w.dial()
 	})
-	return newStoreOn(t, pool, Config{})
+	return newStoreOn(t, pool, cfg)
 }
 
 // TestOneRoundTripPerOperation checks on the wire, on one connection,
-// that each operation is one round trip carrying one unnamed statement:
-// one Parse of the unnamed statement, one Bind, one Execute, one Sync,
-// and never a named (prepared) statement.
+// that each operation is one round trip carrying one statement: by
+// default a prepared one (its first run on the connection also sends the
+// named Parse, in the same write; later runs send Bind, Execute and Sync
+// only), and with NoPrepare the unnamed statement (Parse, Bind, Execute,
+// Sync every time).
 func TestOneRoundTripPerOperation(t *testing.T) {
-	var w wire
-	s := countingStore(t, &w)
+	for _, noPrepare := range []bool{false, true} {
+		t.Run(map[bool]string{false: "prepared", true: "NoPrepare"}[noPrepare], func(t *testing.T) {
+			var w wire
+			s := countingStore(t, &w, Config{NoPrepare: noPrepare})
+			roundTripsPerOperation(t, s, &w, noPrepare)
+		})
+	}
+}
+
+func roundTripsPerOperation(t *testing.T, s *Store, w *wire, noPrepare bool) {
 	ctx := testCtx(t)
 	k, big := key("one", 1), key("one", 3)
 	exp := time.Now().Add(time.Hour)
 	if err := plant(t, s, big, make([]byte, s.MaxLength()+1), exp); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Create(ctx, key("one", 2), []byte("x"), time.Now().Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	want := func(err, target error) error {
@@ -423,13 +430,7 @@ func TestOneRoundTripPerOperation(t *testing.T) {
 		{"Update missing", func() error { return want(s.Update(ctx, key("none", 1), []byte("v"), exp), server.ErrNotFound) }},
 		{"Delete", func() error { return s.Delete(ctx, k) }},
 		{"Delete missing", func() error { return s.Delete(ctx, k) }},
-		{"DeleteExpired", func() error {
-			n, err := s.DeleteExpired(ctx)
-			if err == nil && n != 1 {
-				err = errors.New("want 1 row deleted")
-			}
-			return err
-		}},
+		{"DeleteExpired", func() error { _, err := s.DeleteExpired(ctx); return err }},
 	}
 	const types = "PBESQ"
 	// The counter sees a prepared statement: pgx's default mode prepares
@@ -441,23 +442,60 @@ func TestOneRoundTripPerOperation(t *testing.T) {
 	if w.namedParses.Load() != named+1 {
 		t.Fatalf("a statement prepared by pgx's default mode was not counted as named")
 	}
-	for _, st := range steps {
-		before := w.snapshot(types)
-		if err := st.op(); err != nil {
-			t.Fatalf("%s: %v", st.name, err)
+	for pass := 1; pass <= 2; pass++ {
+		parses := int64(0)
+		for _, st := range steps {
+			before := w.snapshot(types)
+			if err := st.op(); err != nil {
+				t.Fatalf("%s: %v", st.name, err)
+			}
+			after := w.snapshot(types)
+			d := make([]int64, len(after))
+			for i := range after {
+				d[i] = after[i] - before[i]
+			}
+			t.Logf("pass %d: %-16s round trips %d, Parse %d (named %d), Bind %d, Execute %d, Sync %d, Query %d", pass, st.name, d[0], d[3], d[2], d[4], d[5], d[6], d[7])
+			parses += d[3]
+			if d[0] != 1 || d[4] != 1 || d[5] != 1 || d[6] != 1 || d[7] != 0 {
+				t.Errorf("%s: %d round trips, Bind %d, Execute %d, Sync %d, Query %d; want one statement in one round trip", st.name, d[0], d[4], d[5], d[6], d[7])
+			}
+			switch {
+			case noPrepare && (d[3] != 1 || d[2] != 0):
+				t.Errorf("%s with NoPrepare: Parse %d (named %d), want one unnamed", st.name, d[3], d[2])
+			case !noPrepare && (d[3] > 1 || d[2] != d[3]):
+				t.Errorf("%s: Parse %d (named %d), want at most one, named", st.name, d[3], d[2])
+			}
 		}
-		after := w.snapshot(types)
-		d := make([]int64, len(after))
-		for i := range after {
-			d[i] = after[i] - before[i]
+		if !noPrepare && pass == 2 && parses != 0 {
+			t.Errorf("the second pass parsed %d statements, want none: the prepared statements are reused", parses)
 		}
-		t.Logf("%-16s round trips %d, Parse %d (named %d), Bind %d, Execute %d, Sync %d, Query %d", st.name, d[0], d[3], d[2], d[4], d[5], d[6], d[7])
-		if d[0] != 1 {
-			t.Errorf("%s: %d round trips, want 1", st.name, d[0])
+	}
+}
+
+// TestStatementDeallocated deallocates the prepared statements on the
+// store's only connection, as DISCARD ALL or a pooler resetting the
+// server connection would: the next operation prepares them again.
+func TestStatementDeallocated(t *testing.T) {
+	var w wire
+	s := countingStore(t, &w, Config{})
+	ctx := testCtx(t)
+	k := key("dealloc", 1)
+	if err := s.Create(ctx, k, []byte("x"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := s.Load(ctx, k); err != nil {
+			t.Fatal(err)
 		}
-		if d[2] != 0 || d[3] != 1 || d[4] != 1 || d[5] != 1 || d[6] != 1 || d[7] != 0 {
-			t.Errorf("%s: Parse %d (named %d), Bind %d, Execute %d, Sync %d, Query %d; want one unnamed statement", st.name, d[3], d[2], d[4], d[5], d[6], d[7])
+		if _, err := s.Pool().Exec(ctx, "DEALLOCATE ALL"); err != nil {
+			t.Fatal(err)
 		}
+	}
+	if got, err := s.Load(ctx, k); err != nil || string(got) != "x" {
+		t.Fatalf("Load after DEALLOCATE ALL = %q, %v", got, err)
+	}
+	if err := s.Update(ctx, k, []byte("y"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -466,7 +504,7 @@ func TestOneRoundTripPerOperation(t *testing.T) {
 // network (the server sends NULL in its place).
 func TestOversizedBlobNotSent(t *testing.T) {
 	var w wire
-	s := countingStore(t, &w)
+	s := countingStore(t, &w, Config{})
 	ctx := testCtx(t)
 	k := key("huge", 1)
 	if err := plant(t, s, k, bytes.Repeat([]byte{0xab}, 4<<20), time.Now().Add(time.Hour)); err != nil {
@@ -493,7 +531,7 @@ func TestOversizedBlobNotSent(t *testing.T) {
 }
 
 // TestDeleteExpiredBatches deletes 2,500 expired rows with a batch of 1000
-// and with a batch of 100 and counts the statements on the wire.
+// and with a batch of 100 and counts the statements executed on the wire.
 func TestDeleteExpiredBatches(t *testing.T) {
 	for _, c := range []struct {
 		batch, expired int
@@ -510,12 +548,12 @@ func TestDeleteExpiredBatches(t *testing.T) {
 		ctx := testCtx(t)
 		insertRows(t, s, "exp", c.expired, time.Now().Add(-time.Minute))
 		insertRows(t, s, "live", 10, time.Now().Add(time.Hour))
-		before := w.messages['P'].Load()
+		before := w.messages['E'].Load()
 		n, err := s.DeleteExpired(ctx)
 		if err != nil || n != int64(c.expired) {
 			t.Fatalf("batch %d: DeleteExpired = %d, %v; want %d, nil", c.batch, n, err, c.expired)
 		}
-		if got := w.messages['P'].Load() - before; got != c.statements {
+		if got := w.messages['E'].Load() - before; got != c.statements {
 			t.Errorf("batch %d, %d expired rows: %d statements, want %d", c.batch, c.expired, got, c.statements)
 		}
 		if left := rowCount(t, s); left != 10 {
