@@ -16,8 +16,9 @@ test-quick:
 	go test -race ./...
 
 # The benchmarks side by side with gorilla/sessions and scs (BENCHMARKS.md).
-# The MySQL and Redis ones need SESSION_TEST_MYSQL_DSN and
-# SESSION_TEST_REDIS_URL, for example through scripts/mariadb.sh run.
+# The MySQL, PostgreSQL and Redis ones need SESSION_TEST_MYSQL_DSN,
+# SESSION_TEST_POSTGRES_DSN and SESSION_TEST_REDIS_URL, for example through
+# scripts/mariadb.sh run (and postgres.sh, redis.sh).
 bench:
 	cd bench && go test -run '^$$' -bench . -benchmem -count 5
 
