@@ -7,7 +7,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -219,6 +221,9 @@ func locked(err error) bool {
 func BenchmarkSQLite(b *testing.B) {
 	sb := newSQLiteBench(b)
 	impls := sb.sqliteImpls(b)
+	if os.Getenv(envBenchReverse) == "1" {
+		slices.Reverse(impls)
+	}
 	for _, operation := range []string{"Load", "Update", "Create"} {
 		b.Run(operation, func(b *testing.B) {
 			for _, clients := range clientCounts {

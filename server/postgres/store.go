@@ -100,6 +100,7 @@ type Store struct {
 type statement struct {
 	sql     string
 	name    string
+	key     string // of its description in a connection's CustomData
 	oids    []uint32
 	formats []int16
 	results []int16
@@ -110,9 +111,11 @@ type statement struct {
 func newStatement(sql string, oids []uint32, formats []int16) *statement {
 	h := fnv.New64a()
 	h.Write([]byte(sql))
+	name := fmt.Sprintf("sessionkit_%016x", h.Sum64())
 	return &statement{
 		sql:     sql,
-		name:    fmt.Sprintf("sessionkit_%016x", h.Sum64()),
+		name:    name,
+		key:     "sessionkit/postgres " + name,
 		oids:    oids,
 		formats: formats,
 		// One format code applies to every result column.
@@ -405,10 +408,6 @@ func (s *Store) exec(ctx context.Context, st *statement, params [][]byte, row fu
 	}
 }
 
-// preparedKey is the key, in a connection's CustomData, of the
-// description of a statement prepared there.
-func preparedKey(st *statement) string { return "sessionkit/postgres " + st.name }
-
 // execOnce runs st once on a connection of the pool. With NoPrepare it is
 // the unnamed statement: Parse, Bind, Describe, Execute and Sync in one
 // write. Otherwise, on a connection where st is not prepared yet, Close,
@@ -428,13 +427,13 @@ func (s *Store) execOnce(ctx context.Context, st *statement, params [][]byte, ro
 		return readAll(pc.ExecParams(ctx, st.sql, params, st.oids, st.formats, st.results), row)
 	}
 	data := pc.CustomData()
-	if sd, ok := data[preparedKey(st)].(*pgconn.StatementDescription); ok {
+	if sd, ok := data[st.key].(*pgconn.StatementDescription); ok {
 		tag, err := readAll(pc.ExecStatement(ctx, sd, params, st.formats, st.results), row)
 		var pe *pgconn.PgError
 		if err == nil || !errors.As(err, &pe) || (pe.Code != "26000" && pe.Code != "0A000") || pc.IsClosed() {
 			return tag, err
 		}
-		delete(data, preparedKey(st))
+		delete(data, st.key)
 	}
 	return s.prepareAndExec(ctx, pc, st, params, row)
 }
@@ -485,7 +484,7 @@ func (s *Store) prepareAndExec(ctx context.Context, pc *pgconn.PgConn, st *state
 		return tag, err
 	}
 	if sd != nil {
-		pc.CustomData()[preparedKey(st)] = sd
+		pc.CustomData()[st.key] = sd
 	}
 	return tag, nil
 }
