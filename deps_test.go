@@ -17,9 +17,28 @@ func deps(t *testing.T, pkg string) []string {
 	return strings.Fields(string(out))
 }
 
+// drivers are the import path prefixes of the database drivers and
+// clients the stores use, by the store that uses each.
+var drivers = map[string][]string{
+	"mysql":    {"github.com/go-sql-driver/"},
+	"postgres": {"github.com/jackc/"},
+	"sqlite":   {"modernc.org/"},
+	"redis":    {"github.com/redis/"},
+}
+
 // isDriver reports whether a package is a database driver or client.
 func isDriver(dep string) bool {
-	return strings.Contains(dep, "go-sql-driver") || strings.Contains(dep, "go-redis") || dep == "database/sql"
+	if dep == "database/sql" {
+		return true
+	}
+	for _, prefixes := range drivers {
+		for _, p := range prefixes {
+			if strings.HasPrefix(dep, p) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // A program that uses only cookie sessions must not link a database
@@ -42,6 +61,31 @@ func TestCookieOnlyLinksNoDriver(t *testing.T) {
 	}
 	if len(found) == 0 {
 		t.Error("package sessionenv links no driver: the check above cannot tell")
+	}
+}
+
+// Each store links its own driver and no other: a program that uses the
+// MySQL store links neither pgx nor SQLite, and so on.
+func TestEachStoreLinksOnlyItsDriver(t *testing.T) {
+	for store := range drivers {
+		var own bool
+		for _, dep := range deps(t, "./server/"+store) {
+			for other, prefixes := range drivers {
+				for _, p := range prefixes {
+					if !strings.HasPrefix(dep, p) {
+						continue
+					}
+					if other == store {
+						own = true
+					} else {
+						t.Errorf("package server/%s depends on %s, %s's driver", store, dep, other)
+					}
+				}
+			}
+		}
+		if !own {
+			t.Errorf("package server/%s links no package of its driver %v: the check cannot tell", store, drivers[store])
+		}
 	}
 }
 

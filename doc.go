@@ -4,9 +4,9 @@
 //
 //   - EngineCookie (the default) keeps the whole session in one signed (by
 //     default encrypted) cookie: nothing to run on the server.
-//   - EngineServer keeps it in a server.Store (MySQL/MariaDB, files, memory);
-//     the cookie carries a 64-character reference (a random key and its
-//     MAC), and a session can be revoked.
+//   - EngineServer keeps it in a server.Store (MySQL/MariaDB, PostgreSQL,
+//     SQLite, Redis, files, memory); the cookie carries a 64-character
+//     reference (a random key and its MAC), and a session can be revoked.
 //   - EngineAuto keeps it in the cookie while it fits and moves it to the
 //     store when it does not.
 //

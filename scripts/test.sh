@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # The full test run: formatting, vet, every test with the race detector
-# (against a private MariaDB, a private Redis and a private Redis Cluster,
-# see scripts/mariadb.sh, scripts/redis.sh and scripts/redis-cluster.sh),
-# vet and the race-detector tests of each framework
-# adapter's module (contrib/*) and of examples/chi, the browser tests in a headless Chromium (installed
-# when missing, see scripts/chromium.sh), and bounded fuzzing. CI runs
-# exactly this (through `make test`). The Django tests run twice: with
-# Debian's Django 3.2 and with 4.2 from bookworm-backports (see
-# scripts/django.sh; SESSION_TEST_DJANGO42=0 skips the second run). With
-# SESSION_TEST_MYSQL_DSN, SESSION_TEST_REDIS_URL or
-# SESSION_TEST_REDIS_CLUSTER_URL set, the MySQL, Redis or Redis Cluster
-# tests use that server instead and none is started (the cluster's fault
-# tests, which start clusters of their own, then skip); with
+# (against a private MariaDB, a private PostgreSQL, a private Redis and a
+# private Redis Cluster, see scripts/mariadb.sh, scripts/postgres.sh,
+# scripts/redis.sh and scripts/redis-cluster.sh), vet and the race-detector
+# tests of each framework adapter's module (contrib/*) and of examples/chi,
+# the browser tests in a headless Chromium (installed when missing, see
+# scripts/chromium.sh), and bounded fuzzing. CI runs exactly this (through
+# `make test`). The Django tests run twice: with Debian's Django 3.2 and
+# with 4.2 from bookworm-backports (see scripts/django.sh;
+# SESSION_TEST_DJANGO42=0 skips the second run). With
+# SESSION_TEST_MYSQL_DSN, SESSION_TEST_POSTGRES_DSN, SESSION_TEST_REDIS_URL
+# or SESSION_TEST_REDIS_CLUSTER_URL set, the MySQL, PostgreSQL, Redis or
+# Redis Cluster tests use that server instead and none is started (the
+# cluster's fault tests, which start clusters of their own, then skip); with
 # SESSION_TEST_CHROMIUM set, the browser tests use that browser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,14 +26,21 @@ fi
 echo "== go vet"
 go vet ./...
 
-echo "== MariaDB, Redis and a Redis Cluster"
+echo "== MariaDB, PostgreSQL, Redis and a Redis Cluster"
 source scripts/mariadb.sh
+source scripts/postgres.sh
 source scripts/redis.sh
 source scripts/redis-cluster.sh
-trap 'redis_cluster_stop; redis_stop; mariadb_stop' EXIT
+trap 'redis_cluster_stop; redis_stop; postgres_stop; mariadb_stop' EXIT
 mariadb_start
+postgres_start
 redis_start
 redis_cluster_start
+# The SQLite store's outage test makes the database's files immutable
+# (chattr +i), which takes root: as root, it must run, not skip.
+if [ "$(id -u)" = 0 ]; then
+	export SESSION_TEST_REQUIRE_IMMUTABLE=1
+fi
 
 echo "== Django (python3-django and mysqlclient, for the tests against Django's own code; its migrations on the test database)"
 source scripts/django.sh
@@ -62,6 +70,7 @@ echo "== bench module (its tests, on the same servers; the benchmarks run with m
 (cd bench && go vet ./... && go test -count=1 ./...)
 redis_cluster_stop
 redis_stop
+postgres_stop
 mariadb_stop
 
 echo "== browser tests (headless Chromium through the demo and across the cookie budget; examples/demo/browsertest)"

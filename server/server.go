@@ -1,5 +1,6 @@
 // Package server defines the contract between the session engine and the
-// stores that keep sessions on the server: MySQL/MariaDB (server/mysql), Redis
+// stores that keep sessions on the server: MySQL/MariaDB (server/mysql),
+// PostgreSQL (server/postgres), an SQLite file (server/sqlite), Redis
 // (server/redis), files (server/file), process memory (server/memory), a
 // cache in front of another store (server/cached), or a store of your own.
 //

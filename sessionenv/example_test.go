@@ -18,7 +18,7 @@ func ExampleNew() {
 	// Set by the deployment, not by the program.
 	os.Setenv("SESSION_SECRET_KEY", "an example secret key of at least 32 bytes")
 	os.Setenv("SESSION_ENGINE", "server")
-	os.Setenv("SESSION_STORE", "memory") // or file, mysql, redis, cached
+	os.Setenv("SESSION_STORE", "memory") // or file, mysql, postgres, sqlite, redis, cached
 	defer func() {
 		for _, v := range []string{"SESSION_SECRET_KEY", "SESSION_ENGINE", "SESSION_STORE"} {
 			os.Unsetenv(v)
@@ -41,8 +41,8 @@ func ExampleNew() {
 }
 
 // Load gives the Config, store included, for a program that sets more
-// fields before building the Manager; Migrate creates the MySQL table, if
-// the store is MySQL's and the table is missing.
+// fields before building the Manager; Migrate creates the table of a
+// MySQL, PostgreSQL or SQLite store, if it is missing.
 func ExampleLoad() {
 	ctx := context.Background()
 	cfg, closeStore, err := sessionenv.Load(ctx)

@@ -52,7 +52,7 @@ func TestLoadErrors(t *testing.T) {
 		env  map[string]string
 		want []string
 	}{
-		{map[string]string{"SESSION_ENGINE": "server"}, []string{"SESSION_ENGINE=server", "SESSION_STORE", "memory, file, mysql, redis, cached"}},
+		{map[string]string{"SESSION_ENGINE": "server"}, []string{"SESSION_ENGINE=server", "SESSION_STORE", "memory, file, mysql, postgres, sqlite, redis, cached"}},
 		{map[string]string{"SESSION_ENGINE": "auto", "SESSION_STORE": " "}, []string{"SESSION_ENGINE=auto", "SESSION_STORE"}},
 		{map[string]string{"SESSION_COOKIE_SAMESITE": "sometimes"}, []string{"SESSION_COOKIE_SAMESITE"}},
 		{map[string]string{"SESSION_STORE": "memcached"}, []string{"SESSION_STORE", `"memcached"`}},

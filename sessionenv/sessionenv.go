@@ -2,10 +2,17 @@
 // from environment variables: the SESSION_* variables of
 // session.ConfigFromEnv, and these for the store:
 //
-//	SESSION_STORE                memory | file | mysql | redis | cached; unset or empty: no store
+//	SESSION_STORE                memory | file | mysql | postgres | sqlite | redis | cached;
+//	                             unset or empty: no store
 //	SESSION_FILE_PATH            the file store's directory (required by file)
 //	SESSION_MYSQL_DSN            user:password@tcp(host:port)/dbname (required by mysql)
 //	SESSION_MYSQL_TABLE          the mysql store's table (optional, default sessions)
+//	SESSION_POSTGRES_DSN         postgres://user:password@host:port/dbname?sslmode=require,
+//	                             or host=... user=... keywords (required by postgres)
+//	SESSION_POSTGRES_TABLE       the postgres store's table (optional, default sessions)
+//	SESSION_SQLITE_PATH          the sqlite store's database file (required by sqlite;
+//	                             created if missing, in a directory that exists)
+//	SESSION_SQLITE_TABLE         the sqlite store's table (optional, default sessions)
 //	SESSION_REDIS_URL            redis://[:password@]host:port/db: a single server
 //	                             (redis needs this or SESSION_REDIS_CLUSTER_URL)
 //	SESSION_REDIS_CLUSTER_URL    redis://[:password@]host:port?addr=host:port&addr=host:port:
@@ -16,7 +23,7 @@
 //	                             a write before it is acknowledged (optional, default 0)
 //	SESSION_REDIS_WAIT_TIMEOUT   redis.Config.WaitTimeout, a duration such as 500ms (optional)
 //	SESSION_CACHE_STORE          cached: the cache, memory | redis
-//	SESSION_BACKING_STORE        cached: the store behind it, file | mysql
+//	SESSION_BACKING_STORE        cached: the store behind it, file | mysql | postgres | sqlite
 //	SESSION_DJANGO_MYSQL_DSN     Django's database, which holds django_session
 //	                             (default SESSION_MYSQL_DSN: one database for both)
 //
@@ -33,16 +40,19 @@
 // Variables of the stores that SESSION_STORE does not name are ignored.
 //
 // The directory of SESSION_FILE_PATH must exist (Load does not create it);
-// keep it private to the application (mode 0700). Load checks that a MySQL
-// server or a Redis store answers, so that a wrong address fails at
-// start-up; a Redis cache is not checked, since the cached store works
-// without it. Load does not create the MySQL table: run `sessionkit
-// migrate` once (cmd/sessionkit), or call Migrate, which needs the CREATE
-// privilege.
+// keep it private to the application (mode 0700). So must the directory of
+// SESSION_SQLITE_PATH, which holds the database file and, beside it, its
+// -wal and -shm files. Load checks that a MySQL or PostgreSQL server or a
+// Redis store answers, and opens the SQLite file, so that a wrong address
+// fails at start-up; a Redis cache is not checked, since the cached store
+// works without it. Load does not create the MySQL, PostgreSQL or SQLite
+// table: run `sessionkit migrate` once (cmd/sessionkit), or call Migrate,
+// which needs the CREATE privilege.
 //
-// This package imports every store, and so the MySQL and Redis drivers. A
-// program that builds its Config itself, with the one store it uses, links
-// only that store's driver; one that uses cookie sessions alone, none.
+// This package imports every store, and so the MySQL, PostgreSQL, SQLite
+// and Redis drivers. A program that builds its Config itself, with the one
+// store it uses, links only that store's driver; one that uses cookie
+// sessions alone, none.
 package sessionenv
 
 import (
@@ -61,7 +71,9 @@ import (
 	"github.com/sessionkit/session/server/file"
 	"github.com/sessionkit/session/server/memory"
 	"github.com/sessionkit/session/server/mysql"
+	"github.com/sessionkit/session/server/postgres"
 	"github.com/sessionkit/session/server/redis"
+	"github.com/sessionkit/session/server/sqlite"
 )
 
 // The names of the store's variables.
@@ -70,6 +82,10 @@ const (
 	varFilePath          = "SESSION_FILE_PATH"
 	varMySQLDSN          = "SESSION_MYSQL_DSN"
 	varMySQLTable        = "SESSION_MYSQL_TABLE"
+	varPostgresDSN       = "SESSION_POSTGRES_DSN"
+	varPostgresTbl       = "SESSION_POSTGRES_TABLE"
+	varSQLitePath        = "SESSION_SQLITE_PATH"
+	varSQLiteTable       = "SESSION_SQLITE_TABLE"
 	varRedisURL          = "SESSION_REDIS_URL"
 	varRedisClusterURL   = "SESSION_REDIS_CLUSTER_URL"
 	varRedisPrefix       = "SESSION_REDIS_PREFIX"
@@ -86,9 +102,9 @@ const (
 const defaultCachePrefix = "sessionkit:cache:"
 
 var (
-	stores        = []string{"memory", "file", "mysql", "redis", "cached"}
+	stores        = []string{"memory", "file", "mysql", "postgres", "sqlite", "redis", "cached"}
 	cacheStores   = []string{"memory", "redis"}
-	backingStores = []string{"file", "mysql"}
+	backingStores = []string{"file", "mysql", "postgres", "sqlite"}
 )
 
 // configErr is an error about a variable's value; errors.Is matches it
@@ -174,8 +190,8 @@ func New(ctx context.Context) (*session.Manager, func() error, error) {
 }
 
 // Migrate creates what store needs on its server before it is used, if it
-// is not there: the table of a MySQL store (mysql.Store.Migrate, CREATE
-// TABLE IF NOT EXISTS), also behind a cache. It is safe to run on every
+// is not there: the table of a MySQL, PostgreSQL or SQLite store (their
+// Migrate, CREATE TABLE IF NOT EXISTS), also behind a cache. It is safe to run on every
 // start; for the other stores it does nothing.
 func Migrate(ctx context.Context, store server.Store) error {
 	if c, ok := store.(*cached.Store); ok {
@@ -206,6 +222,10 @@ func openStore(ctx context.Context, lookup func(string) (string, bool)) (server.
 		return openFile(get, varStore+"=file")
 	case "mysql":
 		return openMySQL(ctx, get, varStore+"=mysql")
+	case "postgres":
+		return openPostgres(get, varStore+"=postgres")
+	case "sqlite":
+		return openSQLite(get, varStore+"=sqlite")
 	case "redis":
 		st, closeStore, err := openRedis(get, varStore+"=redis", redis.DefaultPrefix, false)
 		if err != nil {
@@ -257,6 +277,49 @@ func openMySQL(ctx context.Context, get func(string) string, kind string) (serve
 	if err != nil {
 		// The DSN holds a password: name the variable, not its value.
 		return nil, noop, fmt.Errorf("%w: %s: %w", session.ErrConfig, varMySQLDSN, err)
+	}
+	return st, st.Close, nil
+}
+
+// openPostgres opens the postgres store and checks that its server
+// answers.
+func openPostgres(get func(string) string, kind string) (server.Store, func() error, error) {
+	dsn := get(varPostgresDSN)
+	if dsn == "" {
+		return nil, noop, configErr("%s needs %s (postgres://user:password@host:port/dbname)", kind, varPostgresDSN)
+	}
+	table := get(varPostgresTbl)
+	if table != "" {
+		if err := postgres.ValidateTable(table); err != nil {
+			return nil, noop, fmt.Errorf("%w: %s=%q: %w", session.ErrConfig, varPostgresTbl, table, err)
+		}
+	}
+	st, err := postgres.Open(dsn, postgres.Config{Table: table})
+	if errors.Is(err, server.ErrUnavailable) {
+		return nil, noop, fmt.Errorf("%s: the server named by %s does not answer: %w", kind, varPostgresDSN, err)
+	}
+	if err != nil {
+		// The DSN holds a password: name the variable, not its value.
+		return nil, noop, fmt.Errorf("%w: %s: %w", session.ErrConfig, varPostgresDSN, err)
+	}
+	return st, st.Close, nil
+}
+
+// openSQLite opens the sqlite store's file.
+func openSQLite(get func(string) string, kind string) (server.Store, func() error, error) {
+	path := get(varSQLitePath)
+	if path == "" {
+		return nil, noop, configErr("%s needs %s, the database file (created if missing)", kind, varSQLitePath)
+	}
+	table := get(varSQLiteTable)
+	if table != "" {
+		if err := sqlite.ValidateTable(table); err != nil {
+			return nil, noop, fmt.Errorf("%w: %s=%q: %w", session.ErrConfig, varSQLiteTable, table, err)
+		}
+	}
+	st, err := sqlite.Open(path, sqlite.Config{Table: table})
+	if err != nil {
+		return nil, noop, fmt.Errorf("%w: %s=%q: %w", session.ErrConfig, varSQLitePath, path, err)
 	}
 	return st, st.Close, nil
 }
@@ -360,6 +423,10 @@ func openCached(ctx context.Context, get func(string) string) (server.Store, fun
 		backing, closeBacking, err = openFile(get, what)
 	case "mysql":
 		backing, closeBacking, err = openMySQL(ctx, get, what)
+	case "postgres":
+		backing, closeBacking, err = openPostgres(get, what)
+	case "sqlite":
+		backing, closeBacking, err = openSQLite(get, what)
 	}
 	if err != nil {
 		_ = closeCache()

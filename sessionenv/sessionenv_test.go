@@ -18,7 +18,9 @@ import (
 	"github.com/sessionkit/session/server/file"
 	"github.com/sessionkit/session/server/memory"
 	"github.com/sessionkit/session/server/mysql"
+	"github.com/sessionkit/session/server/postgres"
 	"github.com/sessionkit/session/server/redis"
+	"github.com/sessionkit/session/server/sqlite"
 )
 
 // env returns a lookup function over m, standing in for os.LookupEnv.
@@ -115,7 +117,7 @@ func TestErrors(t *testing.T) {
 		env  map[string]string
 		want []string
 	}{
-		{"unknown store", map[string]string{varStore: "memcached"}, []string{"SESSION_STORE", `"memcached"`, "memory, file, mysql, redis, cached"}},
+		{"unknown store", map[string]string{varStore: "memcached"}, []string{"SESSION_STORE", `"memcached"`, "memory, file, mysql, postgres, sqlite, redis, cached"}},
 		{"redis without URL", map[string]string{varStore: "redis"}, []string{"SESSION_STORE=redis", "SESSION_REDIS_URL", "redis://"}},
 		{"bad redis URL", map[string]string{varStore: "redis", varRedisURL: "http://:hunter2@cache:6379/0"}, []string{"SESSION_REDIS_URL", "invalid URL scheme"}},
 		{"bad redis prefix", map[string]string{varStore: "redis", varRedisURL: "redis://:hunter2@cache:6379/0", varRedisPrefix: "two words"}, []string{"SESSION_REDIS_PREFIX", "printable ASCII without spaces"}},
@@ -129,8 +131,8 @@ func TestErrors(t *testing.T) {
 		{"cached redis cluster without URL", map[string]string{varStore: "cached", varCacheStore: "redis", varBackingStore: "file"}, []string{"SESSION_CACHE_STORE=redis", "SESSION_REDIS_CLUSTER_URL"}},
 		{"cached without cache", map[string]string{varStore: "cached", varBackingStore: "file"}, []string{"SESSION_CACHE_STORE", "memory, redis"}},
 		{"cached with unknown cache", map[string]string{varStore: "cached", varCacheStore: "file", varBackingStore: "file"}, []string{"SESSION_CACHE_STORE", "memory, redis", `"file"`}},
-		{"cached without backing", map[string]string{varStore: "cached", varCacheStore: "memory"}, []string{"SESSION_BACKING_STORE", "file, mysql"}},
-		{"cached with unknown backing", map[string]string{varStore: "cached", varCacheStore: "memory", varBackingStore: "redis"}, []string{"SESSION_BACKING_STORE", "file, mysql", `"redis"`}},
+		{"cached without backing", map[string]string{varStore: "cached", varCacheStore: "memory"}, []string{"SESSION_BACKING_STORE", "file, mysql, postgres, sqlite"}},
+		{"cached with unknown backing", map[string]string{varStore: "cached", varCacheStore: "memory", varBackingStore: "redis"}, []string{"SESSION_BACKING_STORE", "file, mysql, postgres, sqlite", `"redis"`}},
 		{"cached redis without URL", map[string]string{varStore: "cached", varCacheStore: "redis", varBackingStore: "file"}, []string{"SESSION_CACHE_STORE=redis", "SESSION_REDIS_URL"}},
 		{"cached file without path", map[string]string{varStore: "cached", varCacheStore: "memory", varBackingStore: "file"}, []string{"SESSION_BACKING_STORE=file", "SESSION_FILE_PATH"}},
 		{"cached mysql without DSN", map[string]string{varStore: "cached", varCacheStore: "redis", varRedisURL: "redis://:hunter2@cache:6379/0", varBackingStore: "mysql"}, []string{"SESSION_BACKING_STORE=mysql", "SESSION_MYSQL_DSN"}},
@@ -140,6 +142,13 @@ func TestErrors(t *testing.T) {
 		{"mysql with blank DSN", map[string]string{varStore: "mysql", varMySQLDSN: "  "}, []string{"SESSION_MYSQL_DSN"}},
 		{"bad DSN", map[string]string{varStore: "mysql", varMySQLDSN: "sess:hunter2@tcp(127.0.0.1:1)"}, []string{"SESSION_MYSQL_DSN", "invalid DSN"}},
 		{"bad table", map[string]string{varStore: "mysql", varMySQLDSN: "sess:hunter2@tcp(127.0.0.1:1)/db", varMySQLTable: "sessions; DROP TABLE x"}, []string{"SESSION_MYSQL_TABLE", "letters, digits or underscores"}},
+		{"postgres without DSN", map[string]string{varStore: "postgres"}, []string{"SESSION_STORE=postgres", "SESSION_POSTGRES_DSN", "postgres://"}},
+		{"bad postgres DSN", map[string]string{varStore: "postgres", varPostgresDSN: "postgres://sess:hunter2@127.0.0.1:notaport/db"}, []string{"SESSION_POSTGRES_DSN", "cannot parse"}},
+		{"bad postgres table", map[string]string{varStore: "postgres", varPostgresDSN: "postgres://sess:hunter2@127.0.0.1:1/db", varPostgresTbl: "a.b"}, []string{"SESSION_POSTGRES_TABLE", "letters, digits or underscores"}},
+		{"sqlite without path", map[string]string{varStore: "sqlite"}, []string{"SESSION_STORE=sqlite", "SESSION_SQLITE_PATH"}},
+		{"sqlite in a missing directory", map[string]string{varStore: "sqlite", varSQLitePath: "/nonexistent/dir/sessions.db"}, []string{"SESSION_SQLITE_PATH", "/nonexistent/dir/sessions.db"}},
+		{"bad sqlite table", map[string]string{varStore: "sqlite", varSQLitePath: "/tmp/x.db", varSQLiteTable: "sqlite_master"}, []string{"SESSION_SQLITE_TABLE", "sqlite_"}},
+		{"cached postgres without DSN", map[string]string{varStore: "cached", varCacheStore: "memory", varBackingStore: "postgres"}, []string{"SESSION_BACKING_STORE=postgres", "SESSION_POSTGRES_DSN"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, closeStore, err := openStore(context.Background(), env(tc.env))
@@ -248,6 +257,114 @@ func TestMySQL(t *testing.T) {
 	if err := close2(); err != nil {
 		t.Errorf("close: %v", err)
 	}
+}
+
+// TestPostgresUnreachable checks that a PostgreSQL server that does not
+// answer is an error naming SESSION_POSTGRES_DSN, not a configuration
+// error, without the DSN's password.
+func TestPostgresUnreachable(t *testing.T) {
+	_, _, err := openStore(context.Background(), env(map[string]string{varStore: "postgres", varPostgresDSN: "postgres://u:hunter2@127.0.0.1:1/db"}))
+	if err == nil {
+		t.Fatal("Open succeeded against a closed port")
+	}
+	if errors.Is(err, session.ErrConfig) || !errors.Is(err, server.ErrUnavailable) {
+		t.Errorf("error %v: want server.ErrUnavailable, not ErrConfig", err)
+	}
+	if !strings.Contains(err.Error(), "SESSION_POSTGRES_DSN") || !strings.Contains(err.Error(), "127.0.0.1:1") || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("error %q should name SESSION_POSTGRES_DSN and the address, and not reveal the password", err)
+	}
+}
+
+func TestPostgres(t *testing.T) {
+	dsn := testenv.PostgresDSN(t)
+	table := testenv.Unique("sessionenv_test_")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	vars := map[string]string{varStore: "Postgres", varPostgresDSN: dsn, varPostgresTbl: table}
+	s, closeStore, err := openStore(ctx, env(vars))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	st, ok := s.(*postgres.Store)
+	if !ok {
+		t.Fatalf("Open = %T, want *postgres.Store", s)
+	}
+	t.Cleanup(func() {
+		if _, err := st.Pool().Exec(context.Background(), `DROP TABLE IF EXISTS "`+table+`"`); err != nil {
+			t.Errorf("drop table: %v", err)
+		}
+		if err := closeStore(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	if st.Table() != table {
+		t.Errorf("Table() = %q, want %q", st.Table(), table)
+	}
+	exists := func() bool {
+		t.Helper()
+		var ok bool
+		if err := st.Pool().QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", `"`+table+`"`).Scan(&ok); err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if exists() {
+		t.Fatal("opening the store created its table")
+	}
+	for range 2 {
+		if err := Migrate(ctx, s); err != nil {
+			t.Fatalf("Migrate: %v", err)
+		}
+	}
+	if !exists() {
+		t.Fatal("no table after Migrate")
+	}
+	roundTrip(t, s)
+
+	// Behind a memory cache.
+	vars[varStore], vars[varCacheStore], vars[varBackingStore] = "cached", "memory", "postgres"
+	s2, close2, err := openStore(ctx, env(vars))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer close2()
+	if b, ok := s2.(*cached.Store).Backing().(*postgres.Store); !ok || b.Table() != table {
+		t.Fatalf("backing store %T", s2.(*cached.Store).Backing())
+	}
+	roundTrip(t, s2)
+}
+
+func TestSQLite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	ctx := context.Background()
+	vars := map[string]string{varStore: "sqlite", varSQLitePath: path, varSQLiteTable: "web_sessions"}
+	s, closeStore, err := openStore(ctx, env(vars))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer closeStore()
+	st, ok := s.(*sqlite.Store)
+	if !ok || st.Path() != path || st.Table() != "web_sessions" {
+		t.Fatalf("Open = %T %+v, want *sqlite.Store on %s, table web_sessions", s, st, path)
+	}
+	if _, err := s.Load(ctx, testKey); err == nil {
+		t.Fatal("the table is there before Migrate")
+	}
+	if err := Migrate(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	roundTrip(t, s)
+
+	vars[varStore], vars[varCacheStore], vars[varBackingStore] = "cached", "memory", "sqlite"
+	s2, close2, err := openStore(ctx, env(vars))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer close2()
+	if _, ok := s2.(*cached.Store).Backing().(*sqlite.Store); !ok {
+		t.Fatalf("backing store %T", s2.(*cached.Store).Backing())
+	}
+	roundTrip(t, s2)
 }
 
 func TestRedis(t *testing.T) {

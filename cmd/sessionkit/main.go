@@ -1,7 +1,7 @@
 // Sessionkit is the command-line tool of package session: it makes secret
 // keys, decodes session cookies and stored sessions, and looks after the
-// server store (removing expired sessions, creating the MySQL table,
-// checking that the store answers). It reads the same SESSION_* variables
+// server store (removing expired sessions, creating the MySQL, PostgreSQL
+// or SQLite table, checking that the store answers). It reads the same SESSION_* variables
 // as the application (session.ConfigFromEnv and package sessionenv).
 //
 // Usage:
@@ -49,18 +49,23 @@
 //
 // clear-expired removes expired sessions from the store SESSION_STORE
 // names, as Django's clearsessions does, and prints "deleted N expired
-// sessions". Run it from cron for the mysql and file stores (with cached,
-// it clears the backing store). Redis drops each session by itself at its
+// sessions". Run it from cron for the mysql, postgres, sqlite and file
+// stores (with cached, it clears the backing store). Redis drops each session by itself at its
 // expiry: with SESSION_STORE=redis it says so and does nothing. A memory
 // store lives in the serving process, where this command cannot reach it.
 //
 //	10 3 * * *  SESSION_STORE=mysql SESSION_MYSQL_DSN='user:password@tcp(db:3306)/app' sessionkit clear-expired
+//	10 3 * * *  SESSION_STORE=sqlite SESSION_SQLITE_PATH=/var/lib/app/sessions.db sessionkit clear-expired
+//
+// An SQLite file may be cleared while the application runs: the
+// command's batches and the application's writes wait for each other
+// (the store's busy timeout).
 //
 // # migrate
 //
-// migrate creates what the store needs before it is used: the MySQL table
-// (CREATE TABLE IF NOT EXISTS, also behind a cache; the user in the DSN
-// needs the CREATE privilege). It is safe to run on every deployment; for
+// migrate creates what the store needs before it is used: the MySQL,
+// PostgreSQL or SQLite table and its index (CREATE TABLE IF NOT EXISTS,
+// also behind a cache; the user in the DSN needs the CREATE privilege). It is safe to run on every deployment; for
 // the other stores there is nothing to create.
 //
 // # ping
@@ -68,7 +73,8 @@
 // ping checks that the store answers: it looks up a session key that does
 // not exist, in the store and, for SESSION_STORE=cached, in the cache and
 // the backing store separately, and prints one line per store with the
-// time it took. A MySQL table that is missing is reported (run migrate).
+// time it took. A MySQL, PostgreSQL or SQLite table that is missing is
+// reported (run migrate).
 //
 // # Exit status
 //

@@ -21,7 +21,9 @@ import (
 	"github.com/sessionkit/session/server"
 	"github.com/sessionkit/session/server/file"
 	"github.com/sessionkit/session/server/mysql"
+	"github.com/sessionkit/session/server/postgres"
 	"github.com/sessionkit/session/server/redis"
+	"github.com/sessionkit/session/server/sqlite"
 )
 
 // bin is the command, built once by TestMain.
@@ -376,6 +378,46 @@ func tableExists(t *testing.T, st *mysql.Store) bool {
 	return n == 1
 }
 
+// postgresStore opens a store on a table of its own, dropped at the end,
+// and returns it with the variables that name it.
+func postgresStore(t *testing.T, migrate bool) (*postgres.Store, map[string]string) {
+	t.Helper()
+	dsn := testenv.PostgresDSN(t)
+	table := testenv.Unique("sessionkit_test_")
+	st, err := postgres.Open(dsn, postgres.Config{Table: table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		st.Pool().Exec(context.Background(), `DROP TABLE IF EXISTS "`+table+`"`)
+		st.Close()
+	})
+	if migrate {
+		if err := st.Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return st, map[string]string{"SESSION_STORE": "postgres", "SESSION_POSTGRES_DSN": dsn, "SESSION_POSTGRES_TABLE": table}
+}
+
+// sqliteStore opens a store on a new file, and returns it with the
+// variables that name it.
+func sqliteStore(t *testing.T, migrate bool) (*sqlite.Store, map[string]string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	st, err := sqlite.Open(path, sqlite.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if migrate {
+		if err := st.Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return st, map[string]string{"SESSION_STORE": "sqlite", "SESSION_SQLITE_PATH": path}
+}
+
 func TestClearExpired(t *testing.T) {
 	t.Run("file store", func(t *testing.T) {
 		dir := t.TempDir()
@@ -409,7 +451,7 @@ func TestClearExpired(t *testing.T) {
 	}{
 		{"no store", nil, nil, exitConfig, "SESSION_STORE is not set"},
 		{"memory store", map[string]string{"SESSION_STORE": "memory"}, nil, exitConfig, "server.Cleanup"},
-		{"unknown store", map[string]string{"SESSION_STORE": "memcached"}, nil, exitConfig, "want one of memory, file, mysql, redis, cached"},
+		{"unknown store", map[string]string{"SESSION_STORE": "memcached"}, nil, exitConfig, "want one of memory, file, mysql, postgres, sqlite, redis, cached"},
 		{"cached without backing", map[string]string{"SESSION_STORE": "cached", "SESSION_CACHE_STORE": "memory"}, nil, exitConfig, "SESSION_BACKING_STORE"},
 		{"file without path", map[string]string{"SESSION_STORE": "file"}, nil, exitConfig, "SESSION_FILE_PATH"},
 		{"missing directory", map[string]string{"SESSION_STORE": "file", "SESSION_FILE_PATH": "/nonexistent/sessions"}, nil, exitConfig, "does not exist"},
@@ -453,6 +495,33 @@ func TestClearExpired(t *testing.T) {
 		_, env := mysqlStore(t, false)
 		exe(t, env, "", "clear-expired").want(t, exitFailed, "run sessionkit migrate")
 	})
+	t.Run("postgres store", func(t *testing.T) {
+		st, env := postgresStore(t, true)
+		seed(t, st)
+		exe(t, env, "", "clear-expired").want(t, exitOK, "out:deleted 1 expired sessions\n")
+		checkOnlyLiveLeft(t, st)
+	})
+	t.Run("postgres without its table", func(t *testing.T) {
+		_, env := postgresStore(t, false)
+		exe(t, env, "", "clear-expired").want(t, exitFailed, "run sessionkit migrate")
+	})
+	t.Run("unreachable postgres", func(t *testing.T) {
+		r := exe(t, map[string]string{"SESSION_STORE": "postgres", "SESSION_POSTGRES_DSN": "postgres://u:hunter2@127.0.0.1:1/db"}, "", "clear-expired")
+		r.want(t, exitFailed, "SESSION_POSTGRES_DSN", "127.0.0.1:1")
+		if strings.Contains(r.stderr, "hunter2") {
+			t.Errorf("stderr %q reveals the password", r.stderr)
+		}
+	})
+	t.Run("sqlite store, the application running", func(t *testing.T) {
+		st, env := sqliteStore(t, true)
+		seed(t, st)
+		exe(t, env, "", "clear-expired").want(t, exitOK, "out:deleted 1 expired sessions\n")
+		checkOnlyLiveLeft(t, st)
+	})
+	t.Run("sqlite without its table", func(t *testing.T) {
+		_, env := sqliteStore(t, false)
+		exe(t, env, "", "clear-expired").want(t, exitFailed, "run sessionkit migrate")
+	})
 }
 
 func TestMigrate(t *testing.T) {
@@ -479,6 +548,31 @@ func TestMigrate(t *testing.T) {
 	})
 }
 
+func TestMigrateSQLStores(t *testing.T) {
+	t.Run("postgres", func(t *testing.T) {
+		st, env := postgresStore(t, false)
+		for range 2 {
+			exe(t, env, "", "migrate").want(t, exitOK, "out:table "+st.Table()+" is ready")
+		}
+		if err := st.Create(context.Background(), liveKey, []byte("x"), time.Now().Add(time.Hour)); err != nil {
+			t.Fatalf("the table migrate made does not work: %v", err)
+		}
+	})
+	t.Run("sqlite", func(t *testing.T) {
+		st, env := sqliteStore(t, false)
+		env["SESSION_SQLITE_TABLE"] = "web_sessions"
+		exe(t, env, "", "migrate").want(t, exitOK, "out:table web_sessions is ready")
+		s2, err := sqlite.Open(st.Path(), sqlite.Config{Table: "web_sessions"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s2.Close()
+		if err := s2.Create(context.Background(), liveKey, []byte("x"), time.Now().Add(time.Hour)); err != nil {
+			t.Fatalf("the table migrate made does not work: %v", err)
+		}
+	})
+}
+
 func TestPing(t *testing.T) {
 	exe(t, nil, "", "ping").want(t, exitConfig, "SESSION_STORE is not set")
 	exe(t, map[string]string{"SESSION_STORE": "file", "SESSION_FILE_PATH": t.TempDir()}, "", "ping").want(t, exitOK, "out:file: ok (")
@@ -498,6 +592,18 @@ func TestPing(t *testing.T) {
 	t.Run("redis cluster", func(t *testing.T) {
 		url := testenv.RedisClusterURL(t)
 		exe(t, map[string]string{"SESSION_STORE": "redis", "SESSION_REDIS_CLUSTER_URL": url}, "", "ping").want(t, exitOK, "out:redis cluster, prefix sessionkit:: ok (")
+	})
+	t.Run("postgres", func(t *testing.T) {
+		st, env := postgresStore(t, false)
+		exe(t, env, "", "ping").want(t, exitFailed, "out:postgres, table "+st.Table()+": FAILED", "out:run sessionkit migrate")
+		st.Migrate(context.Background())
+		exe(t, env, "", "ping").want(t, exitOK, "out:postgres, table "+st.Table()+": ok (")
+	})
+	t.Run("sqlite", func(t *testing.T) {
+		st, env := sqliteStore(t, false)
+		exe(t, env, "", "ping").want(t, exitFailed, "out:sqlite, "+st.Path()+", table sessions: FAILED", "out:run sessionkit migrate")
+		st.Migrate(context.Background())
+		exe(t, env, "", "ping").want(t, exitOK, "out:sqlite, "+st.Path()+", table sessions: ok (")
 	})
 	t.Run("redis in front of mysql", func(t *testing.T) {
 		url := testenv.RedisURL(t)

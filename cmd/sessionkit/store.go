@@ -7,9 +7,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
 	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5/pgconn"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/sessionkit/session/server"
@@ -17,7 +19,9 @@ import (
 	"github.com/sessionkit/session/server/file"
 	"github.com/sessionkit/session/server/memory"
 	"github.com/sessionkit/session/server/mysql"
+	"github.com/sessionkit/session/server/postgres"
 	"github.com/sessionkit/session/server/redis"
+	"github.com/sessionkit/session/server/sqlite"
 	"github.com/sessionkit/session/sessionenv"
 )
 
@@ -57,7 +61,7 @@ func withStore(ctx context.Context, e *env, do func(context.Context, *env, serve
 	}
 	defer closeStore()
 	if cfg.Store == nil {
-		return configf("SESSION_STORE is not set: the cookie engine keeps sessions in their cookies and nothing on the server; name the store (memory, file, mysql, redis or cached) and its variables")
+		return configf("SESSION_STORE is not set: the cookie engine keeps sessions in their cookies and nothing on the server; name the store (memory, file, mysql, postgres, sqlite, redis or cached) and its variables")
 	}
 	return do(ctx, e, cfg.Store)
 }
@@ -65,13 +69,14 @@ func withStore(ctx context.Context, e *env, do func(context.Context, *env, serve
 var clearExpiredCmd = storeCommand("clear-expired", "remove expired sessions from the store (cron)",
 	`Removes the expired sessions from the store SESSION_STORE names, as Django's
 clearsessions does, and prints "deleted N expired sessions". Run it from
-cron for the mysql and file stores; with cached, it clears the backing store,
-which is the one that keeps expired sessions. Redis drops each session by
+cron for the mysql, postgres, sqlite and file stores; with cached, it clears
+the backing store, which is the one that keeps expired sessions. Redis drops each session by
 itself at its expiry: with SESSION_STORE=redis there is nothing to do. A
 memory store lives in the serving process, where this command cannot reach
 it (use server.Cleanup or memory.Options.CleanupInterval there).
 
-  10 3 * * *  SESSION_STORE=mysql SESSION_MYSQL_DSN='user:password@tcp(db:3306)/app' sessionkit clear-expired`,
+  10 3 * * *  SESSION_STORE=mysql SESSION_MYSQL_DSN='user:password@tcp(db:3306)/app' sessionkit clear-expired
+  10 3 * * *  SESSION_STORE=sqlite SESSION_SQLITE_PATH=/var/lib/app/sessions.db sessionkit clear-expired`,
 	5*time.Minute,
 	func(ctx context.Context, e *env, st server.Store) error {
 		if c, ok := st.(*cached.Store); ok {
@@ -95,11 +100,11 @@ it (use server.Cleanup or memory.Options.CleanupInterval there).
 		return err
 	})
 
-var migrateCmd = storeCommand("migrate", "create the store's table (MySQL), if it is missing",
+var migrateCmd = storeCommand("migrate", "create the store's table (MySQL, PostgreSQL, SQLite), if it is missing",
 	`Creates what the store SESSION_STORE names needs before it is used: the
-MySQL table (CREATE TABLE IF NOT EXISTS, also behind a cache; the user in the
-DSN needs the CREATE privilege). It is safe to run on every deployment. The
-other stores need nothing.`,
+MySQL, PostgreSQL or SQLite table and its index (CREATE TABLE IF NOT EXISTS,
+also behind a cache; the user in the DSN needs the CREATE privilege). It is
+safe to run on every deployment. The other stores need nothing.`,
 	time.Minute,
 	func(ctx context.Context, e *env, st server.Store) error {
 		db := st
@@ -110,8 +115,8 @@ other stores need nothing.`,
 			return err
 		}
 		var err error
-		if m, ok := db.(*mysql.Store); ok {
-			_, err = fmt.Fprintf(e.stdout, "table %s is ready (created if it was missing)\n", m.Table())
+		if t, ok := db.(interface{ Table() string }); ok {
+			_, err = fmt.Fprintf(e.stdout, "table %s is ready (created if it was missing)\n", t.Table())
 		} else {
 			_, err = fmt.Fprintf(e.stdout, "nothing to create: the %s store needs no table\n", storeName(db))
 		}
@@ -122,8 +127,8 @@ var pingCmd = storeCommand("ping", "check that the store answers",
 	`Checks that the store SESSION_STORE names answers: it looks up a session key
 that does not exist (which reads nothing and writes nothing), in the store
 and, for SESSION_STORE=cached, in the cache and the backing store each, and
-prints one line per store with the time it took. A MySQL table that is
-missing is reported: run sessionkit migrate.`,
+prints one line per store with the time it took. A MySQL, PostgreSQL or
+SQLite table that is missing is reported: run sessionkit migrate.`,
 	30*time.Second,
 	func(ctx context.Context, e *env, st server.Store) error {
 		parts := []server.Store{st}
@@ -164,6 +169,10 @@ func storeName(st server.Store) string {
 		return "file"
 	case *mysql.Store:
 		return "mysql, table " + s.Table()
+	case *postgres.Store:
+		return "postgres, table " + s.Table()
+	case *sqlite.Store:
+		return "sqlite, " + s.Path() + ", table " + s.Table()
 	case *redis.Store:
 		if _, ok := s.Client().(*goredis.ClusterClient); ok {
 			return "redis cluster, prefix " + s.Prefix()
@@ -173,10 +182,14 @@ func storeName(st server.Store) string {
 	return fmt.Sprintf("%T", st)
 }
 
-// migrateHint points to migrate when err is MySQL's "table doesn't exist".
+// migrateHint points to migrate when err says that the table does not
+// exist: MySQL's error 1146, PostgreSQL's 42P01, SQLite's "no such
+// table".
 func migrateHint(err error) string {
 	var me *gomysql.MySQLError
-	if errors.As(err, &me) && me.Number == 1146 {
+	var pe *pgconn.PgError
+	if errors.As(err, &me) && me.Number == 1146 || errors.As(err, &pe) && pe.Code == "42P01" ||
+		strings.HasPrefix(err.Error(), "session store sqlite: ") && strings.Contains(err.Error(), "no such table: ") {
 		return " (run sessionkit migrate to create the table)"
 	}
 	return ""

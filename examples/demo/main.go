@@ -13,29 +13,35 @@
 // with package sessionenv, from the SESSION_* variables of
 // session.ConfigFromEnv and those of the store:
 //
-//	SESSION_STORE          memory | file | mysql | redis | cached
-//	SESSION_FILE_PATH      file: the directory of the session files
-//	SESSION_MYSQL_DSN      mysql: user:password@tcp(host:port)/dbname
-//	SESSION_MYSQL_TABLE    mysql: the table (default sessions, created if missing)
-//	SESSION_REDIS_URL      redis: redis://[:password@]host:port/db
+//	SESSION_STORE           memory | file | mysql | postgres | sqlite | redis | cached
+//	SESSION_FILE_PATH       file: the directory of the session files
+//	SESSION_MYSQL_DSN       mysql: user:password@tcp(host:port)/dbname
+//	SESSION_MYSQL_TABLE     mysql: the table (default sessions, created if missing)
+//	SESSION_POSTGRES_DSN    postgres: postgres://user:password@host:port/dbname
+//	SESSION_POSTGRES_TABLE  postgres: the table (default sessions, created if missing)
+//	SESSION_SQLITE_PATH     sqlite: the database file (created if missing)
+//	SESSION_SQLITE_TABLE    sqlite: the table (default sessions, created if missing)
+//	SESSION_REDIS_URL       redis: redis://[:password@]host:port/db
 //	SESSION_REDIS_CLUSTER_URL  redis, for a Redis Cluster instead:
-//	                       redis://[:password@]host:port?addr=host:port&addr=host:port
-//	SESSION_REDIS_PREFIX   redis: the key prefix (default "sessionkit:", or
-//	                       "sessionkit:cache:" for a cache)
-//	SESSION_CACHE_STORE    cached: the cache in front, memory | redis
-//	SESSION_BACKING_STORE  cached: the store behind it, file | mysql
+//	                        redis://[:password@]host:port?addr=host:port&addr=host:port
+//	SESSION_REDIS_PREFIX    redis: the key prefix (default "sessionkit:", or
+//	                        "sessionkit:cache:" for a cache)
+//	SESSION_CACHE_STORE     cached: the cache in front, memory | redis
+//	SESSION_BACKING_STORE   cached: the store behind it, file | mysql | postgres | sqlite
 //
 // For example:
 //
 //	SESSION_ENGINE=server SESSION_STORE=memory go run ./examples/demo
 //	SESSION_ENGINE=auto SESSION_STORE=file SESSION_FILE_PATH=/tmp/sessions go run ./examples/demo
+//	SESSION_ENGINE=server SESSION_STORE=sqlite SESSION_SQLITE_PATH=/tmp/sessions.db go run ./examples/demo
+//	SESSION_ENGINE=server SESSION_STORE=postgres SESSION_POSTGRES_DSN='postgres://sess:secret@127.0.0.1:5432/app' go run ./examples/demo
 //	SESSION_ENGINE=server SESSION_STORE=redis SESSION_REDIS_URL=redis://127.0.0.1:6379/0 go run ./examples/demo
 //	SESSION_ENGINE=server SESSION_STORE=cached SESSION_CACHE_STORE=redis SESSION_REDIS_URL=redis://127.0.0.1:6379/0 \
 //		SESSION_BACKING_STORE=mysql SESSION_MYSQL_DSN='sess:secret@tcp(127.0.0.1:3306)/app' go run ./examples/demo
 //
-// It creates the MySQL table if it is missing (sessionenv.Migrate), as
-// `sessionkit migrate` does, so the user in the DSN needs the CREATE
-// privilege.
+// It creates the MySQL, PostgreSQL or SQLite table if it is missing
+// (sessionenv.Migrate), as `sessionkit migrate` does, so the user in the
+// DSN needs the CREATE privilege.
 //
 // Without SESSION_SECRET_KEY it makes up a random key for the run, so
 // sessions do not survive a restart.

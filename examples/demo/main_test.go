@@ -20,7 +20,9 @@ import (
 	"github.com/sessionkit/session/server/cached"
 	"github.com/sessionkit/session/server/file"
 	"github.com/sessionkit/session/server/memory"
+	"github.com/sessionkit/session/server/postgres"
 	"github.com/sessionkit/session/server/redis"
+	"github.com/sessionkit/session/server/sqlite"
 )
 
 // setEnv sets the demo's environment for one test: the given variables,
@@ -270,6 +272,55 @@ func TestServerEngineFile(t *testing.T) {
 	if failedAt := walk(t, c, func() int { return sessionFiles(t, dir) }, 20); failedAt != 0 {
 		t.Fatalf("the server engine failed to save a cart of %d lines", failedAt)
 	}
+}
+
+// TestServerEngineSQLStores walks the site on the sqlite store, and on
+// the postgres store when the tests have a server, each table created by
+// the demo.
+func TestServerEngineSQLStores(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		c, cfg, _ := startDemo(t, map[string]string{
+			"SESSION_ENGINE": "server", "SESSION_STORE": "sqlite", "SESSION_SQLITE_PATH": t.TempDir() + "/sessions.db",
+		})
+		st, ok := cfg.Store.(*sqlite.Store)
+		if !ok {
+			t.Fatalf("store %T, want *sqlite.Store", cfg.Store)
+		}
+		rows := func() int {
+			var n int
+			if err := st.DB().QueryRow(`SELECT count(*) FROM "` + st.Table() + `"`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		c.page("GET", "/session", nil, "engine <b>server</b>", "store <b>*sqlite.Store</b>")
+		if failedAt := walk(t, c, rows, 20); failedAt != 0 {
+			t.Fatalf("the server engine failed to save a cart of %d lines", failedAt)
+		}
+	})
+	t.Run("postgres", func(t *testing.T) {
+		table := testenv.Unique("demo_")
+		c, cfg, _ := startDemo(t, map[string]string{
+			"SESSION_ENGINE": "server", "SESSION_STORE": "postgres",
+			"SESSION_POSTGRES_DSN": testenv.PostgresDSN(t), "SESSION_POSTGRES_TABLE": table,
+		})
+		st, ok := cfg.Store.(*postgres.Store)
+		if !ok {
+			t.Fatalf("store %T, want *postgres.Store", cfg.Store)
+		}
+		t.Cleanup(func() { st.Pool().Exec(context.Background(), `DROP TABLE IF EXISTS "`+table+`"`) })
+		rows := func() int {
+			var n int
+			if err := st.Pool().QueryRow(context.Background(), `SELECT count(*) FROM "`+table+`"`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		c.page("GET", "/session", nil, "engine <b>server</b>", "store <b>*postgres.Store</b>")
+		if failedAt := walk(t, c, rows, 20); failedAt != 0 {
+			t.Fatalf("the server engine failed to save a cart of %d lines", failedAt)
+		}
+	})
 }
 
 func TestAutoEngine(t *testing.T) {

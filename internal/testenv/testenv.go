@@ -1,13 +1,13 @@
-// Package testenv finds the MySQL/MariaDB and Redis servers, the Chromium
-// browser and the Django that the tests run against.
+// Package testenv finds the MySQL/MariaDB, PostgreSQL and Redis servers,
+// the Chromium browser and the Django that the tests run against.
 //
 // They are named by environment variables: SESSION_TEST_MYSQL_DSN,
-// SESSION_TEST_REDIS_URL, SESSION_TEST_REDIS_CLUSTER_URL,
-// SESSION_TEST_CHROMIUM and SESSION_TEST_DJANGO_PYTHON. scripts/test.sh
-// (make test) starts private servers (a Redis Cluster among them, see
-// scripts/redis-cluster.sh), installs Chromium and python3-django when they
-// are missing, sets all five and sets the matching SESSION_TEST_REQUIRE_*
-// variables to 1, so that
+// SESSION_TEST_POSTGRES_DSN, SESSION_TEST_REDIS_URL,
+// SESSION_TEST_REDIS_CLUSTER_URL, SESSION_TEST_CHROMIUM and
+// SESSION_TEST_DJANGO_PYTHON. scripts/test.sh (make test) starts private
+// servers (a Redis Cluster among them, see scripts/redis-cluster.sh),
+// installs Chromium and python3-django when they are missing, sets all six
+// and sets the matching SESSION_TEST_REQUIRE_* variables to 1, so that
 // a test which finds no server or browser fails there instead of skipping.
 // Elsewhere (go test on a machine without them) such a test skips and says
 // how to run it.
@@ -36,6 +36,12 @@ const (
 	MySQLDSNVar = "SESSION_TEST_MYSQL_DSN"
 	// RequireMySQLVar, set to 1, makes a missing MySQLDSNVar fail the test.
 	RequireMySQLVar = "SESSION_TEST_REQUIRE_MYSQL"
+	// PostgresDSNVar names the PostgreSQL server, as a pgx connection
+	// string (postgres://user:pass@host:port/db?sslmode=disable).
+	PostgresDSNVar = "SESSION_TEST_POSTGRES_DSN"
+	// RequirePostgresVar, set to 1, makes a missing PostgresDSNVar fail
+	// the test.
+	RequirePostgresVar = "SESSION_TEST_REQUIRE_POSTGRES"
 	// RedisURLVar names the Redis server, as a redis:// URL.
 	RedisURLVar = "SESSION_TEST_REDIS_URL"
 	// RequireRedisVar, set to 1, makes a missing RedisURLVar fail the test.
@@ -66,6 +72,14 @@ const (
 func MySQLDSN(t testing.TB) string {
 	t.Helper()
 	return lookup(t, mysqlServer)
+}
+
+// PostgresDSN returns the connection string of the test PostgreSQL
+// server. When SESSION_TEST_POSTGRES_DSN is not set it fails the test if
+// SESSION_TEST_REQUIRE_POSTGRES is 1, and skips it otherwise.
+func PostgresDSN(t testing.TB) string {
+	t.Helper()
+	return lookup(t, postgresServer)
 }
 
 // RedisURL returns the URL of the test Redis server. When
@@ -122,6 +136,13 @@ var (
 		envVar:  MySQLDSNVar,
 		require: RequireMySQLVar,
 		format:  "user:pass@tcp(host:port)/db?parseTime=true&loc=UTC&clientFoundRows=true",
+	}
+	postgresServer = server{
+		name:    "PostgreSQL",
+		kind:    "PostgreSQL",
+		envVar:  PostgresDSNVar,
+		require: RequirePostgresVar,
+		format:  "postgres://user:pass@host:port/db?sslmode=disable",
 	}
 	redisServer = server{
 		name:    "Redis",

@@ -27,6 +27,8 @@ func TestLookup(t *testing.T) {
 		// runs on a single server's variables, nor skips on them.
 		clusterFatal = "Redis Cluster required (SESSION_TEST_REQUIRE_REDIS_CLUSTER=1) but SESSION_TEST_REDIS_CLUSTER_URL is not set; run `make test`, which starts one"
 		clusterSkip  = "no Redis cluster: set SESSION_TEST_REDIS_CLUSTER_URL (redis://:password@host:port?addr=host:port&addr=host:port, the form of goredis.ParseClusterURL) or run `make test`"
+		pgFatal      = "PostgreSQL required (SESSION_TEST_REQUIRE_POSTGRES=1) but SESSION_TEST_POSTGRES_DSN is not set; run `make test`, which starts one"
+		pgSkip       = "no PostgreSQL server: set SESSION_TEST_POSTGRES_DSN (postgres://user:pass@host:port/db?sslmode=disable) or run `make test`"
 	)
 	for _, tc := range []struct {
 		name              string
@@ -47,6 +49,9 @@ func TestLookup(t *testing.T) {
 		{name: "cluster set", s: redisCluster, value: "redis://:pw@h:1?addr=h:2", want: "redis://:pw@h:1?addr=h:2"},
 		{name: "cluster unset", s: redisCluster, skip: clusterSkip},
 		{name: "cluster unset, required", s: redisCluster, require: "1", fatal: clusterFatal},
+		{name: "postgres set", s: postgresServer, value: "postgres://u:p@h:1/db", want: "postgres://u:p@h:1/db"},
+		{name: "postgres unset", s: postgresServer, skip: pgSkip},
+		{name: "postgres unset, required", s: postgresServer, require: "1", fatal: pgFatal},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv(tc.s.envVar, tc.value)

@@ -1,6 +1,6 @@
 module github.com/sessionkit/session/examples/demo/browsertest
 
-go 1.25
+go 1.25.0
 
 replace github.com/sessionkit/session => ../../..
 

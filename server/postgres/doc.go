@@ -1,0 +1,153 @@
+// Package postgres is a server.Store that keeps sessions in a PostgreSQL
+// table, through github.com/jackc/pgx/v5 and its pool, pgxpool.
+//
+// # Opening a store
+//
+// Open takes a pgx connection string and makes a pool:
+//
+//	st, err := postgres.Open("postgres://sess:secret@db:5432/app?sslmode=require", postgres.Config{})
+//	if err != nil { ... }
+//	defer st.Close()
+//	if err := st.Migrate(ctx); err != nil { ... } // CREATE TABLE IF NOT EXISTS
+//
+// The connection string is a URL or keyword=value pairs, with every
+// parameter pgx knows: sslmode and the other TLS settings, search_path to
+// put the table in a schema of its own, and pgxpool's pool_max_conns,
+// pool_max_conn_lifetime, pool_max_conn_idle_time and
+// pool_health_check_period, whose defaults are pgxpool's (at most
+// max(4, GOMAXPROCS) connections, each reused for an hour at most). When
+// it has no connect_timeout, Open sets DefaultConnectTimeout. Open checks
+// that the server answers within OpenTimeout; an error wraps
+// server.ErrUnavailable and names the host and port and the user, never
+// the password. Close closes the pool.
+//
+// # Using your own pool
+//
+// New takes a *pgxpool.Pool that you made and still own (Close leaves it
+// open). Any configuration of the pool works, whatever its
+// DefaultQueryExecMode: the store sends its statements itself, as below,
+// and keeps what it prepared on a connection in the connection's
+// CustomData, under keys that start with "sessionkit/postgres ". New does
+// no I/O.
+//
+// # Schema
+//
+// Migrate creates the table (named by Config.Table, "sessions" by default)
+// and its index if they do not exist, in one transaction that holds an
+// advisory lock, so that processes starting together do not race:
+//
+//	CREATE TABLE IF NOT EXISTS "sessions" (
+//	  session_key text COLLATE "C" NOT NULL PRIMARY KEY,
+//	  data        bytea       NOT NULL,
+//	  expiry      timestamptz NOT NULL
+//	);
+//	CREATE INDEX IF NOT EXISTS "sessions_expiry_idx" ON "sessions" (expiry)
+//
+// The key is the store key the session engine gives the store: the
+// SHA-256 of the session key, in hex, unless session.Config.StoreRawKeys
+// is set. Its collation is "C": keys compare byte for byte, and the
+// primary key's index compares them as memcmp does. Data is at most
+// Config.MaxLength bytes (codec.DefaultMaxLength, 1 MiB, unless
+// configured). Expiry is a timestamptz to the microsecond, indexed for
+// DeleteExpired. You may create the table yourself (for example in your
+// own migrations) with the same columns; the user needs only SELECT,
+// INSERT, UPDATE and DELETE on it once it exists.
+//
+// # Statements
+//
+// Each operation is one statement in one round trip, its parameters and
+// results in binary (a blob crosses the network as its bytes, not as hex),
+// their types given by the store: the pool's DefaultQueryExecMode plays no
+// part. By default the statements are prepared, without a round trip of
+// their own: the first time a statement runs on a connection, the store
+// sends Close, Parse (a named statement), Describe, Bind, Execute and Sync
+// in a single write (a pipeline), and from then on Bind, Execute and Sync
+// of the prepared statement, which the server neither parses nor plans
+// again. (pgx's default mode, QueryExecModeCacheStatement, prepares in a
+// round trip of its own before the first execution.) A statement that the
+// server no longer has (DEALLOCATE ALL, DISCARD ALL) or whose result type
+// changed is prepared again, in the same way.
+//
+// With Config.NoPrepare, the store sends the extended protocol's unnamed
+// statement instead: Parse, Bind, Describe, Execute and Sync in one write
+// on every call, pgx's QueryExecModeExec with binary formats. The server
+// then parses and plans every call, which costs it CPU time (BENCHMARKS.md
+// measures how much); use it behind a pooler that does not keep
+// prepared statements across transactions, such as PgBouncer in
+// transaction mode before 1.21.
+//
+// The statements:
+//
+//	Load           SELECT CASE WHEN length(data) <= MaxLength THEN data END FROM t
+//	               WHERE session_key = $1 AND expiry > $2now
+//	               (NULL: a blob over MaxLength, server.ErrTooLarge)
+//	Create         INSERT INTO t (session_key, data, expiry) VALUES ($1, $2, $3)
+//	               ON CONFLICT (session_key) DO NOTHING
+//	               (no row inserted: server.ErrExists)
+//	Update         UPDATE t SET data = $1, expiry = $2 WHERE session_key = $3 AND expiry > $4now
+//	               (no row matched: server.ErrNotFound)
+//	Delete         DELETE FROM t WHERE session_key = $1
+//	DeleteExpired  DELETE FROM t WHERE session_key IN (SELECT session_key FROM t
+//	               WHERE expiry <= $1now LIMIT batch FOR UPDATE SKIP LOCKED)
+//	               AND expiry <= $1now, repeated while a batch is full
+//
+// pgxpool checks a connection that has been idle for more than a second
+// with a ping before it hands it out (pgxpool.Config.ShouldPing), so an
+// operation after a second of quiet costs one more round trip; under load
+// connections are never idle that long. The ping is what finds the
+// connections a restarted server has closed, so that requests after the
+// restart do not fail on them.
+//
+// Create never overwrites: ON CONFLICT DO NOTHING waits for a concurrent
+// insert of the same key and then inserts nothing, and Create reports
+// server.ErrExists, so exactly one of several concurrent Creates wins.
+// Update never creates, and under PostgreSQL's default READ COMMITTED
+// isolation an Update that waits for a concurrent Delete of its row then
+// finds no row: a session deleted by a logout is not brought back.
+//
+// Create and Update refuse a blob over Config.MaxLength before any I/O,
+// with an error wrapping server.ErrTooLarge. Anyone who can write to the
+// table can put a longer blob there; Load then refuses it with the same
+// error, without the row's data ever crossing the network or entering the
+// application's memory: the server compares its length (length() reads a
+// bytea's stored length without reading the value) in the same statement
+// and sends NULL instead.
+//
+// A statement that the server rolled back as a serialization failure
+// (40001: it happens when the server's or the role's
+// default_transaction_isolation is REPEATABLE READ or SERIALIZABLE and a
+// concurrent transaction changed the row) or as a deadlock victim (40P01)
+// had no effect, so the store sends it again after a pause of at most a
+// few milliseconds, five times at most. A statement that pgconn reports
+// safe to retry (it found the connection broken before sending anything)
+// is sent once more on another connection. Only then does an operation
+// cost more than one round trip.
+//
+// "now" is the application's clock, not the database's, so this store
+// applies the same rule as every other one (server.Expired): an entry is
+// gone from its expiry on. Keep the application servers' clocks in sync.
+// Times are truncated to microseconds; expiries outside years 1 to 9999
+// are clamped to them.
+//
+// # Removing expired sessions
+//
+// Expired rows are never returned, but they stay in the table until
+// DeleteExpired removes them, in batches of Config.DeleteBatch rows so that
+// no statement holds locks for long; rows another transaction has locked
+// are skipped, so two cleanups running at once neither wait for nor
+// deadlock with each other. Run it periodically: either start
+// server.Cleanup in a goroutine at startup, or run `sessionkit
+// clear-expired` (cmd/sessionkit, the equivalent of Django's clearsessions)
+// from a scheduled job. `sessionkit migrate` creates the table, as Migrate
+// does.
+//
+// # Errors
+//
+// Every method validates the key with server.ValidateKey before any I/O.
+// Errors wrap the driver's (test them with errors.As against
+// *pgconn.PgError: 42P01 is a missing table) and the context's
+// (errors.Is(err, context.Canceled)), prefixed with "session store
+// postgres: " and the operation. A context that ends while a statement
+// runs ends it: pgconn interrupts the connection, which the pool then
+// discards. Error messages never contain a session key.
+package postgres
