@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -409,6 +410,15 @@ func roundTripsPerOperation(t *testing.T, s *Store, w *wire, noPrepare bool) {
 	if err := plant(t, s, big, make([]byte, s.MaxLength()+1), exp); err != nil {
 		t.Fatal(err)
 	}
+	user, bigUser := key("user", 1), key("user", 2)
+	for i := range 20 { // Entries reads them all in one round trip
+		if err := s.Bind(ctx, user, key("entry", i), []byte("e"), exp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := plantEntry(t, s, bigUser, key("entry", 1), make([]byte, s.MaxLength()+1), exp); err != nil {
+		t.Fatal(err)
+	}
 	want := func(err, target error) error {
 		if !errors.Is(err, target) {
 			return errors.Join(errors.New("want "+target.Error()), err)
@@ -418,19 +428,43 @@ func roundTripsPerOperation(t *testing.T, s *Store, w *wire, noPrepare bool) {
 	steps := []struct {
 		name string
 		op   func() error
+		n    int // statements, each in a round trip of its own; 0 means 1
 	}{
-		{"Create", func() error { return s.Create(ctx, k, []byte("v1"), exp) }},
-		{"Create existing", func() error { return want(s.Create(ctx, k, []byte("v1"), exp), server.ErrExists) }},
-		{"Load", func() error { _, err := s.Load(ctx, k); return err }},
-		{"LoadWithExpiry", func() error { _, _, err := s.LoadWithExpiry(ctx, k); return err }},
-		{"Load missing", func() error { _, err := s.Load(ctx, key("none", 1)); return want(err, server.ErrNotFound) }},
-		{"Load too large", func() error { _, err := s.Load(ctx, big); return want(err, server.ErrTooLarge) }},
-		{"Update", func() error { return s.Update(ctx, k, []byte("v2"), exp) }},
-		{"Update identical", func() error { return s.Update(ctx, k, []byte("v2"), exp) }},
-		{"Update missing", func() error { return want(s.Update(ctx, key("none", 1), []byte("v"), exp), server.ErrNotFound) }},
-		{"Delete", func() error { return s.Delete(ctx, k) }},
-		{"Delete missing", func() error { return s.Delete(ctx, k) }},
-		{"DeleteExpired", func() error { _, err := s.DeleteExpired(ctx); return err }},
+		{"Create", func() error { return s.Create(ctx, k, []byte("v1"), exp) }, 0},
+		{"Create existing", func() error { return want(s.Create(ctx, k, []byte("v1"), exp), server.ErrExists) }, 0},
+		{"Load", func() error { _, err := s.Load(ctx, k); return err }, 0},
+		{"LoadWithExpiry", func() error { _, _, err := s.LoadWithExpiry(ctx, k); return err }, 0},
+		{"Load missing", func() error { _, err := s.Load(ctx, key("none", 1)); return want(err, server.ErrNotFound) }, 0},
+		{"Load too large", func() error { _, err := s.Load(ctx, big); return want(err, server.ErrTooLarge) }, 0},
+		{"Update", func() error { return s.Update(ctx, k, []byte("v2"), exp) }, 0},
+		{"Update identical", func() error { return s.Update(ctx, k, []byte("v2"), exp) }, 0},
+		{"Update missing", func() error { return want(s.Update(ctx, key("none", 1), []byte("v"), exp), server.ErrNotFound) }, 0},
+		{"Delete", func() error { return s.Delete(ctx, k) }, 0},
+		{"Delete missing", func() error { return s.Delete(ctx, k) }, 0},
+		// Both tables: the sessions and the user index.
+		{"DeleteExpired", func() error { _, err := s.DeleteExpired(ctx); return err }, 2},
+		{"Bind", func() error { return s.Bind(ctx, user, key("entry", 99), []byte("b"), exp) }, 0},
+		{"Bind again", func() error { return s.Bind(ctx, user, key("entry", 99), []byte("c"), exp) }, 0},
+		{"Touch", func() error { return s.Touch(ctx, user, key("entry", 99), []byte("d"), exp) }, 0},
+		{"Touch missing", func() error { return want(s.Touch(ctx, user, key("entry", 98), []byte("d"), exp), server.ErrNotFound) }, 0},
+		{"Entries of 21", func() error {
+			es, err := s.Entries(ctx, user)
+			if err == nil && len(es) != 21 {
+				err = fmt.Errorf("%d entries, want 21", len(es))
+			}
+			return err
+		}, 0},
+		{"Entries too large", func() error { _, err := s.Entries(ctx, bigUser); return want(err, server.ErrTooLarge) }, 0},
+		{"Entries of none", func() error {
+			es, err := s.Entries(ctx, key("nouser", 1))
+			if err == nil && len(es) != 0 {
+				err = fmt.Errorf("%d entries, want none", len(es))
+			}
+			return err
+		}, 0},
+		// One bound entry and two absent ones: the second pass binds it
+		// again and finds 21 entries too.
+		{"Unbind 3", func() error { return s.Unbind(ctx, user, key("entry", 99), key("absent", 1), key("absent", 2)) }, 0},
 	}
 	const types = "PBESQ"
 	// The counter sees a prepared statement: pgx's default mode prepares
@@ -454,16 +488,17 @@ func roundTripsPerOperation(t *testing.T, s *Store, w *wire, noPrepare bool) {
 			for i := range after {
 				d[i] = after[i] - before[i]
 			}
-			t.Logf("pass %d: %-16s round trips %d, Parse %d (named %d), Bind %d, Execute %d, Sync %d, Query %d", pass, st.name, d[0], d[3], d[2], d[4], d[5], d[6], d[7])
+			t.Logf("pass %d: %-17s round trips %d, Parse %d (named %d), Bind %d, Execute %d, Sync %d, Query %d", pass, st.name, d[0], d[3], d[2], d[4], d[5], d[6], d[7])
 			parses += d[3]
-			if d[0] != 1 || d[4] != 1 || d[5] != 1 || d[6] != 1 || d[7] != 0 {
-				t.Errorf("%s: %d round trips, Bind %d, Execute %d, Sync %d, Query %d; want one statement in one round trip", st.name, d[0], d[4], d[5], d[6], d[7])
+			n := int64(max(st.n, 1))
+			if d[0] != n || d[4] != n || d[5] != n || d[6] != n || d[7] != 0 {
+				t.Errorf("%s: %d round trips, Bind %d, Execute %d, Sync %d, Query %d; want %d statements, each in one round trip", st.name, d[0], d[4], d[5], d[6], d[7], n)
 			}
 			switch {
-			case noPrepare && (d[3] != 1 || d[2] != 0):
-				t.Errorf("%s with NoPrepare: Parse %d (named %d), want one unnamed", st.name, d[3], d[2])
-			case !noPrepare && (d[3] > 1 || d[2] != d[3]):
-				t.Errorf("%s: Parse %d (named %d), want at most one, named", st.name, d[3], d[2])
+			case noPrepare && (d[3] != n || d[2] != 0):
+				t.Errorf("%s with NoPrepare: Parse %d (named %d), want %d unnamed", st.name, d[3], d[2], n)
+			case !noPrepare && (d[3] > n || d[2] != d[3]):
+				t.Errorf("%s: Parse %d (named %d), want at most %d, named", st.name, d[3], d[2], n)
 			}
 		}
 		if !noPrepare && pass == 2 && parses != 0 {
@@ -537,10 +572,11 @@ func TestDeleteExpiredBatches(t *testing.T) {
 		batch, expired int
 		statements     int64
 	}{
-		{1000, 2500, 3}, // 1000, 1000, 500
-		{100, 2500, 26}, // 25 full batches, then an empty one
-		{100, 2550, 26}, // 25 full, then 50
-		{DefaultDeleteBatch, 0, 1},
+		// One more each for the user index's table, empty here.
+		{1000, 2500, 3 + 1}, // 1000, 1000, 500
+		{100, 2500, 26 + 1}, // 25 full batches, then an empty one
+		{100, 2550, 26 + 1}, // 25 full, then 50
+		{DefaultDeleteBatch, 0, 1 + 1},
 	} {
 		var w wire
 		pool := newPool(t, func(pc *pgxpool.Config) { pc.MaxConns = 1; pc.ConnConfig.DialFunc = w.dial() })
