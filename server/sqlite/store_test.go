@@ -27,7 +27,9 @@ func TestSchemaAndSettings(t *testing.T) {
 	s := openStore(t, Config{})
 	ctx := testCtx(t)
 	var sqls []string
-	rows, err := s.DB().QueryContext(ctx, "SELECT sql FROM sqlite_schema WHERE tbl_name = ? AND sql IS NOT NULL ORDER BY type DESC, name", s.Table())
+	// In the order Migrate created them: the sessions table and its
+	// index, then the user index's.
+	rows, err := s.DB().QueryContext(ctx, "SELECT sql FROM sqlite_schema WHERE tbl_name IN (?, ?) AND sql IS NOT NULL ORDER BY rowid", s.Table(), s.Table()+UsersSuffix)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,6 +46,10 @@ func TestSchemaAndSettings(t *testing.T) {
 	// SQLite keeps each statement's text, less its IF NOT EXISTS.
 	if got, want := strings.Join(sqls, ";\n"), strings.ReplaceAll(strings.Join(s.qMigrate, ";\n"), " IF NOT EXISTS", ""); got != want {
 		t.Fatalf("schema:\n%s\nwant:\n%s", got, want)
+	}
+	if len(sqls) != 4 || !strings.Contains(sqls[2], `CREATE TABLE "sessions_users"`) || !strings.Contains(sqls[2], "PRIMARY KEY (user_key, entry_id)") ||
+		sqls[3] != `CREATE INDEX "sessions_users_expiry_idx" ON "sessions_users" (expiry)` {
+		t.Fatalf("schema:\n%s\nwant the users table with its primary key and its index on expiry", strings.Join(sqls, ";\n"))
 	}
 	pragma := func(db *sql.DB, name string) string {
 		t.Helper()
