@@ -290,7 +290,7 @@ func TestPostgres(t *testing.T) {
 		t.Fatalf("Open = %T, want *postgres.Store", s)
 	}
 	t.Cleanup(func() {
-		if _, err := st.Pool().Exec(context.Background(), `DROP TABLE IF EXISTS "`+table+`"`); err != nil {
+		if _, err := st.Pool().Exec(context.Background(), `DROP TABLE IF EXISTS "`+table+`", "`+table+postgres.UsersSuffix+`"`); err != nil {
 			t.Errorf("drop table: %v", err)
 		}
 		if err := closeStore(); err != nil {

@@ -389,7 +389,7 @@ func postgresStore(t *testing.T, migrate bool) (*postgres.Store, map[string]stri
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		st.Pool().Exec(context.Background(), `DROP TABLE IF EXISTS "`+table+`"`)
+		st.Pool().Exec(context.Background(), `DROP TABLE IF EXISTS "`+table+`", "`+table+postgres.UsersSuffix+`"`)
 		st.Close()
 	})
 	if migrate {
