@@ -429,7 +429,7 @@ func TestDjangoDBMigrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		ours.DB().Exec("DROP TABLE `" + ours.Table() + "`")
+		ours.DB().Exec("DROP TABLE IF EXISTS `" + ours.Table() + "`, `" + ours.Table() + mysql.UsersSuffix + "`")
 		ours.Close()
 	})
 	if err := ours.Migrate(context.Background()); err != nil {

@@ -47,7 +47,7 @@ func openPostgres(t *testing.T, dsn string) *postgres.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		s.Pool().Exec(context.Background(), `DROP TABLE IF EXISTS "`+s.Table()+`"`)
+		s.Pool().Exec(context.Background(), `DROP TABLE IF EXISTS "`+s.Table()+`", "`+s.Table()+postgres.UsersSuffix+`"`)
 		s.Close()
 	})
 	return s

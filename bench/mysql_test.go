@@ -145,7 +145,7 @@ func newMySQLBenchOver(tb testing.TB, tr transport) *mysqlBench {
 	}
 	mb.ours = ours
 	tb.Cleanup(func() {
-		_, _ = admin.Exec("DROP TABLE IF EXISTS `" + ours.Table() + "`")
+		_, _ = admin.Exec("DROP TABLE IF EXISTS `" + ours.Table() + "`, `" + ours.Table() + mysql.UsersSuffix + "`")
 		ours.Close()
 	})
 	if err := ours.Migrate(ctx); err != nil {

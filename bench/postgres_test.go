@@ -99,7 +99,9 @@ func newPGBench(tb testing.TB) *pgBench {
 	if pb.ours, err = postgres.New(pb.pool, postgres.Config{Table: "sessionkit_bench_" + pb.kb.run}); err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { _, _ = pb.pool.Exec(context.Background(), `DROP TABLE IF EXISTS "`+pb.ours.Table()+`"`) })
+	tb.Cleanup(func() {
+		_, _ = pb.pool.Exec(context.Background(), `DROP TABLE IF EXISTS "`+pb.ours.Table()+`", "`+pb.ours.Table()+postgres.UsersSuffix+`"`)
+	})
 	if err := pb.ours.Migrate(ctx); err != nil {
 		tb.Fatal(err)
 	}

@@ -215,7 +215,7 @@ func TestMySQL(t *testing.T) {
 		t.Fatalf("Open = %T, want *mysql.Store", s)
 	}
 	t.Cleanup(func() {
-		if _, err := st.DB().ExecContext(context.Background(), "DROP TABLE IF EXISTS `"+table+"`"); err != nil {
+		if _, err := st.DB().ExecContext(context.Background(), "DROP TABLE IF EXISTS `"+table+"`, `"+table+mysql.UsersSuffix+"`"); err != nil {
 			t.Errorf("drop table: %v", err)
 		}
 		if err := closeStore(); err != nil {
@@ -290,7 +290,7 @@ func TestPostgres(t *testing.T) {
 		t.Fatalf("Open = %T, want *postgres.Store", s)
 	}
 	t.Cleanup(func() {
-		if _, err := st.Pool().Exec(context.Background(), `DROP TABLE IF EXISTS "`+table+`"`); err != nil {
+		if _, err := st.Pool().Exec(context.Background(), `DROP TABLE IF EXISTS "`+table+`", "`+table+postgres.UsersSuffix+`"`); err != nil {
 			t.Errorf("drop table: %v", err)
 		}
 		if err := closeStore(); err != nil {
@@ -544,7 +544,7 @@ func TestCachedRedisMySQL(t *testing.T) {
 	st := s.(*cached.Store)
 	cache, db := st.Cache().(*redis.Store), st.Backing().(*mysql.Store)
 	t.Cleanup(func() {
-		if _, err := db.DB().ExecContext(context.Background(), "DROP TABLE IF EXISTS `"+table+"`"); err != nil {
+		if _, err := db.DB().ExecContext(context.Background(), "DROP TABLE IF EXISTS `"+table+"`, `"+table+mysql.UsersSuffix+"`"); err != nil {
 			t.Errorf("drop table: %v", err)
 		}
 		if err := closeStore(); err != nil {

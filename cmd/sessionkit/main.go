@@ -64,9 +64,10 @@
 // # migrate
 //
 // migrate creates what the store needs before it is used: the MySQL,
-// PostgreSQL or SQLite table and its index (CREATE TABLE IF NOT EXISTS,
-// also behind a cache; the user in the DSN needs the CREATE privilege). It is safe to run on every deployment; for
-// the other stores there is nothing to create.
+// PostgreSQL or SQLite tables, the sessions' and the user index's, and
+// their indexes (CREATE TABLE IF NOT EXISTS, also behind a cache; the
+// user in the DSN needs the CREATE privilege). It is safe to run on every
+// deployment; for the other stores there is nothing to create.
 //
 // # ping
 //

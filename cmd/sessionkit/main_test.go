@@ -356,7 +356,7 @@ func mysqlStore(t *testing.T, migrate bool) (*mysql.Store, map[string]string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		st.DB().Exec("DROP TABLE IF EXISTS `" + table + "`")
+		st.DB().Exec("DROP TABLE IF EXISTS `" + table + "`, `" + table + mysql.UsersSuffix + "`")
 		st.Close()
 	})
 	if migrate {
@@ -389,7 +389,7 @@ func postgresStore(t *testing.T, migrate bool) (*postgres.Store, map[string]stri
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		st.Pool().Exec(context.Background(), `DROP TABLE IF EXISTS "`+table+`"`)
+		st.Pool().Exec(context.Background(), `DROP TABLE IF EXISTS "`+table+`", "`+table+postgres.UsersSuffix+`"`)
 		st.Close()
 	})
 	if migrate {

@@ -102,9 +102,10 @@ it (use server.Cleanup or memory.Options.CleanupInterval there).
 
 var migrateCmd = storeCommand("migrate", "create the store's table (MySQL, PostgreSQL, SQLite), if it is missing",
 	`Creates what the store SESSION_STORE names needs before it is used: the
-MySQL, PostgreSQL or SQLite table and its index (CREATE TABLE IF NOT EXISTS,
-also behind a cache; the user in the DSN needs the CREATE privilege). It is
-safe to run on every deployment. The other stores need nothing.`,
+MySQL, PostgreSQL or SQLite tables, the sessions' and the user index's, and
+their indexes (CREATE TABLE IF NOT EXISTS, also behind a cache; the user in
+the DSN needs the CREATE privilege). It is safe to run on every deployment.
+The other stores need nothing.`,
 	time.Minute,
 	func(ctx context.Context, e *env, st server.Store) error {
 		db := st

@@ -308,7 +308,9 @@ func TestServerEngineSQLStores(t *testing.T) {
 		if !ok {
 			t.Fatalf("store %T, want *postgres.Store", cfg.Store)
 		}
-		t.Cleanup(func() { st.Pool().Exec(context.Background(), `DROP TABLE IF EXISTS "`+table+`"`) })
+		t.Cleanup(func() {
+			st.Pool().Exec(context.Background(), `DROP TABLE IF EXISTS "`+table+`", "`+table+postgres.UsersSuffix+`"`)
+		})
 		rows := func() int {
 			var n int
 			if err := st.Pool().QueryRow(context.Background(), `SELECT count(*) FROM "`+table+`"`).Scan(&n); err != nil {

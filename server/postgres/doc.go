@@ -33,8 +33,9 @@
 // # Schema
 //
 // Migrate creates the table (named by Config.Table, "sessions" by default)
-// and its index if they do not exist, in one transaction that holds an
-// advisory lock, so that processes starting together do not race:
+// and its index if they do not exist, with the user index's table below,
+// in one transaction that holds an advisory lock, so that processes
+// starting together do not race:
 //
 //	CREATE TABLE IF NOT EXISTS "sessions" (
 //	  session_key text COLLATE "C" NOT NULL PRIMARY KEY,
@@ -53,11 +54,31 @@
 // own migrations) with the same columns; the user needs only SELECT,
 // INSERT, UPDATE and DELETE on it once it exists.
 //
+// The user index (server.Index: a user's sessions, for listing and
+// revocation) has a table of its own, the sessions table's name followed
+// by UsersSuffix, which Migrate also creates:
+//
+//	CREATE TABLE IF NOT EXISTS "sessions_users" (
+//	  user_key text COLLATE "C" NOT NULL,
+//	  entry_id text COLLATE "C" NOT NULL,
+//	  data     bytea       NOT NULL,
+//	  expiry   timestamptz NOT NULL,
+//	  PRIMARY KEY (user_key, entry_id)
+//	);
+//	CREATE INDEX IF NOT EXISTS "sessions_users_expiry_idx" ON "sessions_users" (expiry)
+//
+// Its name and its index's must fit PostgreSQL's identifiers of 63 bytes,
+// which is why a table name has at most MaxTableLen bytes. An application
+// that creates the sessions table itself creates this one too (the same
+// privileges suffice); a database migrated before the index existed gets
+// it at the next Migrate, and until then DeleteExpired skips it.
+//
 // # Statements
 //
-// Each operation is one statement in one round trip, its parameters and
-// results in binary (a blob crosses the network as its bytes, not as hex),
-// their types given by the store: the pool's DefaultQueryExecMode plays no
+// Each operation is one statement in one round trip (DeleteExpired: one
+// per batch, on each of the two tables), its parameters and results in
+// binary (a blob crosses the network as its bytes, not as hex), their
+// types given by the store: the pool's DefaultQueryExecMode plays no
 // part. By default the statements are prepared, without a round trip of
 // their own: the first time a statement runs on a connection, the store
 // sends Close, Parse (a named statement), Describe, Bind, Execute and Sync
@@ -89,7 +110,24 @@
 //	Delete         DELETE FROM t WHERE session_key = $1
 //	DeleteExpired  DELETE FROM t WHERE session_key IN (SELECT session_key FROM t
 //	               WHERE expiry <= $1now LIMIT batch FOR UPDATE SKIP LOCKED)
-//	               AND expiry <= $1now, repeated while a batch is full
+//	               AND expiry <= $1now, repeated while a batch is full;
+//	               then the same on t_users, by (user_key, entry_id)
+//	               (its rows are not counted)
+//
+// and those of the user index, on t_users:
+//
+//	Bind           INSERT INTO t_users (user_key, entry_id, data, expiry) VALUES ($1, $2, $3, $4)
+//	               ON CONFLICT (user_key, entry_id) DO UPDATE
+//	               SET data = excluded.data, expiry = excluded.expiry
+//	Touch          UPDATE t_users SET data = $1, expiry = $2
+//	               WHERE user_key = $3 AND entry_id = $4 AND expiry > $5now
+//	               (no row matched: server.ErrNotFound)
+//	Entries        SELECT entry_id, CASE WHEN length(data) <= MaxLength THEN data END, expiry
+//	               FROM t_users WHERE user_key = $1 AND expiry > $2now
+//	               (every live entry of the user, whatever their number;
+//	               a NULL: server.ErrTooLarge)
+//	Unbind         DELETE FROM t_users WHERE user_key = $1 AND entry_id = ANY($2)
+//	               ($2 a text[] of the IDs)
 //
 // pgxpool checks a connection that has been idle for more than a second
 // with a ping before it hands it out (pgxpool.Config.ShouldPing), so an
@@ -103,12 +141,13 @@
 // server.ErrExists, so exactly one of several concurrent Creates wins.
 // Update never creates, and under PostgreSQL's default READ COMMITTED
 // isolation an Update that waits for a concurrent Delete of its row then
-// finds no row: a session deleted by a logout is not brought back.
+// finds no row: a session deleted by a logout is not brought back. Touch
+// and Unbind behave alike: a revoked entry stays revoked.
 //
-// Create and Update refuse a blob over Config.MaxLength before any I/O,
-// with an error wrapping server.ErrTooLarge. Anyone who can write to the
-// table can put a longer blob there; Load then refuses it with the same
-// error, without the row's data ever crossing the network or entering the
+// Create, Update, Bind and Touch refuse a blob over Config.MaxLength
+// before any I/O, with an error wrapping server.ErrTooLarge. Anyone who
+// can write to the tables can put a longer blob there; Load (or Entries)
+// then refuses it with the same error, without the row's data ever crossing the network or entering the
 // application's memory: the server compares its length (length() reads a
 // bytea's stored length without reading the value) in the same statement
 // and sends NULL instead.
@@ -131,19 +170,20 @@
 //
 // # Removing expired sessions
 //
-// Expired rows are never returned, but they stay in the table until
-// DeleteExpired removes them, in batches of Config.DeleteBatch rows so that
-// no statement holds locks for long; rows another transaction has locked
-// are skipped, so two cleanups running at once neither wait for nor
-// deadlock with each other. Run it periodically: either start
-// server.Cleanup in a goroutine at startup, or run `sessionkit
-// clear-expired` (cmd/sessionkit, the equivalent of Django's clearsessions)
-// from a scheduled job. `sessionkit migrate` creates the table, as Migrate
-// does.
+// Expired rows are never returned, but they stay in the tables until
+// DeleteExpired removes them (the sessions', then the user index's), in
+// batches of Config.DeleteBatch rows so that no statement holds locks for
+// long; rows another transaction has locked are skipped, so two cleanups
+// running at once neither wait for nor deadlock with each other. Run it
+// periodically: either start server.Cleanup in a goroutine at startup, or
+// run `sessionkit clear-expired` (cmd/sessionkit, the equivalent of
+// Django's clearsessions) from a scheduled job. `sessionkit migrate`
+// creates the tables, as Migrate does.
 //
 // # Errors
 //
-// Every method validates the key with server.ValidateKey before any I/O.
+// Every method validates the key (and the index's user keys and entry
+// IDs) with server.ValidateKey before any I/O.
 // Errors wrap the driver's (test them with errors.As against
 // *pgconn.PgError: 42P01 is a missing table) and the context's
 // (errors.Is(err, context.Canceled)), prefixed with "session store

@@ -80,11 +80,12 @@ func newStoreOn(t testing.TB, pool *pgxpool.Pool, cfg Config) *Store {
 	return s
 }
 
+// dropTable drops the sessions table and the user index's table.
 func dropTable(t testing.TB, pool *pgxpool.Pool, table string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := pool.Exec(ctx, `DROP TABLE IF EXISTS "`+table+`"`); err != nil {
+	if _, err := pool.Exec(ctx, `DROP TABLE IF EXISTS "`+table+`", "`+table+UsersSuffix+`"`); err != nil {
 		t.Errorf("drop table %s: %v", table, err)
 	}
 }
@@ -118,6 +119,13 @@ func rowCount(t testing.TB, s *Store) int64 {
 // access to the database could, without the store's checks.
 func plant(t testing.TB, s *Store, key string, blob []byte, exp time.Time) error {
 	_, err := s.Pool().Exec(testCtx(t), `INSERT INTO "`+s.Table()+`" (session_key, data, expiry) VALUES ($1, $2, $3)`, key, blob, exp)
+	return err
+}
+
+// plantEntry inserts a row into the user index's table with SQL, without
+// the store's checks.
+func plantEntry(t testing.TB, s *Store, user, id string, blob []byte, exp time.Time) error {
+	_, err := s.Pool().Exec(testCtx(t), `INSERT INTO "`+s.Table()+UsersSuffix+`" (user_key, entry_id, data, expiry) VALUES ($1, $2, $3, $4)`, user, id, blob, exp)
 	return err
 }
 

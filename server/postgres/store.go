@@ -36,9 +36,10 @@ const (
 	// 1 GB, and a protocol message of more would not be sent.
 	MaxBlobLen = 1<<30 - 1
 	// MaxTableLen is the longest table name: PostgreSQL's identifiers
-	// have at most 63 bytes, and the index is named after the table with
-	// "_expiry_idx" appended.
-	MaxTableLen = 52
+	// have at most 63 bytes, and the longest name made from the table's
+	// is that of the user index's table's index on expiry, the name
+	// followed by UsersSuffix and "_expiry_idx".
+	MaxTableLen = 63 - len(UsersSuffix+"_expiry_idx")
 )
 
 // Errors specific to this store; test with errors.Is.
@@ -53,11 +54,12 @@ var (
 // Config configures a Store. The zero value is usable.
 type Config struct {
 	// Table is the name of the sessions table: an ASCII letter or
-	// underscore, then up to MaxTableLen-1 letters, digits or underscores.
-	// It is always quoted in statements, so upper case is kept (and a
-	// table created without quotes as Sessions is named sessions). The
-	// table lives in the first schema of the connection's search_path.
-	// Default DefaultTable.
+	// underscore, then up to MaxTableLen-1 letters, digits or underscores
+	// (so that the user index's table, the name followed by UsersSuffix,
+	// and its index fit PostgreSQL's 63 bytes). It is always quoted in
+	// statements, so upper case is kept (and a table created without
+	// quotes as Sessions is named sessions). The tables live in the first
+	// schema of the connection's search_path. Default DefaultTable.
 	Table string
 	// DeleteBatch is the most rows one DELETE statement of DeleteExpired
 	// removes; DeleteExpired repeats it while a batch comes back full.
@@ -91,6 +93,7 @@ type Store struct {
 	noPrepare bool
 
 	qLoad, qLoadExpiry, qCreate, qUpdate, qDelete, qDeleteExpired *statement
+	users                                                         usersStatements
 	qMigrate                                                      string
 }
 
@@ -186,6 +189,7 @@ func newStore(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		// latest version, should another process have moved it.
 		qDeleteExpired: newStatement(fmt.Sprintf("DELETE FROM %s WHERE session_key IN "+
 			"(SELECT session_key FROM %s WHERE expiry <= $1 LIMIT %d FOR UPDATE SKIP LOCKED) AND expiry <= $1", t, t, batch), expiredOIDs, expiredFmts),
+		users: newUsersStatements(table, data, batch),
 		// One simple-protocol message, so one implicit transaction: the
 		// advisory lock, released at its end, keeps concurrent Migrates
 		// from racing on the catalog.
@@ -195,7 +199,8 @@ func newStore(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 			"  data        bytea       NOT NULL,\n" +
 			"  expiry      timestamptz NOT NULL\n" +
 			");\n" +
-			`CREATE INDEX IF NOT EXISTS "` + table + `_expiry_idx" ON ` + t + " (expiry)",
+			`CREATE INDEX IF NOT EXISTS "` + table + `_expiry_idx" ON ` + t + " (expiry);\n" +
+			usersSchema(table),
 	}, nil
 }
 
@@ -289,10 +294,11 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Migrate creates the table and its index on expiry if they do not exist
-// (see the package documentation for the schema), holding an advisory
-// lock meanwhile so that processes starting together do not race. It is
-// safe to call on every start.
+// Migrate creates the sessions table and the user index's table
+// (Table()+UsersSuffix), each with its index on expiry, if they do not
+// exist (see the package documentation for the schema), in one
+// transaction that holds an advisory lock meanwhile so that processes
+// starting together do not race. It is safe to call on every start.
 func (s *Store) Migrate(ctx context.Context) error {
 	c, err := s.pool.Acquire(ctx)
 	if err != nil {
@@ -635,10 +641,11 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// DeleteExpired removes every entry that has expired at the time of the
+// DeleteExpired removes every session that has expired at the time of the
 // call, Config.DeleteBatch rows per statement, and returns how many it
-// removed. It checks ctx between batches; on an error it returns the rows
-// removed so far with the error.
+// removed; then it removes the user index's expired entries in the same
+// way, which it does not count. It checks ctx between batches; on an
+// error it returns the sessions removed so far with the error.
 func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 	cutoff := now()
 	var total int64
@@ -653,7 +660,7 @@ func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 		n := tag.RowsAffected()
 		total += n
 		if n < int64(s.batch) {
-			return total, nil
+			return total, s.deleteExpiredEntries(ctx, cutoff)
 		}
 	}
 }

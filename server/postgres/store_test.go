@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -54,6 +55,7 @@ func TestTableNameValidation(t *testing.T) {
 		"'sessions'",
 		"",
 		strings.Repeat("a", MaxTableLen+1),
+		strings.Repeat("a", 47), // with UsersSuffix and "_expiry_idx", over 63 bytes
 	}
 	pool := offlinePool(t)
 	for _, name := range bad {
@@ -94,59 +96,153 @@ func TestTableNameValidation(t *testing.T) {
 	}
 }
 
-// TestLongestTableName migrates a table of the longest name: its index's
-// name still fits PostgreSQL's 63 bytes.
+// TestLongestTableName migrates a table of the longest name: the names of
+// the indexes, the user index's table's one the longest, still fit
+// PostgreSQL's 63 bytes (a longer one would be cut short, with a notice).
 func TestLongestTableName(t *testing.T) {
 	name := "t" + testenv.Unique("")[:16] + strings.Repeat("x", MaxTableLen-17)
 	s := openStore(t, Config{Table: name})
-	var idx string
-	if err := s.Pool().QueryRow(testCtx(t), "SELECT indexname FROM pg_indexes WHERE tablename = $1 AND indexdef LIKE '%(expiry)'", name).Scan(&idx); err != nil {
+	for _, table := range []string{name, name + UsersSuffix} {
+		var idx string
+		if err := s.Pool().QueryRow(testCtx(t), "SELECT indexname FROM pg_indexes WHERE tablename = $1 AND indexdef LIKE '%(expiry)'", table).Scan(&idx); err != nil {
+			t.Fatalf("the index on expiry of %s: %v", table, err)
+		}
+		if idx != table+"_expiry_idx" {
+			t.Fatalf("index %q, want %q", idx, table+"_expiry_idx")
+		}
+	}
+	if got := len(name + UsersSuffix + "_expiry_idx"); got != 63 {
+		t.Fatalf("the longest name is %d bytes, want 63", got)
+	}
+	ctx := testCtx(t)
+	if err := s.Bind(ctx, key("user", 1), key("entry", 1), []byte("x"), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if idx != name+"_expiry_idx" {
-		t.Fatalf("index %q, want %q", idx, name+"_expiry_idx")
+	if es, err := s.Entries(ctx, key("user", 1)); err != nil || len(es) != 1 {
+		t.Fatalf("Entries = %d, %v; want 1", len(es), err)
 	}
 }
 
 func TestSchema(t *testing.T) {
 	s := openStore(t, Config{})
 	ctx := testCtx(t)
-	rows, err := s.Pool().Query(ctx, `
-		SELECT column_name, data_type, is_nullable, coalesce(collation_name, '')
-		FROM information_schema.columns
-		WHERE table_schema = current_schema() AND table_name = $1
-		ORDER BY ordinal_position`, s.Table())
-	if err != nil {
+	users := s.Table() + UsersSuffix
+	for _, c := range []struct {
+		table   string
+		columns []string
+		pkey    string
+	}{
+		{s.Table(), []string{
+			"session_key text NO C",
+			"data bytea NO ",
+			"expiry timestamp with time zone NO ",
+		}, "session_key"},
+		{users, []string{
+			"user_key text NO C",
+			"entry_id text NO C",
+			"data bytea NO ",
+			"expiry timestamp with time zone NO ",
+		}, "user_key, entry_id"},
+	} {
+		rows, err := s.Pool().Query(ctx, `
+			SELECT column_name, data_type, is_nullable, coalesce(collation_name, '')
+			FROM information_schema.columns
+			WHERE table_schema = current_schema() AND table_name = $1
+			ORDER BY ordinal_position`, c.table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (string, error) {
+			var name, typ, null, coll string
+			err := r.Scan(&name, &typ, &null, &coll)
+			return strings.Join([]string{name, typ, null, coll}, " "), err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(got, "\n") != strings.Join(c.columns, "\n") {
+			t.Fatalf("columns of %s:\n%s\nwant:\n%s", c.table, strings.Join(got, "\n"), strings.Join(c.columns, "\n"))
+		}
+		var defs []string
+		rows, err = s.Pool().Query(ctx, "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1 ORDER BY indexname", c.table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if defs, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			t.Fatal(err)
+		}
+		joined := strings.Join(defs, "\n")
+		if len(defs) != 2 || !strings.Contains(joined, `UNIQUE INDEX `+c.table+`_pkey ON public.`+c.table+` USING btree (`+c.pkey+`)`) ||
+			!strings.Contains(joined, `INDEX `+c.table+`_expiry_idx ON public.`+c.table+` USING btree (expiry)`) {
+			t.Fatalf("indexes of %s:\n%s\nwant the primary key on %s and an index on expiry", c.table, joined, c.pkey)
+		}
+	}
+}
+
+// TestMigrateAddsTheUsersTable starts from a database migrated before the
+// user index existed (the sessions table alone): DeleteExpired works
+// there, and Migrate then creates the index's table, leaving the sessions
+// in place.
+func TestMigrateAddsTheUsersTable(t *testing.T) {
+	s := openStore(t, Config{})
+	ctx := testCtx(t)
+	if _, err := s.Pool().Exec(ctx, `DROP TABLE "`+s.Table()+UsersSuffix+`"`); err != nil {
 		t.Fatal(err)
 	}
-	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (string, error) {
-		var name, typ, null, coll string
-		err := r.Scan(&name, &typ, &null, &coll)
-		return strings.Join([]string{name, typ, null, coll}, " "), err
-	})
-	if err != nil {
+	k := key("old", 1)
+	if err := s.Create(ctx, k, []byte("kept"), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{
-		"session_key text NO C",
-		"data bytea NO ",
-		"expiry timestamp with time zone NO ",
+	insertRows(t, s, "exp", 3, time.Now().Add(-time.Minute))
+	if n, err := s.DeleteExpired(ctx); err != nil || n != 3 {
+		t.Fatalf("DeleteExpired without the users table = %d, %v; want 3, nil", n, err)
 	}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("columns:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	user := key("user", 1)
+	var pe *pgconn.PgError
+	if err := s.Bind(ctx, user, key("entry", 1), []byte("x"), time.Now().Add(time.Hour)); !errors.As(err, &pe) || pe.Code != "42P01" {
+		t.Fatalf("Bind without the users table: %v, want 42P01", err)
 	}
-	var defs []string
-	rows, err = s.Pool().Query(ctx, "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1 ORDER BY indexname", s.Table())
-	if err != nil {
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	if got, err := s.Load(ctx, k); err != nil || string(got) != "kept" {
+		t.Fatalf("Load after Migrate = %q, %v", got, err)
+	}
+	if err := s.Bind(ctx, user, key("entry", 1), []byte("x"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatalf("Bind after Migrate: %v", err)
+	}
+	if es, err := s.Entries(ctx, user); err != nil || len(es) != 1 {
+		t.Fatalf("Entries after Migrate = %d, %v; want 1", len(es), err)
+	}
+}
+
+// TestDeleteExpiredEntries: DeleteExpired removes the user index's expired
+// entries too, batch by batch, without counting them, and keeps the live
+// ones.
+func TestDeleteExpiredEntries(t *testing.T) {
+	s := openStore(t, Config{DeleteBatch: 10})
+	ctx := testCtx(t)
+	insertRows(t, s, "exp", 5, time.Now().Add(-time.Minute))
+	user := key("user", 1)
+	for i := range 25 {
+		if err := s.Bind(ctx, user, key("gone", i), []byte("x"), time.Now().Add(-time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 3 {
+		if err := s.Bind(ctx, user, key("live", i), []byte("x"), time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := s.DeleteExpired(ctx); err != nil || n != 5 {
+		t.Fatalf("DeleteExpired = %d, %v; want the 5 sessions", n, err)
+	}
+	var left int
+	if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM "`+s.Table()+UsersSuffix+`"`).Scan(&left); err != nil {
 		t.Fatal(err)
 	}
-	if defs, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
-		t.Fatal(err)
-	}
-	joined := strings.Join(defs, "\n")
-	if len(defs) != 2 || !strings.Contains(joined, `UNIQUE INDEX `+s.Table()+`_pkey ON public.`+s.Table()+` USING btree (session_key)`) ||
-		!strings.Contains(joined, `INDEX `+s.Table()+`_expiry_idx ON public.`+s.Table()+` USING btree (expiry)`) {
-		t.Fatalf("indexes:\n%s\nwant the primary key on session_key and an index on expiry", joined)
+	if left != 3 {
+		t.Fatalf("%d index rows left, want the 3 live ones", left)
 	}
 }
 
@@ -349,6 +445,14 @@ func TestChecksBeforeIO(t *testing.T) {
 				_, _, err := s.LoadWithExpiry(ctx, k)
 				return err
 			}(),
+			"Bind user":    s.Bind(ctx, k, key("id", 1), []byte("x"), exp),
+			"Bind id":      s.Bind(ctx, key("user", 1), k, []byte("x"), exp),
+			"Touch user":   s.Touch(ctx, k, key("id", 1), []byte("x"), exp),
+			"Touch id":     s.Touch(ctx, key("user", 1), k, []byte("x"), exp),
+			"Entries":      func() error { _, err := s.Entries(ctx, k); return err }(),
+			"Unbind user":  s.Unbind(ctx, k, key("id", 1)),
+			"Unbind id":    s.Unbind(ctx, key("user", 1), key("id", 1), k),
+			"Unbind alone": s.Unbind(ctx, k),
 		}
 		for op, err := range ops {
 			if !errors.Is(err, server.ErrInvalidKey) {
@@ -360,6 +464,8 @@ func TestChecksBeforeIO(t *testing.T) {
 	for op, err := range map[string]error{
 		"Create": s.Create(ctx, key("big", 1), big, exp),
 		"Update": s.Update(ctx, key("big", 1), big, exp),
+		"Bind":   s.Bind(ctx, key("user", 1), key("big", 1), big, exp),
+		"Touch":  s.Touch(ctx, key("user", 1), key("big", 1), big, exp),
 	} {
 		if !errors.Is(err, server.ErrTooLarge) || !errors.Is(err, ErrBlobTooLarge) {
 			t.Errorf("%s of 101 bytes with MaxLength 100: err = %v, want server.ErrTooLarge", op, err)
@@ -409,6 +515,15 @@ func roundTripsPerOperation(t *testing.T, s *Store, w *wire, noPrepare bool) {
 	if err := plant(t, s, big, make([]byte, s.MaxLength()+1), exp); err != nil {
 		t.Fatal(err)
 	}
+	user, bigUser := key("user", 1), key("user", 2)
+	for i := range 20 { // Entries reads them all in one round trip
+		if err := s.Bind(ctx, user, key("entry", i), []byte("e"), exp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := plantEntry(t, s, bigUser, key("entry", 1), make([]byte, s.MaxLength()+1), exp); err != nil {
+		t.Fatal(err)
+	}
 	want := func(err, target error) error {
 		if !errors.Is(err, target) {
 			return errors.Join(errors.New("want "+target.Error()), err)
@@ -418,19 +533,43 @@ func roundTripsPerOperation(t *testing.T, s *Store, w *wire, noPrepare bool) {
 	steps := []struct {
 		name string
 		op   func() error
+		n    int // statements, each in a round trip of its own; 0 means 1
 	}{
-		{"Create", func() error { return s.Create(ctx, k, []byte("v1"), exp) }},
-		{"Create existing", func() error { return want(s.Create(ctx, k, []byte("v1"), exp), server.ErrExists) }},
-		{"Load", func() error { _, err := s.Load(ctx, k); return err }},
-		{"LoadWithExpiry", func() error { _, _, err := s.LoadWithExpiry(ctx, k); return err }},
-		{"Load missing", func() error { _, err := s.Load(ctx, key("none", 1)); return want(err, server.ErrNotFound) }},
-		{"Load too large", func() error { _, err := s.Load(ctx, big); return want(err, server.ErrTooLarge) }},
-		{"Update", func() error { return s.Update(ctx, k, []byte("v2"), exp) }},
-		{"Update identical", func() error { return s.Update(ctx, k, []byte("v2"), exp) }},
-		{"Update missing", func() error { return want(s.Update(ctx, key("none", 1), []byte("v"), exp), server.ErrNotFound) }},
-		{"Delete", func() error { return s.Delete(ctx, k) }},
-		{"Delete missing", func() error { return s.Delete(ctx, k) }},
-		{"DeleteExpired", func() error { _, err := s.DeleteExpired(ctx); return err }},
+		{"Create", func() error { return s.Create(ctx, k, []byte("v1"), exp) }, 0},
+		{"Create existing", func() error { return want(s.Create(ctx, k, []byte("v1"), exp), server.ErrExists) }, 0},
+		{"Load", func() error { _, err := s.Load(ctx, k); return err }, 0},
+		{"LoadWithExpiry", func() error { _, _, err := s.LoadWithExpiry(ctx, k); return err }, 0},
+		{"Load missing", func() error { _, err := s.Load(ctx, key("none", 1)); return want(err, server.ErrNotFound) }, 0},
+		{"Load too large", func() error { _, err := s.Load(ctx, big); return want(err, server.ErrTooLarge) }, 0},
+		{"Update", func() error { return s.Update(ctx, k, []byte("v2"), exp) }, 0},
+		{"Update identical", func() error { return s.Update(ctx, k, []byte("v2"), exp) }, 0},
+		{"Update missing", func() error { return want(s.Update(ctx, key("none", 1), []byte("v"), exp), server.ErrNotFound) }, 0},
+		{"Delete", func() error { return s.Delete(ctx, k) }, 0},
+		{"Delete missing", func() error { return s.Delete(ctx, k) }, 0},
+		// Both tables: the sessions and the user index.
+		{"DeleteExpired", func() error { _, err := s.DeleteExpired(ctx); return err }, 2},
+		{"Bind", func() error { return s.Bind(ctx, user, key("entry", 99), []byte("b"), exp) }, 0},
+		{"Bind again", func() error { return s.Bind(ctx, user, key("entry", 99), []byte("c"), exp) }, 0},
+		{"Touch", func() error { return s.Touch(ctx, user, key("entry", 99), []byte("d"), exp) }, 0},
+		{"Touch missing", func() error { return want(s.Touch(ctx, user, key("entry", 98), []byte("d"), exp), server.ErrNotFound) }, 0},
+		{"Entries of 21", func() error {
+			es, err := s.Entries(ctx, user)
+			if err == nil && len(es) != 21 {
+				err = fmt.Errorf("%d entries, want 21", len(es))
+			}
+			return err
+		}, 0},
+		{"Entries too large", func() error { _, err := s.Entries(ctx, bigUser); return want(err, server.ErrTooLarge) }, 0},
+		{"Entries of none", func() error {
+			es, err := s.Entries(ctx, key("nouser", 1))
+			if err == nil && len(es) != 0 {
+				err = fmt.Errorf("%d entries, want none", len(es))
+			}
+			return err
+		}, 0},
+		// One bound entry and two absent ones: the second pass binds it
+		// again and finds 21 entries too.
+		{"Unbind 3", func() error { return s.Unbind(ctx, user, key("entry", 99), key("absent", 1), key("absent", 2)) }, 0},
 	}
 	const types = "PBESQ"
 	// The counter sees a prepared statement: pgx's default mode prepares
@@ -454,16 +593,17 @@ func roundTripsPerOperation(t *testing.T, s *Store, w *wire, noPrepare bool) {
 			for i := range after {
 				d[i] = after[i] - before[i]
 			}
-			t.Logf("pass %d: %-16s round trips %d, Parse %d (named %d), Bind %d, Execute %d, Sync %d, Query %d", pass, st.name, d[0], d[3], d[2], d[4], d[5], d[6], d[7])
+			t.Logf("pass %d: %-17s round trips %d, Parse %d (named %d), Bind %d, Execute %d, Sync %d, Query %d", pass, st.name, d[0], d[3], d[2], d[4], d[5], d[6], d[7])
 			parses += d[3]
-			if d[0] != 1 || d[4] != 1 || d[5] != 1 || d[6] != 1 || d[7] != 0 {
-				t.Errorf("%s: %d round trips, Bind %d, Execute %d, Sync %d, Query %d; want one statement in one round trip", st.name, d[0], d[4], d[5], d[6], d[7])
+			n := int64(max(st.n, 1))
+			if d[0] != n || d[4] != n || d[5] != n || d[6] != n || d[7] != 0 {
+				t.Errorf("%s: %d round trips, Bind %d, Execute %d, Sync %d, Query %d; want %d statements, each in one round trip", st.name, d[0], d[4], d[5], d[6], d[7], n)
 			}
 			switch {
-			case noPrepare && (d[3] != 1 || d[2] != 0):
-				t.Errorf("%s with NoPrepare: Parse %d (named %d), want one unnamed", st.name, d[3], d[2])
-			case !noPrepare && (d[3] > 1 || d[2] != d[3]):
-				t.Errorf("%s: Parse %d (named %d), want at most one, named", st.name, d[3], d[2])
+			case noPrepare && (d[3] != n || d[2] != 0):
+				t.Errorf("%s with NoPrepare: Parse %d (named %d), want %d unnamed", st.name, d[3], d[2], n)
+			case !noPrepare && (d[3] > n || d[2] != d[3]):
+				t.Errorf("%s: Parse %d (named %d), want at most %d, named", st.name, d[3], d[2], n)
 			}
 		}
 		if !noPrepare && pass == 2 && parses != 0 {
@@ -499,9 +639,10 @@ func TestStatementDeallocated(t *testing.T) {
 	}
 }
 
-// TestOversizedBlobNotSent plants a 4 MiB row, over the default MaxLength:
-// Load and LoadWithExpiry refuse it, and the row's data never crosses the
-// network (the server sends NULL in its place).
+// TestOversizedBlobNotSent plants a 4 MiB row, over the default MaxLength,
+// and a 4 MiB entry beside a small one in the user index: Load and
+// LoadWithExpiry refuse the row, Entries the user's entries, and the data
+// never crosses the network (the server sends NULL in its place).
 func TestOversizedBlobNotSent(t *testing.T) {
 	var w wire
 	s := countingStore(t, &w, Config{})
@@ -510,9 +651,17 @@ func TestOversizedBlobNotSent(t *testing.T) {
 	if err := plant(t, s, k, bytes.Repeat([]byte{0xab}, 4<<20), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
+	user := key("hugeuser", 1)
+	if err := s.Bind(ctx, user, key("small", 1), []byte("x"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := plantEntry(t, s, user, k, bytes.Repeat([]byte{0xab}, 4<<20), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 	for name, load := range map[string]func() error{
 		"Load":           func() error { _, err := s.Load(ctx, k); return err },
 		"LoadWithExpiry": func() error { _, _, err := s.LoadWithExpiry(ctx, k); return err },
+		"Entries":        func() error { _, err := s.Entries(ctx, user); return err },
 	} {
 		before := w.bytesRead.Load()
 		err := load()
@@ -537,10 +686,11 @@ func TestDeleteExpiredBatches(t *testing.T) {
 		batch, expired int
 		statements     int64
 	}{
-		{1000, 2500, 3}, // 1000, 1000, 500
-		{100, 2500, 26}, // 25 full batches, then an empty one
-		{100, 2550, 26}, // 25 full, then 50
-		{DefaultDeleteBatch, 0, 1},
+		// One more each for the user index's table, empty here.
+		{1000, 2500, 3 + 1}, // 1000, 1000, 500
+		{100, 2500, 26 + 1}, // 25 full batches, then an empty one
+		{100, 2550, 26 + 1}, // 25 full, then 50
+		{DefaultDeleteBatch, 0, 1 + 1},
 	} {
 		var w wire
 		pool := newPool(t, func(pc *pgxpool.Config) { pc.MaxConns = 1; pc.ConnConfig.DialFunc = w.dial() })
@@ -738,6 +888,10 @@ func TestDriverErrorsAreWrapped(t *testing.T) {
 		"update":         s.Update(ctx, k, []byte("x"), exp),
 		"delete":         s.Delete(ctx, k),
 		"delete expired": func() error { _, err := s.DeleteExpired(ctx); return err }(),
+		"bind":           s.Bind(ctx, k, k, []byte("x"), exp),
+		"touch":          s.Touch(ctx, k, k, []byte("x"), exp),
+		"entries":        func() error { _, err := s.Entries(ctx, k); return err }(),
+		"unbind":         s.Unbind(ctx, k, k),
 	}
 	for op, err := range ops {
 		var pe *pgconn.PgError

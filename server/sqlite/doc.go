@@ -57,7 +57,8 @@
 // # Schema
 //
 // Migrate creates the table (named by Config.Table, "sessions" by default)
-// and its index if they do not exist, in one transaction:
+// and its index if they do not exist, with the user index's table below,
+// in one transaction:
 //
 //	CREATE TABLE IF NOT EXISTS "sessions" (
 //	  session_key TEXT    NOT NULL PRIMARY KEY,
@@ -73,6 +74,23 @@
 // Config.MaxLength bytes (codec.DefaultMaxLength, 1 MiB, unless
 // configured).
 //
+// The user index (server.Index: a user's sessions, for listing and
+// revocation) has a table of its own, the sessions table's name followed
+// by UsersSuffix, which Migrate also creates:
+//
+//	CREATE TABLE IF NOT EXISTS "sessions_users" (
+//	  user_key TEXT    NOT NULL,
+//	  entry_id TEXT    NOT NULL,
+//	  data     BLOB    NOT NULL,
+//	  expiry   INTEGER NOT NULL,
+//	  PRIMARY KEY (user_key, entry_id)
+//	);
+//	CREATE INDEX IF NOT EXISTS "sessions_users_expiry_idx" ON "sessions_users" (expiry)
+//
+// Its keys compare byte for byte too, and its expiry is Unix microseconds
+// as well. A database migrated before the index existed gets the table at
+// the next Migrate; until then DeleteExpired skips it.
+//
 // # Statements
 //
 //	Load           SELECT CASE WHEN octet_length(data) <= MaxLength THEN data END
@@ -85,22 +103,40 @@
 //	               (no row changed: server.ErrNotFound)
 //	Delete         DELETE FROM t WHERE session_key = ?
 //	DeleteExpired  DELETE FROM t WHERE rowid IN (SELECT rowid FROM t WHERE expiry <= ?now
-//	               LIMIT batch), repeated while a batch is full
+//	               LIMIT batch), repeated while a batch is full; then the same
+//	               on t_users (its rows are not counted)
 //
-// Each write is one statement in its own transaction. Create and Update
-// refuse a blob over Config.MaxLength before any I/O, with an error
-// wrapping server.ErrTooLarge. A longer blob put in the table by other
-// means is refused by Load with the same error without being read: SQLite
-// answers octet_length() from the record's header, and sends NULL in the
-// value's place.
+// and those of the user index, on t_users:
+//
+//	Bind           INSERT INTO t_users (user_key, entry_id, data, expiry) VALUES (?, ?, ?, ?)
+//	               ON CONFLICT (user_key, entry_id) DO UPDATE
+//	               SET data = excluded.data, expiry = excluded.expiry
+//	Touch          UPDATE t_users SET data = ?, expiry = ?
+//	               WHERE user_key = ? AND entry_id = ? AND expiry > ?now
+//	               (no row changed: server.ErrNotFound)
+//	Entries        SELECT entry_id, CASE WHEN octet_length(data) <= MaxLength THEN data END, expiry
+//	               FROM t_users WHERE user_key = ? AND expiry > ?now
+//	               (on the read pool; a NULL: server.ErrTooLarge)
+//	Unbind         DELETE FROM t_users WHERE user_key = ? AND entry_id IN (?, …)
+//	               (prepared for each call, as the number of IDs varies)
+//
+// Each write is one statement in its own transaction, and the writes go
+// one at a time, so a Touch after an Unbind of its entry finds no row: a
+// revoked entry stays revoked. Create, Update, Bind and Touch refuse a
+// blob over Config.MaxLength before any I/O, with an error wrapping
+// server.ErrTooLarge. A longer blob put in a table by other means is
+// refused by Load (or Entries) with the same error without being read:
+// SQLite answers octet_length() from the record's header, and sends NULL
+// in the value's place.
 //
 // "now" is the application's clock. Expiries outside years 1 to 9999 are
 // clamped to them.
 //
 // # Removing expired sessions
 //
-// Expired rows are never returned, but they stay in the table until
-// DeleteExpired removes them, Config.DeleteBatch rows per statement, each
+// Expired rows are never returned, but they stay in the tables until
+// DeleteExpired removes them (the sessions', then the user index's),
+// Config.DeleteBatch rows per statement, each
 // its own transaction, so that requests' writes go in between. Run it
 // periodically: start server.Cleanup in a goroutine, or run `sessionkit
 // clear-expired` with SESSION_STORE=sqlite from a scheduled job (another
@@ -109,7 +145,8 @@
 //
 // # Errors
 //
-// Every method validates the key with server.ValidateKey before any I/O.
+// Every method validates the key (and the index's user keys and entry
+// IDs) with server.ValidateKey before any I/O.
 // Errors wrap the driver's (*sqlite.Error of modernc.org/sqlite; Busy
 // tells SQLITE_BUSY and SQLITE_LOCKED) and the context's, prefixed with
 // "session store sqlite: " and the operation. A database that cannot be

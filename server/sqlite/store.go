@@ -50,7 +50,9 @@ var (
 type Config struct {
 	// Table is the name of the sessions table: an ASCII letter or
 	// underscore, then up to 63 letters, digits or underscores. It is
-	// always quoted in statements. Default DefaultTable.
+	// always quoted in statements. The user index's table is named after
+	// it, followed by UsersSuffix (SQLite does not limit the length of
+	// names). Default DefaultTable.
 	Table string
 	// DeleteBatch is the most rows one DELETE statement of DeleteExpired
 	// removes; DeleteExpired repeats it while a batch comes back full, and
@@ -98,6 +100,7 @@ type Store struct {
 	stmts [numStmts]atomic.Pointer[sql.Stmt]
 
 	queries   [numStmts]string
+	qUnbind   string // followed by the IDs' placeholders
 	qMigrate  []string
 	dbForStmt [numStmts]*sql.DB
 }
@@ -110,6 +113,10 @@ const (
 	stmtUpdate
 	stmtDelete
 	stmtDeleteExpired
+	stmtBind
+	stmtTouch
+	stmtEntries
+	stmtDeleteExpiredEntries
 	numStmts
 )
 
@@ -182,10 +189,11 @@ func newStore(r, w *sql.DB, cfg Config) (*Store, error) {
 			`CREATE INDEX IF NOT EXISTS "` + table + `_expiry_idx" ON ` + t + " (expiry)",
 		},
 	}
+	s.usersQueries(data)
 	for i := range s.dbForStmt {
 		s.dbForStmt[i] = w
 	}
-	s.dbForStmt[stmtLoad], s.dbForStmt[stmtLoadExpiry] = r, r
+	s.dbForStmt[stmtLoad], s.dbForStmt[stmtLoadExpiry], s.dbForStmt[stmtEntries] = r, r, r
 	return s, nil
 }
 
@@ -361,9 +369,10 @@ func (s *Store) lockWriter(ctx context.Context) error {
 
 func (s *Store) unlockWriter() { <-s.writer }
 
-// Migrate creates the table and its index if they do not exist (see the
-// package documentation for the schema), in one immediate transaction. It
-// is safe to call on every start.
+// Migrate creates the sessions table and the user index's table
+// (Table()+UsersSuffix), each with its index on expiry, if they do not
+// exist (see the package documentation for the schema), in one immediate
+// transaction. It is safe to call on every start.
 func (s *Store) Migrate(ctx context.Context) error {
 	if err := s.lockWriter(ctx); err != nil {
 		return fmt.Errorf("session store sqlite: migrate: %w", err)
@@ -562,11 +571,12 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// DeleteExpired removes every entry that has expired at the time of the
+// DeleteExpired removes every session that has expired at the time of the
 // call, Config.DeleteBatch rows per statement (each its own transaction,
-// so other writes go in between), and returns how many it removed. It
-// checks ctx between batches; on an error it returns the rows removed so
-// far with the error.
+// so other writes go in between), and returns how many it removed; then
+// it removes the user index's expired entries in the same way, which it
+// does not count. It checks ctx between batches; on an error it returns
+// the sessions removed so far with the error.
 func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 	cutoff := now()
 	var total int64
@@ -580,7 +590,7 @@ func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 		}
 		total += n
 		if n < int64(s.batch) {
-			return total, nil
+			return total, s.deleteExpiredEntries(ctx, cutoff)
 		}
 	}
 }

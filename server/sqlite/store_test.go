@@ -27,7 +27,9 @@ func TestSchemaAndSettings(t *testing.T) {
 	s := openStore(t, Config{})
 	ctx := testCtx(t)
 	var sqls []string
-	rows, err := s.DB().QueryContext(ctx, "SELECT sql FROM sqlite_schema WHERE tbl_name = ? AND sql IS NOT NULL ORDER BY type DESC, name", s.Table())
+	// In the order Migrate created them: the sessions table and its
+	// index, then the user index's.
+	rows, err := s.DB().QueryContext(ctx, "SELECT sql FROM sqlite_schema WHERE tbl_name IN (?, ?) AND sql IS NOT NULL ORDER BY rowid", s.Table(), s.Table()+UsersSuffix)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,6 +46,10 @@ func TestSchemaAndSettings(t *testing.T) {
 	// SQLite keeps each statement's text, less its IF NOT EXISTS.
 	if got, want := strings.Join(sqls, ";\n"), strings.ReplaceAll(strings.Join(s.qMigrate, ";\n"), " IF NOT EXISTS", ""); got != want {
 		t.Fatalf("schema:\n%s\nwant:\n%s", got, want)
+	}
+	if len(sqls) != 4 || !strings.Contains(sqls[2], `CREATE TABLE "sessions_users"`) || !strings.Contains(sqls[2], "PRIMARY KEY (user_key, entry_id)") ||
+		sqls[3] != `CREATE INDEX "sessions_users_expiry_idx" ON "sessions_users" (expiry)` {
+		t.Fatalf("schema:\n%s\nwant the users table with its primary key and its index on expiry", strings.Join(sqls, ";\n"))
 	}
 	pragma := func(db *sql.DB, name string) string {
 		t.Helper()
@@ -233,6 +239,30 @@ func TestPlantedTextOverTheLimit(t *testing.T) {
 	}
 }
 
+// TestPlantedEntryOverTheLimit plants index entries over MaxLength, a blob
+// and a text of fewer characters than MaxLength but more bytes: Entries
+// refuses the user's entries, and lists another user's that fit.
+func TestPlantedEntryOverTheLimit(t *testing.T) {
+	s := openStore(t, Config{MaxLength: 100})
+	ctx := testCtx(t)
+	exp := dbTime(time.Now().Add(time.Hour))
+	blobUser, textUser, fits := key("blob", 1), key("text", 1), key("fits", 1)
+	if _, err := s.DB().ExecContext(ctx, `INSERT INTO "`+s.Table()+UsersSuffix+`" VALUES (?, ?, ?, ?), (?, ?, ?, ?), (?, ?, ?, ?)`,
+		blobUser, key("id", 1), make([]byte, 101), exp,
+		textUser, key("id", 1), strings.Repeat("é", 60), exp,
+		fits, key("id", 1), strings.Repeat("é", 50), exp); err != nil {
+		t.Fatal(err)
+	}
+	for _, user := range []string{blobUser, textUser} {
+		if es, err := s.Entries(ctx, user); !errors.Is(err, server.ErrTooLarge) {
+			t.Errorf("Entries of an entry over MaxLength = %d entries, %v; want ErrTooLarge", len(es), err)
+		}
+	}
+	if es, err := s.Entries(ctx, fits); err != nil || len(es) != 1 || len(es[0].Blob) != 100 {
+		t.Fatalf("Entries of 100 bytes of text = %v, %v", es, err)
+	}
+}
+
 var badKeys = []string{
 	"", "short", strings.Repeat("a", server.MinKeyLen-1), strings.Repeat("a", server.MaxKeyLen+1),
 	"AAAAAAAAAAAAAAAAAAAAAAAA", "aaaaaaaaaaaaaaaa' OR '1'='1", "../../../../etc/passwd0000", "aaaaaaaaaaaaaaaa\x00",
@@ -248,10 +278,18 @@ func TestChecksBeforeIO(t *testing.T) {
 	exp := time.Now().Add(time.Hour)
 	for _, k := range badKeys {
 		for op, err := range map[string]error{
-			"Load":   func() error { _, err := s.Load(ctx, k); return err }(),
-			"Create": s.Create(ctx, k, []byte("x"), exp),
-			"Update": s.Update(ctx, k, []byte("x"), exp),
-			"Delete": s.Delete(ctx, k),
+			"Load":         func() error { _, err := s.Load(ctx, k); return err }(),
+			"Create":       s.Create(ctx, k, []byte("x"), exp),
+			"Update":       s.Update(ctx, k, []byte("x"), exp),
+			"Delete":       s.Delete(ctx, k),
+			"Bind user":    s.Bind(ctx, k, key("id", 1), []byte("x"), exp),
+			"Bind id":      s.Bind(ctx, key("user", 1), k, []byte("x"), exp),
+			"Touch user":   s.Touch(ctx, k, key("id", 1), []byte("x"), exp),
+			"Touch id":     s.Touch(ctx, key("user", 1), k, []byte("x"), exp),
+			"Entries":      func() error { _, err := s.Entries(ctx, k); return err }(),
+			"Unbind user":  s.Unbind(ctx, k, key("id", 1)),
+			"Unbind id":    s.Unbind(ctx, key("user", 1), key("id", 1), k),
+			"Unbind alone": s.Unbind(ctx, k),
 		} {
 			if !errors.Is(err, server.ErrInvalidKey) {
 				t.Errorf("%s(%q): err = %v, want ErrInvalidKey", op, k, err)
@@ -262,6 +300,8 @@ func TestChecksBeforeIO(t *testing.T) {
 	for op, err := range map[string]error{
 		"Create": s.Create(ctx, key("big", 1), big, exp),
 		"Update": s.Update(ctx, key("big", 1), big, exp),
+		"Bind":   s.Bind(ctx, key("user", 1), key("big", 1), big, exp),
+		"Touch":  s.Touch(ctx, key("user", 1), key("big", 1), big, exp),
 	} {
 		if !errors.Is(err, server.ErrTooLarge) || !errors.Is(err, ErrBlobTooLarge) {
 			t.Errorf("%s of 101 bytes with MaxLength 100: %v, want server.ErrTooLarge", op, err)
@@ -392,6 +432,75 @@ func TestDeleteExpiredBatches(t *testing.T) {
 	}
 }
 
+// TestDeleteExpiredEntries: DeleteExpired removes the user index's expired
+// entries too, batch by batch, without counting them, and keeps the live
+// ones.
+func TestDeleteExpiredEntries(t *testing.T) {
+	s := openStore(t, Config{DeleteBatch: 10})
+	ctx := testCtx(t)
+	insertRows(t, s, "exp", 5, time.Now().Add(-time.Minute))
+	user := key("user", 1)
+	for i := range 25 {
+		if err := s.Bind(ctx, user, key("gone", i), []byte("x"), time.Now().Add(-time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 3 {
+		if err := s.Bind(ctx, user, key("live", i), []byte("x"), time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := s.DeleteExpired(ctx); err != nil || n != 5 {
+		t.Fatalf("DeleteExpired = %d, %v; want the 5 sessions", n, err)
+	}
+	var left int
+	if err := s.DB().QueryRowContext(ctx, `SELECT count(*) FROM "`+s.Table()+UsersSuffix+`"`).Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left != 3 {
+		t.Fatalf("%d index rows left, want the 3 live ones", left)
+	}
+}
+
+// TestMigrateAddsTheUsersTable starts from a database migrated before the
+// user index existed (the sessions table alone): DeleteExpired works
+// there, and Migrate then creates the index's table, leaving the sessions
+// in place.
+func TestMigrateAddsTheUsersTable(t *testing.T) {
+	s := openStore(t, Config{})
+	ctx := testCtx(t)
+	if _, err := s.DB().ExecContext(ctx, `DROP TABLE "`+s.Table()+UsersSuffix+`"`); err != nil {
+		t.Fatal(err)
+	}
+	k := key("old", 1)
+	if err := s.Create(ctx, k, []byte("kept"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	insertRows(t, s, "exp", 3, time.Now().Add(-time.Minute))
+	if n, err := s.DeleteExpired(ctx); err != nil || n != 3 {
+		t.Fatalf("DeleteExpired without the users table = %d, %v; want 3, nil", n, err)
+	}
+	user := key("user", 1)
+	if err := s.Bind(ctx, user, key("entry", 1), []byte("x"), time.Now().Add(time.Hour)); err == nil || !strings.Contains(err.Error(), "no such table") {
+		t.Fatalf("Bind without the users table: %v, want no such table", err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	if got, err := s.Load(ctx, k); err != nil || string(got) != "kept" {
+		t.Fatalf("Load after Migrate = %q, %v", got, err)
+	}
+	if err := s.Bind(ctx, user, key("entry", 1), []byte("x"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatalf("Bind after Migrate: %v", err)
+	}
+	if es, err := s.Entries(ctx, user); err != nil || len(es) != 1 {
+		t.Fatalf("Entries after Migrate = %d, %v; want 1", len(es), err)
+	}
+	if _, err := s.DeleteExpired(ctx); err != nil {
+		t.Fatalf("DeleteExpired after Migrate: %v", err)
+	}
+}
+
 // insertRows inserts n rows expiring at exp in one statement, under keys
 // of prefix and a number.
 func insertRows(t testing.TB, s *Store, prefix string, n int, exp time.Time) {
@@ -433,16 +542,29 @@ func TestNoLockErrorsUnderLoad(t *testing.T) {
 				fail(err)
 				return
 			}
+			// The user index's writes too, a few workers to a user.
+			user := key(fmt.Sprintf("u%03d", w%8), 0)
+			if err := s.Bind(ctx, user, k, []byte("e"), exp); err != nil {
+				fail(err)
+				return
+			}
 			for i := range ops {
 				var err error
 				switch i % 4 {
-				case 0, 1:
+				case 0:
 					_, err = s.Load(ctx, k)
+				case 1:
+					if _, err = s.Entries(ctx, user); err == nil {
+						err = s.Touch(ctx, user, k, []byte(fmt.Sprint(i)), exp)
+					}
 				case 2:
 					err = s.Update(ctx, k, []byte(fmt.Sprint(i)), exp)
 				case 3:
-					if err = s.Create(ctx, key(fmt.Sprintf("n%03d", w), i), []byte("n"), time.Now().Add(-time.Second)); err == nil {
-						_, err = s.Load(ctx, k)
+					n := key(fmt.Sprintf("n%03d", w), i)
+					if err = s.Create(ctx, n, []byte("n"), time.Now().Add(-time.Second)); err == nil {
+						if err = s.Bind(ctx, user, n, []byte("n"), time.Now().Add(-time.Second)); err == nil {
+							err = s.Unbind(ctx, user, n, key("none", i))
+						}
 					}
 				}
 				if err != nil {
@@ -530,8 +652,13 @@ func TestDriverErrorsAreWrapped(t *testing.T) {
 	if err := s.Create(ctx, k, []byte("x"), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.DB().ExecContext(ctx, `DROP TABLE "`+s.Table()+`"`); err != nil {
+	if err := s.Bind(ctx, k, k, []byte("x"), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
+	}
+	for _, table := range []string{s.Table(), s.Table() + UsersSuffix} {
+		if _, err := s.DB().ExecContext(ctx, `DROP TABLE "`+table+`"`); err != nil {
+			t.Fatal(err)
+		}
 	}
 	exp := time.Now().Add(time.Hour)
 	for op, err := range map[string]error{
@@ -540,6 +667,10 @@ func TestDriverErrorsAreWrapped(t *testing.T) {
 		"update":         s.Update(ctx, k, []byte("x"), exp),
 		"delete":         s.Delete(ctx, k),
 		"delete expired": func() error { _, err := s.DeleteExpired(ctx); return err }(),
+		"bind":           s.Bind(ctx, k, k, []byte("x"), exp),
+		"touch":          s.Touch(ctx, k, k, []byte("x"), exp),
+		"entries":        func() error { _, err := s.Entries(ctx, k); return err }(),
+		"unbind":         s.Unbind(ctx, k, k),
 	} {
 		if err == nil || !strings.HasPrefix(err.Error(), "session store sqlite: "+op+": ") || !strings.Contains(err.Error(), "no such table") {
 			t.Errorf("%s on a dropped table: %v, want the store's prefix and SQLite's error", op, err)
