@@ -200,15 +200,7 @@ func (m *Manager) loadDjango(s *Session) {
 	key := s.key
 	s.key, s.djangoKey = "", false // until the table confirms it
 	data, expires, err := m.django.store.Load(s.ctx, key)
-	if errors.Is(err, server.ErrNotFound) || errors.Is(err, server.ErrInvalidKey) {
-		return // expired or deleted: a new session, never under the old key
-	}
-	if errors.Is(err, server.ErrTooLarge) {
-		m.badValue(s, "django_session", err)
-		return
-	}
-	if err != nil {
-		s.err = fmt.Errorf("%w: loading: %w", ErrStore, err)
+	if m.loadFailed(s, "django_session", err) {
 		return
 	}
 	// Django's db backend ignores the signature's age: expire_date rules.

@@ -401,17 +401,7 @@ func (m *Manager) loadStored(s *Session) {
 	key, rk := s.key, m.storeKey(s)
 	s.key = "" // until the store confirms it: a client's key is never adopted
 	blob, err := m.store.Load(s.ctx, rk)
-	if errors.Is(err, server.ErrNotFound) || errors.Is(err, server.ErrInvalidKey) {
-		return // expired or deleted: a new session, never under the old key
-	}
-	if errors.Is(err, server.ErrTooLarge) {
-		// Larger than anything this codec writes: planted behind the
-		// store's back. A bad value, not an outage.
-		m.badValue(s, "store", err)
-		return
-	}
-	if err != nil {
-		s.err = fmt.Errorf("%w: loading: %w", ErrStore, err)
+	if m.loadFailed(s, "store", err) {
 		return
 	}
 	// The store hands over a blob of its own, which nothing changes while
@@ -438,6 +428,25 @@ func (m *Manager) loadStored(s *Session) {
 	if m.cfg.Engine == EngineCookie {
 		s.rewrite = true // move it back into the cookie
 	}
+}
+
+// loadFailed handles what loading s from a store (where names it for the
+// logs) returned, and reports whether the load is over: a key the store
+// does not have (expired, deleted, or not one it could hold) gives a new
+// session, never under the old key; a blob larger than anything the codec
+// writes, planted behind the store's back, is a bad value, not an outage;
+// any other error is the request's store failure.
+func (m *Manager) loadFailed(s *Session, where string, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, server.ErrNotFound), errors.Is(err, server.ErrInvalidKey):
+	case errors.Is(err, server.ErrTooLarge):
+		m.badValue(s, where, err)
+	default:
+		s.err = fmt.Errorf("%w: loading: %w", ErrStore, err)
+	}
+	return true
 }
 
 // lifetimeOver reports whether a session created at created has outlived
