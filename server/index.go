@@ -43,7 +43,11 @@ type Index interface {
 
 // Entry is one entry of a user's set in an Index.
 type Entry struct {
-	ID      string
-	Blob    []byte
+	// ID is the entry's ID, as given to Bind.
+	ID string
+	// Blob is the entry's blob; it belongs to the caller.
+	Blob []byte
+	// Expires is when the entry expires, to the precision the store
+	// keeps (at least the millisecond).
 	Expires time.Time
 }
