@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -754,4 +755,40 @@ func TestLoginNewIdentity(t *testing.T) {
 			t.Error("the cookie from before Login reads the logged-in session")
 		}
 	})
+}
+
+// TestIndexEntriesSealed: the index keeps no user ID and no device in
+// clear, and an entry copied under another user or ID does not verify.
+func TestIndexEntriesSealed(t *testing.T) {
+	st := memory.New()
+	h := newHarness(t, engineCase{name: "server", engine: EngineServer}, func(c *Config) { c.Store = st })
+	user, agent := "ada@example.com", "DistinctiveBrowser/9.9"
+	d := &device{h: h, ua: agent}
+	d.login(user)
+	ctx := context.Background()
+	es, err := st.Entries(ctx, indexUserKey(user))
+	if err != nil || len(es) != 1 {
+		t.Fatalf("the index holds %d entries under the user's key (%v), want 1", len(es), err)
+	}
+	if uk := indexUserKey(user); strings.Contains(uk, "ada") || len(uk) != 64 {
+		t.Errorf("user key %q is not a SHA-256 of the user ID", uk)
+	}
+	for _, s := range []string{user, agent, "192.0.2.7"} {
+		if strings.Contains(string(es[0].Blob), s) {
+			t.Errorf("the entry holds %q in clear", s)
+		}
+	}
+	other := "grace@example.com"
+	if err := st.Bind(ctx, indexUserKey(other), es[0].ID, es[0].Blob, es[0].Expires); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := h.m.UserSessions(ctx, other); err != nil || len(list) != 0 {
+		t.Errorf("an entry copied to another user is listed: %d sessions (%v)", len(list), err)
+	}
+	if err := st.Bind(ctx, indexUserKey(user), strings.Repeat("0", 24), es[0].Blob, es[0].Expires); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := h.m.UserSessions(ctx, user); err != nil || len(list) != 1 {
+		t.Errorf("an entry copied under another ID is listed: %d sessions (%v), want the one real", len(list), err)
+	}
 }
