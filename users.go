@@ -447,7 +447,6 @@ func (m *Manager) admit(s *Session) {
 	if old := s.unixValue(untilKey); old.After(until) {
 		until = old
 	}
-	prevSeen, prevUntil := s.values[seenKey], s.values[untilKey]
 	s.put(untilKey, until.Unix())
 	s.put(seenKey, now.Unix())
 	err = m.writeIndex(s, indexTouch, now)
@@ -458,7 +457,6 @@ func (m *Manager) admit(s *Session) {
 		m.sec.Info("session: refused a revoked session", "id", base64.RawURLEncoding.EncodeToString(s.id[:]), "user_key", indexUserKey(user))
 		m.refuse(s)
 	default:
-		s.values[seenKey], s.values[untilKey] = prevSeen, prevUntil
 		m.refuse(s)
 		s.err = err
 	}
@@ -545,7 +543,7 @@ func (m *Manager) RevokeAll(ctx context.Context) error {
 	}
 }
 
-// entry is one of a user's sessions as the index lists it.
+// userEntry is one of a user's sessions as the index lists it.
 type userEntry struct {
 	id  string // the index entry ID
 	sid codec.ID
