@@ -792,3 +792,38 @@ func TestIndexEntriesSealed(t *testing.T) {
 		t.Errorf("an entry copied under another ID is listed: %d sessions (%v), want the one real", len(list), err)
 	}
 }
+
+// TestTokenRevocation: a logged-in cookie-engine token, like the cookie, is
+// refused within RevalidateInterval of its revocation, copies included.
+func TestTokenRevocation(t *testing.T) {
+	clock := &fakeClock{now: time.Now()}
+	reg := memory.New()
+	m, _ := mwManager(t, Config{TokenHeader: "Session-Token", Registry: reg, Now: clock.Now})
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := FromRequest(r)
+		switch r.URL.Path {
+		case "/login":
+			if err := s.Login(r.Context(), "u13"); err != nil {
+				t.Error(err)
+			}
+		case "/whoami":
+			io.WriteString(w, s.UserID())
+		}
+	}))
+	c := &tokenClient{t: t, m: m, h: h}
+	c.do("/login")
+	stolen := c.tok
+	if got := c.do("/whoami").Body.String(); got != "u13" {
+		t.Fatalf("after login the token reads %q", got)
+	}
+	if err := m.RevokeUserSessions(context.Background(), "u13", ""); err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(DefaultRevalidateInterval)
+	for _, tok := range []string{c.tok, stolen} {
+		thief := &tokenClient{t: t, m: m, h: h, tok: tok}
+		if got := thief.do("/whoami").Body.String(); got != "" {
+			t.Errorf("a revoked token reads as %q", got)
+		}
+	}
+}
