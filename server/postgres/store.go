@@ -16,7 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/sessionkit/session/codec"
+	"github.com/sessionkit/session/internal/sqlconf"
 	"github.com/sessionkit/session/server"
 )
 
@@ -145,27 +145,17 @@ func newStore(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	if pool == nil {
 		return nil, fmt.Errorf("%w: nil *pgxpool.Pool", ErrMisconfigured)
 	}
-	table := cfg.Table
-	if table == "" {
-		table = DefaultTable
-	}
-	if err := ValidateTable(table); err != nil {
+	set, err := sqlconf.Rules{
+		Misconfigured: ErrMisconfigured,
+		DefaultTable:  DefaultTable,
+		ValidateTable: ValidateTable,
+		DefaultBatch:  DefaultDeleteBatch,
+		MaxBlobLen:    MaxBlobLen,
+	}.Apply(sqlconf.Settings{Table: cfg.Table, DeleteBatch: cfg.DeleteBatch, MaxLength: cfg.MaxLength})
+	if err != nil {
 		return nil, err
 	}
-	batch := cfg.DeleteBatch
-	switch {
-	case batch == 0:
-		batch = DefaultDeleteBatch
-	case batch < 0:
-		return nil, fmt.Errorf("%w: DeleteBatch %d is negative", ErrMisconfigured, batch)
-	}
-	maxLen := cfg.MaxLength
-	switch {
-	case maxLen == 0:
-		maxLen = codec.DefaultMaxLength
-	case maxLen < 0 || maxLen > MaxBlobLen:
-		return nil, fmt.Errorf("%w: MaxLength %d: want 1 to %d (MaxBlobLen), or 0 for the default", ErrMisconfigured, maxLen, MaxBlobLen)
-	}
+	table, batch, maxLen := set.Table, set.DeleteBatch, set.MaxLength
 	t := `"` + table + `"`
 	// A blob over maxLen is never sent: the server sends NULL instead
 	// (data is NOT NULL, so NULL means only that). length() of a bytea

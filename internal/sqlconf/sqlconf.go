@@ -1,0 +1,57 @@
+// Package sqlconf holds what the SQL stores (server/mysql, server/postgres
+// and server/sqlite) share in their configuration: the table, the batch of
+// DeleteExpired and the blob limit, with their defaults and checks.
+package sqlconf
+
+import (
+	"fmt"
+
+	"github.com/sessionkit/session/codec"
+)
+
+// Rules are one store's defaults and limits.
+type Rules struct {
+	// Misconfigured is the store's error for a bad configuration; every
+	// error Apply returns wraps it.
+	Misconfigured error
+	// DefaultTable is the table when none is given; ValidateTable checks
+	// the table's name (its error wraps Misconfigured already).
+	DefaultTable  string
+	ValidateTable func(string) error
+	// DefaultBatch is the batch of DeleteExpired when none is given.
+	DefaultBatch int
+	// MaxBlobLen is the largest blob the store's data column holds: the
+	// largest MaxLength.
+	MaxBlobLen int
+}
+
+// Settings are a store's table, DeleteExpired batch and blob limit.
+type Settings struct {
+	Table       string
+	DeleteBatch int
+	MaxLength   int
+}
+
+// Apply returns s with the defaults of r for its zero fields, or an error
+// naming the field that r refuses.
+func (r Rules) Apply(s Settings) (Settings, error) {
+	if s.Table == "" {
+		s.Table = r.DefaultTable
+	}
+	if err := r.ValidateTable(s.Table); err != nil {
+		return s, err
+	}
+	switch {
+	case s.DeleteBatch == 0:
+		s.DeleteBatch = r.DefaultBatch
+	case s.DeleteBatch < 0:
+		return s, fmt.Errorf("%w: DeleteBatch %d is negative", r.Misconfigured, s.DeleteBatch)
+	}
+	switch {
+	case s.MaxLength == 0:
+		s.MaxLength = codec.DefaultMaxLength
+	case s.MaxLength < 0 || s.MaxLength > r.MaxBlobLen:
+		return s, fmt.Errorf("%w: MaxLength %d: want 1 to %d (MaxBlobLen), or 0 for the default", r.Misconfigured, s.MaxLength, r.MaxBlobLen)
+	}
+	return s, nil
+}
