@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	gomysql "github.com/go-sql-driver/mysql"
-
 	"github.com/sessionkit/session/django"
 	"github.com/sessionkit/session/server"
 )
@@ -137,8 +135,7 @@ func NewDjango(ctx context.Context, db *sql.DB, cfg Config) (*DjangoStore, error
 func (s *DjangoStore) checkTable(ctx context.Context) error {
 	rows, err := s.db.QueryContext(ctx, s.qCheck)
 	if err != nil {
-		var me *gomysql.MySQLError
-		if errors.As(err, &me) && (me.Number == 1146 || me.Number == 1054) { // ER_NO_SUCH_TABLE, ER_BAD_FIELD_ERROR
+		if isErrno(err, errNoSuchTable, errBadField) {
 			return fmt.Errorf("%w: table %s is not Django's django_session (run Django's migrations: manage.py migrate sessions): %w", ErrMisconfigured, s.table, err)
 		}
 		return fmt.Errorf("session store mysql: check table %s: %w", s.table, err)
@@ -215,14 +212,8 @@ func (s *DjangoStore) Create(ctx context.Context, key string, data []byte, expir
 	if err != nil {
 		return err
 	}
-	if _, err := execRetry(ctx, s.db, s.qCreate, key, text, dbTime(expires)); err != nil {
-		var me *gomysql.MySQLError
-		if errors.As(err, &me) && me.Number == 1062 { // ER_DUP_ENTRY
-			return server.ErrExists
-		}
-		return fmt.Errorf("session store mysql: django: create: %w", err)
-	}
-	return nil
+	_, err = execRetry(ctx, s.db, s.qCreate, key, text, dbTime(expires))
+	return inserted(err, "django: create")
 }
 
 // Update replaces the session_data and expire_date of key's row. It
@@ -236,17 +227,7 @@ func (s *DjangoStore) Update(ctx context.Context, key string, data []byte, expir
 		return err
 	}
 	res, err := execRetry(ctx, s.db, s.qUpdate, text, dbTime(expires), key, key, now())
-	if err != nil {
-		return fmt.Errorf("session store mysql: django: update: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("session store mysql: django: update: %w", err)
-	}
-	if n == 0 {
-		return server.ErrNotFound
-	}
-	return nil
+	return matched(res, err, "django: update")
 }
 
 // Delete removes key's row. A missing row is not an error.

@@ -3,12 +3,9 @@ package mysql
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
-
-	gomysql "github.com/go-sql-driver/mysql"
 
 	"github.com/sessionkit/session/server"
 )
@@ -86,17 +83,7 @@ func (s *Store) Touch(ctx context.Context, user, id string, blob []byte, expires
 		return err
 	}
 	res, err := s.exec(ctx, s.users.touch, blob, dbTime(expires), user, id, now())
-	if err != nil {
-		return fmt.Errorf("session store mysql: touch: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("session store mysql: touch: %w", err)
-	}
-	if n == 0 {
-		return server.ErrNotFound
-	}
-	return nil
+	return matched(res, err, "touch")
 }
 
 // Entries returns user's unexpired entries, in one statement. An entry
@@ -167,8 +154,7 @@ func (s *Store) deleteExpiredEntries(ctx context.Context, cutoff time.Time) erro
 	for {
 		res, err := s.exec(ctx, q, cutoff)
 		if err != nil {
-			var me *gomysql.MySQLError
-			if errors.As(err, &me) && me.Number == 1146 { // ER_NO_SUCH_TABLE
+			if isErrno(err, errNoSuchTable) {
 				return nil // a store migrated before the index existed
 			}
 			return fmt.Errorf("session store mysql: delete expired entries: %w", err)

@@ -426,8 +426,7 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result
 func execRetry(ctx context.Context, db *sql.DB, query string, args ...any) (sql.Result, error) {
 	for attempt := 0; ; attempt++ {
 		res, err := db.ExecContext(ctx, query, args...)
-		var me *gomysql.MySQLError
-		if err == nil || attempt == deadlockRetries || !errors.As(err, &me) || me.Number != 1213 { // ER_LOCK_DEADLOCK
+		if err == nil || attempt == deadlockRetries || !isErrno(err, errDeadlock) {
 			return res, err
 		}
 		pause := time.NewTimer(time.Duration(1+rand.IntN(1000*(attempt+1))) * time.Microsecond)
@@ -478,14 +477,8 @@ func (s *Store) Create(ctx context.Context, key string, blob []byte, expires tim
 	if err != nil {
 		return err
 	}
-	if _, err := s.exec(ctx, s.qCreate, key, blob, dbTime(expires)); err != nil {
-		var me *gomysql.MySQLError
-		if errors.As(err, &me) && me.Number == 1062 { // ER_DUP_ENTRY
-			return server.ErrExists
-		}
-		return fmt.Errorf("session store mysql: create: %w", err)
-	}
-	return nil
+	_, err = s.exec(ctx, s.qCreate, key, blob, dbTime(expires))
+	return inserted(err, "create")
 }
 
 // Update replaces the blob and expiry of an existing, unexpired key. It
@@ -500,17 +493,7 @@ func (s *Store) Update(ctx context.Context, key string, blob []byte, expires tim
 		return err
 	}
 	res, err := s.exec(ctx, s.qUpdate, blob, dbTime(expires), key, now())
-	if err != nil {
-		return fmt.Errorf("session store mysql: update: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("session store mysql: update: %w", err)
-	}
-	if n == 0 {
-		return server.ErrNotFound
-	}
-	return nil
+	return matched(res, err, "update")
 }
 
 // Delete removes key. Deleting an absent key is not an error.
