@@ -413,8 +413,10 @@ func (m *Manager) admit(s *Session) {
 	now := m.cfg.Now()
 	user, bound := s.boundUser()
 	issued := s.created
-	if at := s.unixValue(authKey); bound && !at.IsZero() {
-		issued = at
+	if bound {
+		if at := s.unixValue(authKey); !at.IsZero() {
+			issued = at
+		}
 	}
 	nb, err := m.notBefore(s.ctx, now)
 	if err != nil {

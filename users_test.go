@@ -654,10 +654,26 @@ func TestServerEngineUserRoundTrips(t *testing.T) {
 			t.Errorf("an ordinary %s of a logged-in session costs %d operations, an anonymous one %d", c.name, u, a)
 		}
 	}
+	// With MaxUserSessions, Login also reads the user's entries: one more.
+	hl := newHarness(t, engineCase{name: "server", engine: EngineServer}, func(c *Config) {
+		c.Store, c.MaxUserSessions = st, 5
+	})
+	limited := &device{h: hl, ua: "limited"}
+	if err := limited.do(func(_ context.Context, s *Session) { s.Set("cart", "1 book") }); err != nil {
+		t.Fatal(err)
+	}
+	if err := limited.do(read); err != nil { // the global not-before, once
+		t.Fatal(err)
+	}
+	before := st.ops.Load()
+	limited.login("u11b")
+	if n := st.ops.Load() - before; n != login+1 {
+		t.Errorf("Login under MaxUserSessions: %d store operations, want %d (Login's and the listing)", n, login+1)
+	}
 	for range 40 {
 		(&device{h: h, ua: "more"}).login("u11")
 	}
-	before := st.ops.Load()
+	before = st.ops.Load()
 	list, err := h.m.UserSessions(context.Background(), "u11")
 	if n := st.ops.Load() - before; err != nil || n != 1 || len(list) != 41 {
 		t.Errorf("listing 41 sessions: %d sessions, %d operations (%v); want 41 in one", len(list), n, err)
