@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -371,6 +372,30 @@ func TestOneRoundTripPerOperation(t *testing.T) {
 		}
 	}
 	ok := func(err error) error { return err }
+	// The user index: 20 entries of one user, and each script run once so
+	// that Redis has it (a first EVALSHA is answered NOSCRIPT and sent
+	// again as EVAL).
+	user := keyOf(10)
+	for i := range 20 {
+		if err := s.Bind(ctx, user, keyOf(100+i), []byte("e"), exp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Touch(ctx, user, keyOf(100), []byte("e"), exp); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Entries(ctx, user); err != nil {
+		t.Fatal(err)
+	}
+	entries := func(n int) func() error {
+		return func() error {
+			es, err := s.Entries(ctx, user)
+			if err == nil && len(es) != n {
+				err = fmt.Errorf("%d entries, want %d", len(es), n)
+			}
+			return err
+		}
+	}
 	steps := []struct {
 		name  string
 		op    func() error
@@ -387,6 +412,12 @@ func TestOneRoundTripPerOperation(t *testing.T) {
 		{"Update missing", func() error { return s.Update(ctx, keyOf(2), []byte("v"), exp) }, want(server.ErrNotFound)},
 		{"Delete", func() error { return s.Delete(ctx, k) }, ok},
 		{"Delete missing", func() error { return s.Delete(ctx, k) }, ok},
+		{"Bind", func() error { return s.Bind(ctx, user, keyOf(199), []byte("b"), exp) }, ok},
+		{"Touch", func() error { return s.Touch(ctx, user, keyOf(199), []byte("c"), exp) }, ok},
+		{"Touch missing", func() error { return s.Touch(ctx, user, keyOf(198), []byte("c"), exp) }, want(server.ErrNotFound)},
+		{"Entries of 21", entries(21), ok},
+		{"Unbind 3", func() error { return s.Unbind(ctx, user, keyOf(100), keyOf(101), keyOf(199)) }, ok},
+		{"Entries of 18", entries(18), ok},
 	}
 	for _, st := range steps {
 		w0, c0 := writes.Load(), hook.cmds.Load()
