@@ -33,14 +33,10 @@
 package sessionecho
 
 import (
-	"bufio"
-	"errors"
-	"net"
-	"net/http"
-
 	"github.com/labstack/echo/v5"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/commitwriter"
 )
 
 // Middleware returns Echo middleware that gives each request its session
@@ -57,13 +53,13 @@ func Middleware(m *session.Manager) echo.MiddlewareFunc {
 				res = echo.NewResponse(c.Response(), c.Logger())
 				c.SetResponse(res)
 			}
-			w := &writer{ResponseWriter: res.ResponseWriter, res: res, m: m, r: r}
+			w := &commitwriter.Writer{ResponseWriter: res.ResponseWriter, M: m, R: r, Res: (*response)(res)}
 			res.ResponseWriter = w
 			err = next(c)
 			if err == nil {
 				// Nothing written yet (or it was, and this does nothing):
 				// commit with the status Echo holds.
-				w.commit(res.Status)
+				w.Commit(res.Status)
 			}
 			// An error is rendered by Echo's HTTPErrorHandler after this
 			// returns, through w, which commits with its status.
@@ -76,91 +72,11 @@ func Middleware(m *session.Manager) echo.MiddlewareFunc {
 // through Middleware, which is a wiring mistake.
 func From(c *echo.Context) *session.Session { return session.FromRequest(c.Request()) }
 
-// errReplaced is what the handler's writes return once the response has
-// become the session's error response.
-var errReplaced = errors.New("sessionecho: the response was replaced by the session error response")
+// response is Echo's Response, as commitwriter.Writer reads and sets it.
+type response echo.Response
 
-// writer is the http.ResponseWriter beneath echo.Response: it commits the
-// session on whatever sends the header first.
-type writer struct {
-	http.ResponseWriter
-	res       *echo.Response
-	m         *session.Manager
-	r         *http.Request
-	committed bool
-	failed    bool
-	// status is the status that went out, once the header has.
-	status int
-}
+// StatusHeld returns the status Echo holds.
+func (r *response) StatusHeld() int { return r.Status }
 
-// commit commits the session for a response with status, once, and
-// reports whether the handler's response may go on.
-func (w *writer) commit(status int) bool {
-	if w.committed {
-		return !w.failed
-	}
-	if status == 0 {
-		status = http.StatusOK
-	}
-	if status < 200 && status != http.StatusSwitchingProtocols {
-		return true // an interim status: the final one commits
-	}
-	w.committed = true
-	// The error response, if any, goes through w (committed and not
-	// failed: straight to the writer beneath), which records its status.
-	if w.m.Commit(w, w.r, status) != nil {
-		w.failed = true
-		if w.status == 0 {
-			w.status = http.StatusOK
-		}
-		// What Echo reports of the response (to its logger, say) is the
-		// error response.
-		w.res.Status, w.res.Committed = w.status, true
-	}
-	return !w.failed
-}
-
-// WriteHeader commits the session, then sends the header.
-func (w *writer) WriteHeader(code int) {
-	if w.commit(code) {
-		if code >= 200 || code == http.StatusSwitchingProtocols {
-			w.status = code
-		}
-		w.ResponseWriter.WriteHeader(code)
-	}
-}
-
-// Write commits the session, then writes b.
-func (w *writer) Write(b []byte) (int, error) {
-	if !w.commit(http.StatusOK) {
-		return 0, errReplaced
-	}
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Flush implements http.Flusher.
-func (w *writer) Flush() { _ = w.FlushError() }
-
-// FlushError commits the session, then flushes; it is what
-// http.ResponseController.Flush, and so echo.Response.Flush, calls.
-func (w *writer) FlushError() error {
-	if !w.commit(w.res.Status) {
-		return errReplaced
-	}
-	return http.NewResponseController(w.ResponseWriter).Flush()
-}
-
-// Hijack commits the session as for a 101, then hands over the
-// connection.
-func (w *writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	if !w.commit(http.StatusSwitchingProtocols) {
-		return nil, nil, errReplaced
-	}
-	return http.NewResponseController(w.ResponseWriter).Hijack()
-}
-
-// Unwrap lets http.ResponseController reach the writer beneath.
-func (w *writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+// Replaced records that the session's error response went out with status.
+func (r *response) Replaced(status int) { r.Status, r.Committed = status, true }
