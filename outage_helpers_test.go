@@ -133,6 +133,13 @@ func (r *outageRun) step(c *outageClient) {
 // caller's checks.
 func runOutage(t *testing.T, url, stop, start string, lossy bool) []*outageClient {
 	t.Helper()
+	return runOutageFunc(t, url, func() string { return stop }, start, lossy)
+}
+
+// runOutageFunc is runOutage with a stop command that stop returns once
+// the clients' sessions exist, just before it runs.
+func runOutageFunc(t *testing.T, url string, stop func() string, start string, lossy bool) []*outageClient {
+	t.Helper()
 	r := &outageRun{t: t, url: url}
 	clients := make([]*outageClient, 8)
 	for i := range clients {
@@ -166,7 +173,7 @@ func runOutage(t *testing.T, url, stop, start string, lossy bool) []*outageClien
 			t.Fatalf("%s: %v\n%s", cmd, err, out)
 		}
 	}
-	run(stop)
+	run(stop())
 	r.down.Store(true)
 	time.Sleep(time.Second)
 	r.down.Store(false)

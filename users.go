@@ -358,9 +358,21 @@ func (m *Manager) indexOp(s *Session, now, expires time.Time) int {
 	} else if !expires.After(s.unixValue(untilKey)) {
 		return indexNone
 	}
-	s.put(untilKey, expires.Add(m.users.interval).Unix())
+	s.put(untilKey, m.entryUntil(expires))
 	s.put(seenKey, now.Unix())
 	return op
+}
+
+// entryUntil returns when the index entry of a session that expires at
+// expires is to expire, in Unix seconds: two intervals later, rounded up.
+// The slack is what keeps a save from touching the entry in a request
+// whose load did not check it: a session checked at T is not checked
+// again before T+interval, and a save then moves its expiry by less than
+// an interval, so the entry outlasts it. A save touches the entry only in
+// a request that took longer than an interval, which a revocation it
+// finds gone then interrupts.
+func (m *Manager) entryUntil(expires time.Time) int64 {
+	return expires.Add(2*m.users.interval + time.Second - 1).Unix()
 }
 
 // writeIndex binds or touches the index entry of s, as indexOp decided. A
@@ -445,11 +457,11 @@ func (m *Manager) admit(s *Session) {
 	if now.Sub(s.unixValue(seenKey)) < m.users.interval {
 		return
 	}
-	until := s.expiryDate(now).Add(m.users.interval)
-	if old := s.unixValue(untilKey); old.After(until) {
+	until := m.entryUntil(s.expiryDate(now))
+	if old := s.unixValue(untilKey).Unix(); old > until {
 		until = old
 	}
-	s.put(untilKey, until.Unix())
+	s.put(untilKey, until)
 	s.put(seenKey, now.Unix())
 	err = m.writeIndex(s, indexTouch, now)
 	switch {

@@ -504,6 +504,56 @@ func TestRegistryOperationsPerInterval(t *testing.T) {
 	}
 }
 
+// TestRevocationBetweenChecks: a cookie session revoked between two of
+// its checks stays usable until its next check is due, and a request that
+// begins before that moment and saves after it succeeds (its load did not
+// check the index, and its save has no reason to); the request after it
+// is refused. Only a request that lasts longer than an interval touches
+// the entry at save, and finding it revoked is then ErrInterrupted.
+func TestRevocationBetweenChecks(t *testing.T) {
+	ctx := context.Background()
+	interval := DefaultRevalidateInterval
+	for _, frac := range []time.Duration{0, 250 * time.Millisecond, 500 * time.Millisecond, 999 * time.Millisecond} {
+		h := newHarness(t, engineCase{name: "cookie", engine: EngineCookie}, func(c *Config) { c.Registry = memory.New() })
+		h.clock.Add(time.Duration(h.clock.Now().UnixNano()%int64(time.Second))*-1 + frac)
+		d := &device{h: h, ua: "D"}
+		d.login("u10")
+		if err := h.m.RevokeUserSessions(ctx, "u10", ""); err != nil {
+			t.Fatal(err)
+		}
+		// The check is due a whole interval after the login's second.
+		h.clock.Add(interval - frac - 10*time.Millisecond)
+		var user string
+		err := d.do(func(_ context.Context, s *Session) {
+			user = s.UserID()
+			s.Set("visits", 1)
+			h.clock.Add(20 * time.Millisecond) // the check falls due while the handler runs
+		})
+		if err != nil || user != "u10" {
+			t.Fatalf("login at +%v: a request begun before the check was due: %v (user %q), want it served", frac, err, user)
+		}
+		if got := d.user(); got != "" {
+			t.Fatalf("login at +%v: once the check is due the revoked session is still logged in as %q", frac, got)
+		}
+	}
+
+	// A request longer than an interval touches the entry when it saves.
+	h := newHarness(t, engineCase{name: "cookie", engine: EngineCookie}, func(c *Config) { c.Registry = memory.New() })
+	d := &device{h: h, ua: "D"}
+	d.login("u11")
+	cookie := d.cookie
+	if err := h.m.RevokeUserSessions(ctx, "u11", ""); err != nil {
+		t.Fatal(err)
+	}
+	err := d.do(func(_ context.Context, s *Session) {
+		s.Set("visits", 1)
+		h.clock.Add(3 * interval)
+	})
+	if !errors.Is(err, ErrInterrupted) || d.cookie != cookie {
+		t.Fatalf("a save after the session was revoked, past its entry's slack: %v, cookie changed %v; want ErrInterrupted and no cookie", err, d.cookie != cookie)
+	}
+}
+
 // TestRegistryDown: a bound session whose check against the registry
 // fails gets the error response, never an empty session or a silent pass;
 // a login whose entry cannot be written fails and writes nothing.
