@@ -60,8 +60,11 @@ type UserSession struct {
 	// LastSeen is when the session was last used, to within
 	// Config.RevalidateInterval.
 	LastSeen time.Time
-	// Expires is when the session's entry in the index expires: at most
-	// one RevalidateInterval after the session itself.
+	// Expires is when the session's entry in the index expires: never
+	// before the session itself, and two RevalidateIntervals (rounded up
+	// to the second) after the expiry the session had when its entry was
+	// last written, so that a session that has just expired is listed
+	// for up to that long.
 	Expires time.Time
 	// UserAgent is the User-Agent of the session's last checked request
 	// (at most 256 bytes), and ClientAddr its client address, recorded

@@ -105,8 +105,10 @@ func TestLoginListRevoke(t *testing.T) {
 
 		var list []UserSession
 		var laptopID string
+		var laptopExpiry time.Time
 		err := laptop.do(func(ctx context.Context, s *Session) {
 			laptopID = s.ID()
+			laptopExpiry = s.ExpiryDate()
 			var err error
 			if list, err = h.m.UserSessions(ctx, user); err != nil {
 				t.Fatal(err)
@@ -127,6 +129,9 @@ func TestLoginListRevoke(t *testing.T) {
 			case "Laptop/1.0":
 				if !us.Current || us.ID != laptopID {
 					t.Errorf("the laptop's own session: Current %v, ID %q; want the current one, %q", us.Current, us.ID, laptopID)
+				}
+				if slack := 2*DefaultRevalidateInterval + time.Second; us.Expires.Before(laptopExpiry) || us.Expires.After(laptopExpiry.Add(slack)) {
+					t.Errorf("the laptop's entry expires at %v, the session at %v: want the entry within %v after the session", us.Expires, laptopExpiry, slack)
 				}
 			case "Phone/2.0":
 				phoneID = us.ID
