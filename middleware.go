@@ -58,8 +58,16 @@ func (c *sessionContext) Value(key any) any {
 // Handler is Load before the handler and Commit at its first byte; a
 // framework whose handlers write through a writer of their own calls
 // those two itself (see the package documentation).
+//
+// A request that already has a session of m, because Handler (or Load)
+// was applied twice, around the whole site and again around a route say,
+// goes on with that session: the outer Handler commits it, once.
 func (m *Manager) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s, ok := FromContext(r.Context()); ok && s.m == m {
+			next.ServeHTTP(w, r)
+			return
+		}
 		st := &requestState{}
 		r = m.load(r, &st.loadState)
 		st.rw = responseWriter{ResponseWriter: w, m: m, s: &st.sess, r: r}
@@ -78,8 +86,13 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 //
 // Pass the returned request on (a framework's context usually holds it):
 // FromRequest and FromContext find the session in it and in every request
-// derived from it.
+// derived from it. If r already has a session of m (Load or Handler
+// applied twice), Load returns r and that session, which the first
+// Commit commits.
 func (m *Manager) Load(r *http.Request) (*http.Request, *Session) {
+	if s, ok := FromContext(r.Context()); ok && s.m == m {
+		return r, s
+	}
 	st := &loadState{}
 	return m.load(r, st), &st.sess
 }

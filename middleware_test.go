@@ -14,6 +14,7 @@ import (
 	"net/http/httptrace"
 	"net/textproto"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -1001,4 +1002,56 @@ func BenchmarkRoundTripAutoSpilled(b *testing.B) {
 		b.Fatalf("the session is not spilled: the cookie decodes to kind %v, %v", d.Kind, err)
 	}
 	loopRoundTrips(b, h, req)
+}
+
+// TestHandlerTwice: Handler applied twice to a request (around the site
+// and around a route) gives the handler the outer Handler's session and
+// one Set-Cookie; Load of a request that has a session of the Manager
+// returns that session; another Manager's Handler still gives its own.
+func TestHandlerTwice(t *testing.T) {
+	for _, engine := range []Engine{EngineCookie, EngineServer} {
+		t.Run(string(engine), func(t *testing.T) {
+			cfg := Config{Engine: engine}
+			if engine == EngineServer {
+				cfg.Store = memory.New()
+			}
+			m, _ := mwManager(t, cfg)
+			var outer, inner *Session
+			h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				outer = FromRequest(r)
+				m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					inner = FromRequest(r)
+					n, _ := Get[int](inner, "n")
+					inner.Set("n", n+1)
+					fmt.Fprint(w, n+1)
+				})).ServeHTTP(w, r)
+			}))
+			cookie := ""
+			for want := 1; want <= 2; want++ {
+				req := httptest.NewRequest("GET", "/", nil)
+				if cookie != "" {
+					req.AddCookie(&http.Cookie{Name: m.jar.Name(), Value: cookie})
+				}
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if outer != inner {
+					t.Fatal("the inner Handler made a session of its own")
+				}
+				set := rec.Result().Header.Values("Set-Cookie")
+				if rec.Code != http.StatusOK || rec.Body.String() != strconv.Itoa(want) || len(set) != 1 {
+					t.Fatalf("request %d: status %d, body %q, Set-Cookie %q; want 200, %d and one cookie", want, rec.Code, rec.Body, set, want)
+				}
+				cookie = rec.Result().Cookies()[0].Value
+			}
+
+			r1, s1 := m.Load(httptest.NewRequest("GET", "/", nil))
+			if r2, s2 := m.Load(r1); r2 != r1 || s2 != s1 {
+				t.Error("Load of a request that has a session of the Manager made another")
+			}
+			other, _ := mwManager(t, Config{CookieName: "other"})
+			if _, s3 := other.Load(r1); s3 == s1 {
+				t.Error("another Manager's Load returned the first Manager's session")
+			}
+		})
+	}
 }
