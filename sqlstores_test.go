@@ -195,8 +195,8 @@ func immutable(t *testing.T, dir string) (set, clear string) {
 // WAL) and their directory immutable while requests
 // are in flight, and writable again. Every request writes (the counter
 // moves), so while the files are immutable every request fails, with the
-// error response, and none is half-written; reads go on meanwhile.
-// Afterwards the same Manager and the same open store work again, with no
+// error response, and none is half-written; reads go on meanwhile (a
+// Load while the files are immutable again, after the run). Afterwards the same Manager and the same open store work again, with no
 // write lost or made up.
 func TestSQLiteReadOnlyOutage(t *testing.T) {
 	dir := t.TempDir()
@@ -225,6 +225,23 @@ func TestSQLiteReadOnlyOutage(t *testing.T) {
 		t.Fatal("no request failed while the files were immutable: the outage was not observed")
 	}
 	t.Logf("%d error responses while the files were immutable", outage)
+	// Reads go on while the files are immutable; writes fail until they
+	// are writable again.
+	ctx := context.Background()
+	kept := strings.Repeat("0", 64)
+	for _, cmd := range []string{set, clear} {
+		if out, err := exec.Command("bash", "-c", cmd).CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", cmd, err, out)
+		}
+		b, err := store.Load(ctx, kept)
+		if err != nil || string(b) != "x" {
+			t.Errorf("after %q: Load = %q, %v; want the session", cmd, b, err)
+		}
+		err = store.Update(ctx, kept, []byte("x"), time.Now().Add(time.Hour))
+		if (cmd == set) != (err != nil) {
+			t.Errorf("after %q: Update = %v", cmd, err)
+		}
+	}
 	// The file is whole.
 	var check string
 	if err := store.DB().QueryRow("PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {

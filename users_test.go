@@ -197,7 +197,11 @@ func TestLogoutEndsCopies(t *testing.T) {
 		if d.cookie != "" {
 			t.Error("the cookie survived Logout")
 		}
-		h.clock.Add(DefaultRevalidateInterval)
+		if ec.engine == EngineCookie {
+			// A cookie session is checked against the registry once per
+			// interval; a stored one is gone at once.
+			h.clock.Add(DefaultRevalidateInterval)
+		}
 		if got := (&device{h: h, ua: "Thief", cookie: copied}).user(); got != "" {
 			t.Fatalf("a copy of the cookie made before Logout is logged in as %q", got)
 		}
@@ -509,6 +513,34 @@ func TestRegistryOperationsPerInterval(t *testing.T) {
 	}
 }
 
+// TestNotBeforeReadOncePerInterval: the global not-before is read once
+// per interval by the Manager, however many logged-in sessions it serves;
+// each session's own check stays one touch per interval.
+func TestNotBeforeReadOncePerInterval(t *testing.T) {
+	reg := &countingIndex{Index: memory.New()}
+	h := newHarness(t, engineCase{name: "cookie", engine: EngineCookie}, func(c *Config) { c.Registry = reg })
+	devices := make([]*device, 5)
+	for i := range devices {
+		devices[i] = &device{h: h, ua: "D"}
+		devices[i].login("u12")
+	}
+	reads, touches := reg.entries.Load(), reg.touches.Load()
+	const intervals = 10
+	for range intervals * 100 {
+		h.clock.Add(DefaultRevalidateInterval / 100)
+		for _, d := range devices {
+			if d.user() != "u12" {
+				t.Fatal("logged out")
+			}
+		}
+	}
+	reads, touches = reg.entries.Load()-reads, reg.touches.Load()-touches
+	t.Logf("%d sessions over %d intervals: %d reads of the global not-before, %d touches", len(devices), intervals, reads, touches)
+	if reads > intervals+1 || touches > int64(len(devices))*(intervals+1) || reads == 0 || touches == 0 {
+		t.Errorf("%d reads of the global not-before and %d touches; want at most %d and %d", reads, touches, intervals+1, len(devices)*(intervals+1))
+	}
+}
+
 // TestRevocationBetweenChecks: a cookie session revoked between two of
 // its checks stays usable until its next check is due, and a request that
 // begins before that moment and saves after it succeeds (its load did not
@@ -708,6 +740,17 @@ func TestServerEngineUserRoundTrips(t *testing.T) {
 		if u != a || a > 2 {
 			t.Errorf("an ordinary %s of a logged-in session costs %d operations, an anonymous one %d", c.name, u, a)
 		}
+	}
+	// Once per interval, the first request of a logged-in session also
+	// touches its index entry and saves the session with the check's time.
+	h.clock.Add(DefaultRevalidateInterval)
+	count(anon, read) // the global not-before, read again
+	a := count(anon, read)
+	if u := count(user, read); u != a+2 {
+		t.Errorf("the first read of a logged-in session in an interval costs %d operations, an anonymous one %d: want two more", u, a)
+	}
+	if u := count(user, read); u != a {
+		t.Errorf("the next read of a logged-in session in the interval costs %d operations, an anonymous one %d", u, a)
 	}
 	// With MaxUserSessions, Login also reads the user's entries: one more.
 	hl := newHarness(t, engineCase{name: "server", engine: EngineServer}, func(c *Config) {

@@ -33,7 +33,7 @@ import (
 //	                       there, then executes the prepared statement
 //
 // The pool is pgxpool's from the DSN with pgx's defaults (as postgres.Open
-// makes it): at most max(4, GOMAXPROCS) connections, so 4 here. pgxstore's
+// makes it): at most max(4, runtime.NumCPU()) connections, so 4 here. pgxstore's
 // table name is fixed ("sessions"); it is created as its README says and
 // dropped afterwards; server/postgres gets a table of its own, from
 // Migrate. Both tables start with benchRows rows. Blobs, keys, clients and

@@ -15,7 +15,7 @@
 // put the table in a schema of its own, and pgxpool's pool_max_conns,
 // pool_max_conn_lifetime, pool_max_conn_idle_time and
 // pool_health_check_period, whose defaults are pgxpool's (at most
-// max(4, GOMAXPROCS) connections, each reused for an hour at most). When
+// max(4, runtime.NumCPU()) connections, each reused for an hour at most). When
 // it has no connect_timeout, Open sets DefaultConnectTimeout. Open checks
 // that the server answers within OpenTimeout; an error wraps
 // server.ErrUnavailable and names the host and port and the user, never

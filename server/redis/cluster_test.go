@@ -254,7 +254,8 @@ func nodePID(t *testing.T, rundir, port string) int {
 
 // TestClusterWaitOneRoundTrip checks what WaitReplicas costs on the wire:
 // the write and its WAIT go in one round trip to the key's master, as the
-// write alone does without it.
+// write alone does without it, for the sessions and for the user index's
+// Bind, Touch and Unbind.
 func TestClusterWaitOneRoundTrip(t *testing.T) {
 	for _, n := range []int{0, 1} {
 		opts := clusterOptions(t)
@@ -287,6 +288,18 @@ func TestClusterWaitOneRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		exp := time.Now().Add(time.Hour)
+		// The index's scripts are loaded on the user's node first (a
+		// script's first run there is a round trip more).
+		user, id, warm := keyOf(2), "000000000000000000000001", "000000000000000000000002"
+		if err := s.Bind(ctx, user, warm, []byte("e"), exp); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Touch(ctx, user, warm, []byte("e"), exp); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Unbind(ctx, user, warm); err != nil {
+			t.Fatal(err)
+		}
 		for _, st := range []struct {
 			name string
 			op   func() error
@@ -295,6 +308,9 @@ func TestClusterWaitOneRoundTrip(t *testing.T) {
 			{"Update", func() error { return s.Update(ctx, k, []byte("v2"), exp) }},
 			{"Load", func() error { _, err := s.Load(ctx, k); return err }},
 			{"Delete", func() error { return s.Delete(ctx, k) }},
+			{"Bind", func() error { return s.Bind(ctx, user, id, []byte("e1"), exp) }},
+			{"Touch", func() error { return s.Touch(ctx, user, id, []byte("e2"), exp) }},
+			{"Unbind", func() error { return s.Unbind(ctx, user, id) }},
 		} {
 			w0 := writes.Load()
 			if err := st.op(); err != nil {

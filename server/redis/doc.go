@@ -106,8 +106,10 @@
 //
 // When a master fails, the commands for its slots fail until a replica
 // has taken over: cluster-node-timeout, then the replicas' election. The
-// store then has the cluster client load the slots again after any failed
-// command (goredis.ClusterClient.ReloadState, which runs in the
+// store then has the cluster client load the slots again after a command
+// that failed for want of its node: a network error, or a MOVED,
+// CLUSTERDOWN, TRYAGAIN, READONLY, LOADING or MASTERDOWN reply
+// (goredis.ClusterClient.ReloadState, which runs in the
 // background and coalesces), since go-redis by itself learns of a
 // promotion only from a MOVED reply, which a dead master never sends, or
 // after ClusterStateReloadInterval, a minute by default: without the
@@ -224,13 +226,16 @@
 // front of a database that keeps serving while Redis is down, see package
 // server/cached.
 //
-// How long a request waits before that error is the client's business:
-// with go-redis's defaults a failed command is sent again up to three times
-// and each connection attempt is made up to five times, 100 ms apart, so a
-// Redis that is back within a second or so is waited for rather than
-// reported. Set MaxRetries (max_retries in the URL) and DialerRetries to
-// fail sooner. A restarted Redis has only what it persisted (RDB or AOF);
-// sessions it lost are new sessions to their users.
+// How long a request waits before that error is the client's business.
+// Open and OpenCluster make one connection attempt (DefaultDialAttempts)
+// and Open one retry (DefaultMaxRetries) unless the URL says otherwise,
+// so that a request against a Redis that refuses connections fails in
+// milliseconds. A client of your own given to New keeps its settings:
+// with go-redis's defaults a failed command is sent again up to three
+// times and each connection attempt is made up to five times, 100 ms
+// apart, about 1.7 s per request before the error (TestOutageFailsFast
+// measures both). A restarted Redis has only what it persisted (RDB or
+// AOF); sessions it lost are new sessions to their users.
 //
 // Errors wrap those of go-redis and of the context (errors.Is(err,
 // context.Canceled)) and start with "session store redis: " and the

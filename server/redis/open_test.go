@@ -58,10 +58,12 @@ func TestOpenChecksTheServer(t *testing.T) {
 }
 
 // TestOutageFailsFast measures what one operation costs against a Redis
-// that refuses connections, with Open's defaults and with go-redis' own;
-// it logs both (timings are not asserted) and checks the error.
+// that refuses connections, with Open's defaults and with go-redis' own:
+// it logs both times (timings are not asserted), checks the error, and
+// counts the connection attempts, which are what the time goes to.
 func TestOutageFailsFast(t *testing.T) {
 	addr := closedPort(t)
+	attempts := map[string]int32{}
 	for _, tc := range []struct {
 		name string
 		opts *goredis.Options
@@ -69,18 +71,30 @@ func TestOutageFailsFast(t *testing.T) {
 		{"Open's defaults", &goredis.Options{Addr: addr, DialTimeout: DefaultDialTimeout, ReadTimeout: DefaultReadTimeout, MaxRetries: DefaultMaxRetries, DialerRetries: DefaultDialAttempts}},
 		{"go-redis defaults", &goredis.Options{Addr: addr}},
 	} {
+		var dials atomic.Int32
+		var d net.Dialer
+		tc.opts.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dials.Add(1)
+			return d.DialContext(ctx, network, addr)
+		}
 		s, err := New(goredis.NewClient(tc.opts), Config{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		start := time.Now()
 		_, err = s.Load(context.Background(), strings.Repeat("a", 64))
-		t.Logf("%s: a Load against a closed port failed in %v", tc.name, time.Since(start).Round(time.Millisecond))
+		t.Logf("%s: a Load against a closed port failed in %v after %d connection attempts", tc.name, time.Since(start).Round(time.Millisecond), dials.Load())
 		var ne *net.OpError
 		if err == nil || !errors.As(err, &ne) {
 			t.Errorf("%s: err = %v, want a network error", tc.name, err)
 		}
+		attempts[tc.name] = dials.Load()
 		s.Client().Close()
+	}
+	// What makes the difference: each attempt against a closed port fails
+	// at once, and go-redis pauses 100 ms between its dial attempts.
+	if open, def := attempts["Open's defaults"], attempts["go-redis defaults"]; open < 1 || open > (1+DefaultMaxRetries)*DefaultDialAttempts || def <= open {
+		t.Errorf("connection attempts of a failed Load: %d with Open's defaults (want at most %d), %d with go-redis'", open, (1+DefaultMaxRetries)*DefaultDialAttempts, def)
 	}
 }
 
