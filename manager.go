@@ -741,7 +741,7 @@ func (m *Manager) saveOwn(s *Session) (hdr, value string, err error) {
 		stays = true
 	}
 	if m.cfg.Engine != EngineServer && !stays {
-		hdr, value, err := m.cookieHeader(data, prepared, maxAge, now)
+		hdr, value, err := m.cookieHeader(data, prepared, maxAge)
 		switch {
 		case err == nil:
 			if ixOp != indexNone {
@@ -798,7 +798,7 @@ func (m *Manager) saveOwn(s *Session) (hdr, value string, err error) {
 // cookie's value, sealed from prepared when the caller has prepared it. A
 // prepared value that cannot fit in the cookie is refused without being
 // sealed.
-func (m *Manager) cookieHeader(data codec.Payload, prepared *codec.Prepared, maxAge time.Duration, now time.Time) (hdr, value string, err error) {
+func (m *Manager) cookieHeader(data codec.Payload, prepared *codec.Prepared, maxAge time.Duration) (hdr, value string, err error) {
 	switch {
 	case m.django != nil && m.django.share:
 		value, err = m.django.signer.Dumps(data.Values)
