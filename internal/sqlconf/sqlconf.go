@@ -1,9 +1,11 @@
 // Package sqlconf holds what the SQL stores (server/mysql, server/postgres
 // and server/sqlite) share in their configuration: the table, the batch of
-// DeleteExpired and the blob limit, with their defaults and checks.
+// DeleteExpired and the blob limit, with their defaults and checks; and
+// the loop that deletes expired rows batch by batch.
 package sqlconf
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/sessionkit/session/codec"
@@ -54,4 +56,25 @@ func (r Rules) Apply(s Settings) (Settings, error) {
 		return s, fmt.Errorf("%w: MaxLength %d: want 1 to %d (MaxBlobLen), or 0 for the default", r.Misconfigured, s.MaxLength, r.MaxBlobLen)
 	}
 	return s, nil
+}
+
+// DeleteBatches calls del, which deletes at most batch rows and returns
+// how many it deleted, until a call deletes fewer than batch, and returns
+// the total. It checks ctx before each call; on an error (ctx's or del's)
+// it returns the rows deleted so far with that error, unwrapped.
+func DeleteBatches(ctx context.Context, batch int, del func(context.Context) (int64, error)) (int64, error) {
+	var total int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		n, err := del(ctx)
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if n < int64(batch) {
+			return total, nil
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/session/django"
+	"github.com/sessionkit/session/internal/sqlconf"
 	"github.com/sessionkit/session/server"
 )
 
@@ -246,24 +247,13 @@ func (s *DjangoStore) Delete(ctx context.Context, key string) error {
 // clearsessions. It checks ctx between batches.
 func (s *DjangoStore) DeleteExpired(ctx context.Context) (int64, error) {
 	cutoff := now()
-	var total int64
-	for {
-		if err := ctx.Err(); err != nil {
-			return total, fmt.Errorf("session store mysql: django: delete expired: %w", err)
-		}
-		res, err := execRetry(ctx, s.db, s.qDeleteExpired, cutoff)
-		if err != nil {
-			return total, fmt.Errorf("session store mysql: django: delete expired: %w", err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return total, fmt.Errorf("session store mysql: django: delete expired: %w", err)
-		}
-		total += n
-		if n < int64(s.batch) {
-			return total, nil
-		}
+	total, err := sqlconf.DeleteBatches(ctx, s.batch, func(ctx context.Context) (int64, error) {
+		return rowsAffected(execRetry(ctx, s.db, s.qDeleteExpired, cutoff))
+	})
+	if err != nil {
+		return total, fmt.Errorf("session store mysql: django: delete expired: %w", err)
 	}
+	return total, nil
 }
 
 var _ django.Store = (*DjangoStore)(nil)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sessionkit/session/internal/sqlconf"
 	"github.com/sessionkit/session/server"
 )
 
@@ -151,23 +152,15 @@ func ctxErr(ctx context.Context) error {
 // batch, before cutoff.
 func (s *Store) deleteExpiredEntries(ctx context.Context, cutoff time.Time) error {
 	q := fmt.Sprintf(s.users.deleteExpired, s.batch)
-	for {
-		res, err := s.exec(ctx, q, cutoff)
-		if err != nil {
-			if isErrno(err, errNoSuchTable) {
-				return nil // a store migrated before the index existed
-			}
-			return fmt.Errorf("session store mysql: delete expired entries: %w", err)
+	_, err := sqlconf.DeleteBatches(ctx, s.batch, func(ctx context.Context) (int64, error) {
+		n, err := rowsAffected(s.exec(ctx, q, cutoff))
+		if isErrno(err, errNoSuchTable) {
+			return 0, nil // a store migrated before the index existed
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return fmt.Errorf("session store mysql: delete expired entries: %w", err)
-		}
-		if n < int64(s.batch) {
-			return nil
-		}
-		if err := ctxErr(ctx); err != nil {
-			return err
-		}
+		return n, err
+	})
+	if err != nil {
+		return fmt.Errorf("session store mysql: delete expired entries: %w", err)
 	}
+	return nil
 }

@@ -61,3 +61,12 @@ func matched(res sql.Result, err error, what string) error {
 	}
 	return nil
 }
+
+// rowsAffected returns the number of rows the statement that gave res
+// changed, or err.
+func rowsAffected(res sql.Result, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}

@@ -513,22 +513,11 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // removed so far with the error.
 func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 	cutoff := now()
-	var total int64
-	for {
-		if err := ctx.Err(); err != nil {
-			return total, fmt.Errorf("session store mysql: delete expired: %w", err)
-		}
-		res, err := s.exec(ctx, s.qDeleteExpired, cutoff)
-		if err != nil {
-			return total, fmt.Errorf("session store mysql: delete expired: %w", err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return total, fmt.Errorf("session store mysql: delete expired: %w", err)
-		}
-		total += n
-		if n < int64(s.batch) {
-			return total, s.deleteExpiredEntries(ctx, cutoff)
-		}
+	total, err := sqlconf.DeleteBatches(ctx, s.batch, func(ctx context.Context) (int64, error) {
+		return rowsAffected(s.exec(ctx, s.qDeleteExpired, cutoff))
+	})
+	if err != nil {
+		return total, fmt.Errorf("session store mysql: delete expired: %w", err)
 	}
+	return total, s.deleteExpiredEntries(ctx, cutoff)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/sessionkit/session/internal/sqlconf"
 	"github.com/sessionkit/session/server"
 )
 
@@ -199,20 +200,16 @@ func (s *Store) Unbind(ctx context.Context, user string, ids ...string) error {
 // before cutoff, batch by batch. A missing table (42P01: the store was
 // migrated before the index existed) has none.
 func (s *Store) deleteExpiredEntries(ctx context.Context, cutoff []byte) error {
-	for {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("session store postgres: delete expired entries: %w", err)
-		}
+	_, err := sqlconf.DeleteBatches(ctx, s.batch, func(ctx context.Context) (int64, error) {
 		tag, err := s.exec(ctx, s.users.deleteExpired, [][]byte{cutoff}, nil)
-		if err != nil {
-			var pe *pgconn.PgError
-			if errors.As(err, &pe) && pe.Code == "42P01" { // undefined_table
-				return nil
-			}
-			return fmt.Errorf("session store postgres: delete expired entries: %w", err)
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "42P01" { // undefined_table
+			return 0, nil
 		}
-		if tag.RowsAffected() < int64(s.batch) {
-			return nil
-		}
+		return tag.RowsAffected(), err
+	})
+	if err != nil {
+		return fmt.Errorf("session store postgres: delete expired entries: %w", err)
 	}
+	return nil
 }

@@ -638,19 +638,12 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // error it returns the sessions removed so far with the error.
 func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 	cutoff := now()
-	var total int64
-	for {
-		if err := ctx.Err(); err != nil {
-			return total, fmt.Errorf("session store postgres: delete expired: %w", err)
-		}
+	total, err := sqlconf.DeleteBatches(ctx, s.batch, func(ctx context.Context) (int64, error) {
 		tag, err := s.exec(ctx, s.qDeleteExpired, [][]byte{cutoff}, nil)
-		if err != nil {
-			return total, fmt.Errorf("session store postgres: delete expired: %w", err)
-		}
-		n := tag.RowsAffected()
-		total += n
-		if n < int64(s.batch) {
-			return total, s.deleteExpiredEntries(ctx, cutoff)
-		}
+		return tag.RowsAffected(), err
+	})
+	if err != nil {
+		return total, fmt.Errorf("session store postgres: delete expired: %w", err)
 	}
+	return total, s.deleteExpiredEntries(ctx, cutoff)
 }

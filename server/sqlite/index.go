@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sessionkit/session/internal/sqlconf"
 	"github.com/sessionkit/session/server"
 )
 
@@ -169,19 +170,15 @@ func noSuchTable(err error) bool {
 // before cutoff, batch by batch. A missing table (the database was
 // migrated before the index existed) has none.
 func (s *Store) deleteExpiredEntries(ctx context.Context, cutoff int64) error {
-	for {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("session store sqlite: delete expired entries: %w", err)
-		}
+	_, err := sqlconf.DeleteBatches(ctx, s.batch, func(ctx context.Context) (int64, error) {
 		n, err := s.write(ctx, stmtDeleteExpiredEntries, cutoff)
 		if noSuchTable(err) {
-			return nil
+			return 0, nil
 		}
-		if err != nil {
-			return fmt.Errorf("session store sqlite: delete expired entries: %w", err)
-		}
-		if n < int64(s.batch) {
-			return nil
-		}
+		return n, err
+	})
+	if err != nil {
+		return fmt.Errorf("session store sqlite: delete expired entries: %w", err)
 	}
+	return nil
 }

@@ -569,20 +569,13 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // the sessions removed so far with the error.
 func (s *Store) DeleteExpired(ctx context.Context) (int64, error) {
 	cutoff := now()
-	var total int64
-	for {
-		if err := ctx.Err(); err != nil {
-			return total, fmt.Errorf("session store sqlite: delete expired: %w", err)
-		}
-		n, err := s.write(ctx, stmtDeleteExpired, cutoff)
-		if err != nil {
-			return total, fmt.Errorf("session store sqlite: delete expired: %w", err)
-		}
-		total += n
-		if n < int64(s.batch) {
-			return total, s.deleteExpiredEntries(ctx, cutoff)
-		}
+	total, err := sqlconf.DeleteBatches(ctx, s.batch, func(ctx context.Context) (int64, error) {
+		return s.write(ctx, stmtDeleteExpired, cutoff)
+	})
+	if err != nil {
+		return total, fmt.Errorf("session store sqlite: delete expired: %w", err)
 	}
+	return total, s.deleteExpiredEntries(ctx, cutoff)
 }
 
 // Busy reports whether err is SQLite's SQLITE_BUSY ("database is locked")
