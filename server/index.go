@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -24,8 +25,8 @@ import (
 //   - Unbind removes entries; absent ones are not an error.
 //   - DeleteExpired (the Store's) also removes expired entries.
 //
-// User keys and entry IDs are validated with ValidateKey, as store keys
-// are. Blobs are bounded like the Store's. Every method takes a context
+// User keys and entry IDs are validated as store keys are
+// (ValidateEntry). Blobs are bounded like the Store's. Every method takes a context
 // and honours its cancellation.
 type Index interface {
 	// Bind stores blob as user's entry id until expires, replacing the
@@ -50,4 +51,19 @@ type Entry struct {
 	// Expires is when the entry expires, to the precision the store
 	// keeps (at least the millisecond).
 	Expires time.Time
+}
+
+// ValidateEntry checks the user key and the entry IDs of an Index call
+// with ValidateKey, as every Index does before any I/O, and returns the
+// first error.
+func ValidateEntry(user string, ids ...string) error {
+	if err := ValidateKey(user); err != nil {
+		return fmt.Errorf("user key: %w", err)
+	}
+	for _, id := range ids {
+		if err := ValidateKey(id); err != nil {
+			return fmt.Errorf("entry ID: %w", err)
+		}
+	}
+	return nil
 }

@@ -30,21 +30,18 @@ func (s *Store) userStore(user string) *Store {
 	return &u
 }
 
-// checkUser validates an index call's context and user key.
-func checkUser(ctx context.Context, user string) error {
-	if err := check(ctx, user); err != nil {
-		return err
+// checkEntry validates an index call's context, user key and entry IDs.
+func checkEntry(ctx context.Context, user string, ids ...string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("file session store: %w", err)
 	}
-	return nil
+	return server.ValidateEntry(user, ids...)
 }
 
 // Bind stores blob as user's entry id until expires, replacing the entry if
 // there is one.
 func (s *Store) Bind(ctx context.Context, user, id string, blob []byte, expires time.Time) error {
-	if err := checkUser(ctx, user); err != nil {
-		return err
-	}
-	if err := check(ctx, id); err != nil {
+	if err := checkEntry(ctx, user, id); err != nil {
 		return err
 	}
 	if err := s.checkLen("bind", blob); err != nil {
@@ -76,7 +73,7 @@ func (s *Store) Bind(ctx context.Context, user, id string, blob []byte, expires 
 // Touch replaces user's entry id if it exists and has not expired;
 // otherwise it returns server.ErrNotFound.
 func (s *Store) Touch(ctx context.Context, user, id string, blob []byte, expires time.Time) error {
-	if err := checkUser(ctx, user); err != nil {
+	if err := checkEntry(ctx, user, id); err != nil {
 		return err
 	}
 	err := s.userStore(user).Update(ctx, id, blob, expires)
@@ -88,7 +85,7 @@ func (s *Store) Touch(ctx context.Context, user, id string, blob []byte, expires
 
 // Entries returns user's unexpired entries.
 func (s *Store) Entries(ctx context.Context, user string) ([]server.Entry, error) {
-	if err := checkUser(ctx, user); err != nil {
+	if err := checkEntry(ctx, user); err != nil {
 		return nil, err
 	}
 	u := s.userStore(user)
@@ -134,13 +131,8 @@ func (s *Store) Entries(ctx context.Context, user string) ([]server.Entry, error
 
 // Unbind removes user's entries with the given IDs.
 func (s *Store) Unbind(ctx context.Context, user string, ids ...string) error {
-	if err := checkUser(ctx, user); err != nil {
+	if err := checkEntry(ctx, user, ids...); err != nil {
 		return err
-	}
-	for _, id := range ids {
-		if err := server.ValidateKey(id); err != nil {
-			return err
-		}
 	}
 	u := s.userStore(user)
 	for _, id := range ids {

@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/sessionkit/session/server"
@@ -11,15 +12,10 @@ var _ server.Index = (*Store)(nil)
 
 // checkIndex validates an index call's context, user key and entry IDs.
 func checkIndex(ctx context.Context, user string, ids ...string) error {
-	if err := check(ctx, user); err != nil {
-		return err
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memory session store: %w", err)
 	}
-	for _, id := range ids {
-		if err := server.ValidateKey(id); err != nil {
-			return err
-		}
-	}
-	return nil
+	return server.ValidateEntry(user, ids...)
 }
 
 // Bind stores a copy of blob as user's entry id until expires.

@@ -92,13 +92,8 @@ func encodeTextArray(ids []string) []byte {
 
 // checkEntry validates a user key and entry IDs for op.
 func checkEntry(op, user string, ids ...string) error {
-	if err := server.ValidateKey(user); err != nil {
+	if err := server.ValidateEntry(user, ids...); err != nil {
 		return fmt.Errorf("session store postgres: %s: %w", op, err)
-	}
-	for _, id := range ids {
-		if err := server.ValidateKey(id); err != nil {
-			return fmt.Errorf("session store postgres: %s: %w", op, err)
-		}
 	}
 	return nil
 }

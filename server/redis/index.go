@@ -69,13 +69,12 @@ return out`)
 
 // checkEntry validates an index call's context, user key and IDs for op.
 func checkEntry(ctx context.Context, op, user string, ids ...string) error {
-	if err := check(ctx, op, user); err != nil {
-		return err
+	err := server.ValidateEntry(user, ids...)
+	if err == nil {
+		err = ctx.Err()
 	}
-	for _, id := range ids {
-		if err := server.ValidateKey(id); err != nil {
-			return fmt.Errorf("session store redis: %s: %w", op, err)
-		}
+	if err != nil {
+		return fmt.Errorf("session store redis: %s: %w", op, err)
 	}
 	return nil
 }

@@ -43,13 +43,8 @@ func (s *Store) usersQueries(data string) {
 
 // checkEntry validates a user key and entry IDs for op.
 func checkEntry(op, user string, ids ...string) error {
-	if err := server.ValidateKey(user); err != nil {
+	if err := server.ValidateEntry(user, ids...); err != nil {
 		return fmt.Errorf("session store sqlite: %s: %w", op, err)
-	}
-	for _, id := range ids {
-		if err := server.ValidateKey(id); err != nil {
-			return fmt.Errorf("session store sqlite: %s: %w", op, err)
-		}
 	}
 	return nil
 }

@@ -254,7 +254,7 @@ type trackingIndex struct {
 }
 
 func (t *trackingIndex) Bind(ctx context.Context, user, id string, blob []byte, expires time.Time) error {
-	if server.ValidateKey(user) == nil && server.ValidateKey(id) == nil {
+	if server.ValidateEntry(user, id) == nil {
 		t.mu.Lock()
 		t.ids[user] = append(t.ids[user], id)
 		t.mu.Unlock()
