@@ -90,23 +90,7 @@ func appendJSON(b []byte, v any, depth int) ([]byte, bool) {
 		b = v.AppendFormat(b, time.RFC3339Nano)
 		return append(b, '"'), true
 	case []map[string]any:
-		if v == nil {
-			return append(b, "null"...), true
-		}
-		if depth >= value.MaxDepth {
-			return b, false
-		}
-		b = append(b, '[')
-		for i, e := range v {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			var ok bool
-			if b, ok = appendJSON(b, e, depth+1); !ok {
-				return b, false
-			}
-		}
-		return append(b, ']'), true
+		return appendJSONList(b, v, depth)
 	case []string:
 		if v == nil {
 			return append(b, "null"...), true
@@ -123,23 +107,7 @@ func appendJSON(b []byte, v any, depth int) ([]byte, bool) {
 		}
 		return append(b, ']'), true
 	case []any:
-		if v == nil {
-			return append(b, "null"...), true
-		}
-		if depth >= value.MaxDepth {
-			return b, false
-		}
-		b = append(b, '[')
-		for i, e := range v {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			var ok bool
-			if b, ok = appendJSON(b, e, depth+1); !ok {
-				return b, false
-			}
-		}
-		return append(b, ']'), true
+		return appendJSONList(b, v, depth)
 	case map[string]any:
 		if v == nil {
 			return append(b, "null"...), true
@@ -331,4 +299,26 @@ func normalizeJSON(v any) any {
 		}
 	}
 	return v
+}
+
+// appendJSONList appends the array v, nil as null, each element one level
+// deeper.
+func appendJSONList[E any](b []byte, v []E, depth int) ([]byte, bool) {
+	if v == nil {
+		return append(b, "null"...), true
+	}
+	if depth >= value.MaxDepth {
+		return b, false
+	}
+	b = append(b, '[')
+	for i, e := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = appendJSON(b, e, depth+1); !ok {
+			return b, false
+		}
+	}
+	return append(b, ']'), true
 }

@@ -74,20 +74,7 @@ func appendMsgpack(b []byte, v any, depth int) ([]byte, bool) {
 	case float64:
 		return msgp.AppendFloat64(b, v), true
 	case []any:
-		if v == nil {
-			return msgp.AppendNil(b), true
-		}
-		if depth >= value.MaxDepth {
-			return b, false
-		}
-		b = msgp.AppendArrayHeader(b, uint32(len(v)))
-		for _, e := range v {
-			var ok bool
-			if b, ok = appendMsgpack(b, e, depth+1); !ok {
-				return b, false
-			}
-		}
-		return b, true
+		return appendMsgpackList(b, v, depth)
 	case map[string]any:
 		if v == nil {
 			return msgp.AppendNil(b), true
@@ -106,20 +93,7 @@ func appendMsgpack(b []byte, v any, depth int) ([]byte, bool) {
 		}
 		return b, true
 	case []map[string]any:
-		if v == nil {
-			return msgp.AppendNil(b), true
-		}
-		if depth >= value.MaxDepth {
-			return b, false
-		}
-		b = msgp.AppendArrayHeader(b, uint32(len(v)))
-		for _, e := range v {
-			var ok bool
-			if b, ok = appendMsgpack(b, e, depth+1); !ok {
-				return b, false
-			}
-		}
-		return b, true
+		return appendMsgpackList(b, v, depth)
 	case []string:
 		if v == nil {
 			return msgp.AppendNil(b), true
@@ -322,4 +296,23 @@ func (d *msgpackDecoder) read(b []byte, depth int) (any, []byte, error) {
 	default:
 		return nil, b, fmt.Errorf("unsupported MessagePack type %v", t)
 	}
+}
+
+// appendMsgpackList appends the array v, nil as nil, each element one
+// level deeper.
+func appendMsgpackList[E any](b []byte, v []E, depth int) ([]byte, bool) {
+	if v == nil {
+		return msgp.AppendNil(b), true
+	}
+	if depth >= value.MaxDepth {
+		return b, false
+	}
+	b = msgp.AppendArrayHeader(b, uint32(len(v)))
+	for _, e := range v {
+		var ok bool
+		if b, ok = appendMsgpack(b, e, depth+1); !ok {
+			return b, false
+		}
+	}
+	return b, true
 }
