@@ -181,22 +181,37 @@ func TestMySQLTableErrorWrapsStoreError(t *testing.T) {
 	}
 }
 
-// TestMySQLUnreachable checks that a server that does not answer is an
-// error naming SESSION_MYSQL_DSN, not a configuration error, and that it
-// comes back within the context's deadline: opening the store pings it.
-func TestMySQLUnreachable(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	// Port 1 on the loopback interface: the connection is refused.
-	_, _, err := openStore(ctx, env(map[string]string{varStore: "mysql", varMySQLDSN: "u:hunter2@tcp(127.0.0.1:1)/db"}))
-	if err == nil {
-		t.Fatal("Open succeeded against a closed port")
-	}
-	if errors.Is(err, session.ErrConfig) {
-		t.Errorf("error %v matches ErrConfig; the configuration is valid, the server is not there", err)
-	}
-	if !strings.Contains(err.Error(), "SESSION_MYSQL_DSN") || strings.Contains(err.Error(), "hunter2") {
-		t.Errorf("error %q should name SESSION_MYSQL_DSN and not reveal the password", err)
+// TestUnreachable checks that a server store whose server does not
+// answer (a closed port on the loopback interface) is an error wrapping
+// server.ErrUnavailable and naming the variable that names the server,
+// not a configuration error, that it comes back within the context's
+// deadline (opening the store pings it), and that it does not repeat the
+// password.
+func TestUnreachable(t *testing.T) {
+	for _, c := range []struct {
+		vars map[string]string
+		name string // the variable the error names, and what else it must say
+		also string
+	}{
+		{map[string]string{varStore: "mysql", varMySQLDSN: "u:hunter2@tcp(127.0.0.1:1)/db"}, "SESSION_MYSQL_DSN", ""},
+		{map[string]string{varStore: "postgres", varPostgresDSN: "postgres://u:hunter2@127.0.0.1:1/db"}, "SESSION_POSTGRES_DSN", "127.0.0.1:1"},
+		{map[string]string{varStore: "redis", varRedisURL: "redis://:hunter2@127.0.0.1:1/0?max_retries=-1"}, "SESSION_REDIS_URL", ""},
+		{map[string]string{varStore: "redis", varRedisClusterURL: "redis://:hunter2@127.0.0.1:1?addr=127.0.0.1:2"}, "SESSION_REDIS_CLUSTER_URL", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_, _, err := openStore(ctx, env(c.vars))
+			if err == nil {
+				t.Fatal("Open succeeded against a closed port")
+			}
+			if errors.Is(err, session.ErrConfig) || !errors.Is(err, server.ErrUnavailable) {
+				t.Errorf("error %v: want server.ErrUnavailable, not ErrConfig: the configuration is valid, the server is not there", err)
+			}
+			if msg := err.Error(); !strings.Contains(msg, c.name) || !strings.Contains(msg, c.also) || strings.Contains(msg, "hunter2") {
+				t.Errorf("error %q should name %s and %q, and not reveal the password", msg, c.name, c.also)
+			}
+		})
 	}
 }
 
@@ -256,22 +271,6 @@ func TestMySQL(t *testing.T) {
 	roundTrip(t, s2)
 	if err := close2(); err != nil {
 		t.Errorf("close: %v", err)
-	}
-}
-
-// TestPostgresUnreachable checks that a PostgreSQL server that does not
-// answer is an error naming SESSION_POSTGRES_DSN, not a configuration
-// error, without the DSN's password.
-func TestPostgresUnreachable(t *testing.T) {
-	_, _, err := openStore(context.Background(), env(map[string]string{varStore: "postgres", varPostgresDSN: "postgres://u:hunter2@127.0.0.1:1/db"}))
-	if err == nil {
-		t.Fatal("Open succeeded against a closed port")
-	}
-	if errors.Is(err, session.ErrConfig) || !errors.Is(err, server.ErrUnavailable) {
-		t.Errorf("error %v: want server.ErrUnavailable, not ErrConfig", err)
-	}
-	if !strings.Contains(err.Error(), "SESSION_POSTGRES_DSN") || !strings.Contains(err.Error(), "127.0.0.1:1") || strings.Contains(err.Error(), "hunter2") {
-		t.Errorf("error %q should name SESSION_POSTGRES_DSN and the address, and not reveal the password", err)
 	}
 }
 
@@ -407,24 +406,6 @@ func TestRedis(t *testing.T) {
 	}
 }
 
-// TestRedisUnreachable checks that a Redis that does not answer is an
-// error naming SESSION_REDIS_URL, not a configuration error, and that the
-// error does not repeat the URL's password.
-func TestRedisUnreachable(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	_, _, err := openStore(ctx, env(map[string]string{varStore: "redis", varRedisURL: "redis://:hunter2@127.0.0.1:1/0?max_retries=-1"}))
-	if err == nil {
-		t.Fatal("Open succeeded against a closed port")
-	}
-	if errors.Is(err, session.ErrConfig) {
-		t.Errorf("error %v matches ErrConfig; the configuration is valid, the server is not there", err)
-	}
-	if !strings.Contains(err.Error(), "SESSION_REDIS_URL") || strings.Contains(err.Error(), "hunter2") {
-		t.Errorf("error %q should name SESSION_REDIS_URL and not reveal the password", err)
-	}
-}
-
 // TestRedisCluster opens the redis store on a Redis Cluster, named by
 // SESSION_REDIS_CLUSTER_URL, with the WAIT settings of the variables.
 func TestRedisCluster(t *testing.T) {
@@ -468,22 +449,6 @@ func TestRedisCluster(t *testing.T) {
 	}
 	defer close3()
 	roundTrip(t, s3)
-}
-
-// TestRedisClusterUnreachable is TestRedisUnreachable for a cluster.
-func TestRedisClusterUnreachable(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	_, _, err := openStore(ctx, env(map[string]string{varStore: "redis", varRedisClusterURL: "redis://:hunter2@127.0.0.1:1?addr=127.0.0.1:2"}))
-	if err == nil {
-		t.Fatal("Open succeeded against closed ports")
-	}
-	if errors.Is(err, session.ErrConfig) {
-		t.Errorf("error %v matches ErrConfig; the configuration is valid, the servers are not there", err)
-	}
-	if !strings.Contains(err.Error(), "SESSION_REDIS_CLUSTER_URL") || strings.Contains(err.Error(), "hunter2") {
-		t.Errorf("error %q should name SESSION_REDIS_CLUSTER_URL and not reveal the password", err)
-	}
 }
 
 func TestCachedMemoryFile(t *testing.T) {
