@@ -485,42 +485,29 @@ func TestClearExpired(t *testing.T) {
 		r.want(t, exitOK, "out:nothing to clear: Redis drops each session by itself at its expiry\n")
 		checkOnlyLiveLeft(t, st)
 	})
-	t.Run("mysql store", func(t *testing.T) {
-		st, env := mysqlStore(t, true)
-		seed(t, st)
-		exe(t, env, "", "clear-expired").want(t, exitOK, "out:deleted 1 expired sessions\n")
-		checkOnlyLiveLeft(t, st)
-	})
-	t.Run("mysql without its table", func(t *testing.T) {
-		_, env := mysqlStore(t, false)
-		exe(t, env, "", "clear-expired").want(t, exitFailed, "run sessionkit migrate")
-	})
-	t.Run("postgres store", func(t *testing.T) {
-		st, env := postgresStore(t, true)
-		seed(t, st)
-		exe(t, env, "", "clear-expired").want(t, exitOK, "out:deleted 1 expired sessions\n")
-		checkOnlyLiveLeft(t, st)
-	})
-	t.Run("postgres without its table", func(t *testing.T) {
-		_, env := postgresStore(t, false)
-		exe(t, env, "", "clear-expired").want(t, exitFailed, "run sessionkit migrate")
-	})
+	// The SQL stores, each with its table and without it.
+	for name, open := range map[string]func(*testing.T, bool) (server.Store, map[string]string){
+		"mysql":    func(t *testing.T, m bool) (server.Store, map[string]string) { return mysqlStore(t, m) },
+		"postgres": func(t *testing.T, m bool) (server.Store, map[string]string) { return postgresStore(t, m) },
+		"sqlite":   func(t *testing.T, m bool) (server.Store, map[string]string) { return sqliteStore(t, m) },
+	} {
+		t.Run(name+" store", func(t *testing.T) {
+			st, env := open(t, true)
+			seed(t, st)
+			exe(t, env, "", "clear-expired").want(t, exitOK, "out:deleted 1 expired sessions\n")
+			checkOnlyLiveLeft(t, st)
+		})
+		t.Run(name+" without its table", func(t *testing.T) {
+			_, env := open(t, false)
+			exe(t, env, "", "clear-expired").want(t, exitFailed, "run sessionkit migrate")
+		})
+	}
 	t.Run("unreachable postgres", func(t *testing.T) {
 		r := exe(t, map[string]string{"SESSION_STORE": "postgres", "SESSION_POSTGRES_DSN": "postgres://u:hunter2@127.0.0.1:1/db"}, "", "clear-expired")
 		r.want(t, exitFailed, "SESSION_POSTGRES_DSN", "127.0.0.1:1")
 		if strings.Contains(r.stderr, "hunter2") {
 			t.Errorf("stderr %q reveals the password", r.stderr)
 		}
-	})
-	t.Run("sqlite store, the application running", func(t *testing.T) {
-		st, env := sqliteStore(t, true)
-		seed(t, st)
-		exe(t, env, "", "clear-expired").want(t, exitOK, "out:deleted 1 expired sessions\n")
-		checkOnlyLiveLeft(t, st)
-	})
-	t.Run("sqlite without its table", func(t *testing.T) {
-		_, env := sqliteStore(t, false)
-		exe(t, env, "", "clear-expired").want(t, exitFailed, "run sessionkit migrate")
 	})
 }
 
