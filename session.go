@@ -78,6 +78,9 @@ type Session struct {
 	// rewrite asks the middleware to save even an unmodified session: it
 	// was read in an old format, with an old key, or from another engine.
 	rewrite bool
+	// reauthenticated asks the save to write the session's index entry,
+	// which records the new authentication time (Reauthenticated).
+	reauthenticated bool
 	// delKeys are server keys to delete when the session is saved.
 	delKeys []string
 

@@ -176,6 +176,7 @@ func (s *Session) Reauthenticated() {
 	}
 	s.put(authKey, s.m.cfg.Now().Unix())
 	s.modify(authKey)
+	s.reauthenticated = true
 }
 
 // Login binds the session to user, as Django's auth.login does: the
@@ -347,7 +348,8 @@ const (
 // indexOp says which index operation saving s, to expire at expires,
 // calls for, and records in its values what that operation writes: a
 // session just logged in is bound; a session whose entry would expire
-// before it is touched, to move the entry's expiry.
+// before it, or that was just reauthenticated, is touched, to move the
+// entry's expiry or record the new authentication time.
 func (m *Manager) indexOp(s *Session, now, expires time.Time) int {
 	if m.users == nil {
 		return indexNone
@@ -358,7 +360,7 @@ func (m *Manager) indexOp(s *Session, now, expires time.Time) int {
 	op := indexTouch
 	if _, ok := s.values[untilKey]; !ok {
 		op = indexBind
-	} else if !expires.After(s.unixValue(untilKey)) {
+	} else if !expires.After(s.unixValue(untilKey)) && !s.reauthenticated {
 		return indexNone
 	}
 	s.put(untilKey, m.entryUntil(expires))

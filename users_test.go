@@ -435,6 +435,39 @@ func TestReauthentication(t *testing.T) {
 	}
 }
 
+// TestReauthenticatedInTheIndex: Reauthenticated reaches the index with
+// the response that saves it, not at the session's next check: the list
+// shows the new authentication time, and EndOldestSession, which ends the
+// session authenticated longest ago, spares it.
+func TestReauthenticatedInTheIndex(t *testing.T) {
+	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
+		h := newHarness(t, ec, withIndex, func(c *Config) { c.MaxUserSessions, c.EndOldestSession = 2, true })
+		a, b, c := &device{h: h, ua: "A"}, &device{h: h, ua: "B"}, &device{h: h, ua: "C"}
+		a.login("u13")
+		h.clock.Add(time.Second)
+		b.login("u13")
+		h.clock.Add(10 * time.Second) // within the interval: no check is due
+		var aID string
+		if err := a.do(func(_ context.Context, s *Session) { aID = s.ID(); s.Reauthenticated() }); err != nil {
+			t.Fatal(err)
+		}
+		list, err := h.m.UserSessions(context.Background(), "u13")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, us := range list {
+			if us.ID == aID && us.AuthenticatedAt.Unix() != h.clock.Now().Unix() {
+				t.Errorf("after Reauthenticated the index says A authenticated at %v, want %v", us.AuthenticatedAt, h.clock.Now())
+			}
+		}
+		c.login("u13")
+		h.clock.Add(DefaultRevalidateInterval)
+		if a.user() != "u13" || b.user() != "" || c.user() != "u13" {
+			t.Fatalf("at the limit: A %q, B %q, C %q; want B, the session authenticated longest ago, ended", a.user(), b.user(), c.user())
+		}
+	})
+}
+
 // countingIndex counts the index operations of a real index and fails
 // them on demand.
 type countingIndex struct {
