@@ -239,16 +239,9 @@ func (m *Manager) deleteDjango(ctx context.Context, key string) error {
 // session or one read in another format, and returns the Set-Cookie
 // header that carries the key.
 func (m *Manager) saveDjango(s *Session) (hdr, value string, err error) {
-	now := m.cfg.Now()
-	expires := s.expiryDate(now)
-	maxAge := s.expiryAge(now)
-	if s.expireAtBrowserClose() {
-		maxAge = 0
-	} else if maxAge <= 0 {
-		if err := m.dropStored(s.ctx, s); err != nil {
-			return "", "", err
-		}
-		return m.jar.DeleteHeader(), "", nil
+	now, expires, maxAge, expired := m.saveTimes(s)
+	if expired {
+		return m.dropExpired(s)
 	}
 	ixOp := m.indexOp(s, now, expires)
 	data, err := m.django.db.Dumps(s.values)

@@ -701,22 +701,36 @@ func (m *Manager) save(s *Session) (hdr, value string, err error) {
 	return m.saveOwn(s)
 }
 
+// saveTimes returns the time of a save of s, the session's expiry, and
+// the cookie's Max-Age (0 for a cookie that ends with the browser
+// session); expired says that the session has expired already, so that
+// the save deletes it instead (dropExpired).
+func (m *Manager) saveTimes(s *Session) (now, expires time.Time, maxAge time.Duration, expired bool) {
+	now = m.cfg.Now()
+	expires, maxAge = s.expiryDate(now), s.expiryAge(now)
+	if s.expireAtBrowserClose() {
+		return now, expires, 0, false
+	}
+	return now, expires, maxAge, maxAge <= 0
+}
+
+// dropExpired deletes the stored copy of an expired session s and returns
+// the header that deletes its cookie.
+func (m *Manager) dropExpired(s *Session) (hdr, value string, err error) {
+	if err := m.dropStored(s.ctx, s); err != nil {
+		return "", "", err
+	}
+	return m.jar.DeleteHeader(), "", nil
+}
+
 // saveOwn is save in this package's format, where Config.Engine says.
 func (m *Manager) saveOwn(s *Session) (hdr, value string, err error) {
-	now := m.cfg.Now()
 	if s.created.IsZero() {
-		s.created = now
+		s.created = m.cfg.Now()
 	}
-	expires := s.expiryDate(now)
-	var maxAge = s.expiryAge(now)
-	if s.expireAtBrowserClose() {
-		maxAge = 0
-	} else if maxAge <= 0 {
-		// Already expired: drop the stored copy and the cookie.
-		if err := m.dropStored(s.ctx, s); err != nil {
-			return "", "", err
-		}
-		return m.jar.DeleteHeader(), "", nil
+	now, expires, maxAge, expired := m.saveTimes(s)
+	if expired {
+		return m.dropExpired(s)
 	}
 	ixOp := m.indexOp(s, now, expires)
 	data := codec.Payload{Kind: codec.KindData, Values: s.values, Expires: expires, Created: s.created, ID: s.sessionID()}
