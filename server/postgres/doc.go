@@ -75,8 +75,9 @@
 //
 // # Statements
 //
-// Each operation is one statement in one round trip (DeleteExpired: one
-// per batch, on each of the two tables), its parameters and results in
+// Each operation is one statement in one round trip (concurrent Loads
+// may share one, below; DeleteExpired: one per batch, on each of the two
+// tables), its parameters and results in
 // binary (a blob crosses the network as its bytes, not as hex), their
 // types given by the store: the pool's DefaultQueryExecMode plays no
 // part. By default the statements are prepared, without a round trip of
@@ -129,6 +130,26 @@
 //	Unbind         DELETE FROM t_users WHERE user_key = $1 AND entry_id = ANY($2)
 //	               ($2 a text[] of the IDs)
 //
+// # Concurrent Loads share round trips
+//
+// While every connection of the pool is busy, Loads do not each wait for a
+// connection of their own: one of them waits for the next free connection
+// on behalf of those that come meanwhile, and then sends up to 16 of them
+// in one write (Bind and Execute of each, one Sync: the SELECTs of one
+// implicit transaction, each with its own snapshot under READ COMMITTED),
+// reads the answers and gives each its row. Under load that turns many
+// round trips into one, which costs the server and the application less
+// CPU time per Load than a round trip each (BENCHMARKS.md measures it);
+// a Load that finds a connection free goes alone at once, as above. Only
+// reads are batched: Create, Update, Delete and the index's writes each
+// run on their own connection, in a transaction of their own. A Load that
+// cannot be sent in a batch (its statement not yet prepared on that
+// connection) or whose batch fails (an error in one statement, a broken
+// connection) runs again on its own, with the retries below, so it gets
+// its own answer and its own error. A Load whose context ends while it
+// waits returns at once; its batch goes on for the others, and is broken
+// off only when every Load in it has given up.
+//
 // pgxpool checks a connection that has been idle for more than a second
 // with a ping before it hands it out (pgxpool.Config.ShouldPing), so an
 // operation after a second of quiet costs one more round trip; under load
@@ -159,8 +180,8 @@
 // had no effect, so the store sends it again after a pause of at most a
 // few milliseconds, five times at most. A statement that pgconn reports
 // safe to retry (it found the connection broken before sending anything)
-// is sent once more on another connection. Only then does an operation
-// cost more than one round trip.
+// is sent once more on another connection. Only then, and for a Load
+// whose batch failed, does an operation cost more than one round trip.
 //
 // "now" is the application's clock, not the database's, so this store
 // applies the same rule as every other one (server.Expired): an entry is
@@ -189,5 +210,6 @@
 // (errors.Is(err, context.Canceled)), prefixed with "session store
 // postgres: " and the operation. A context that ends while a statement
 // runs ends it: pgconn interrupts the connection, which the pool then
-// discards. Error messages never contain a session key.
+// discards (for a Load in a batch, once every Load in it has given up, as
+// above). Error messages never contain a session key.
 package postgres

@@ -86,6 +86,7 @@ type Config struct {
 // concurrent use.
 type Store struct {
 	pool      *pgxpool.Pool
+	loads     loadQueue
 	owned     bool
 	table     string
 	batch     int
@@ -381,9 +382,16 @@ func retryable(err error) bool {
 // reached the server (pgconn.SafeToRetry: the connection was found broken
 // before anything was sent) is sent once more on another connection.
 func (s *Store) exec(ctx context.Context, st *statement, params [][]byte, row func([][]byte) error) (pgconn.CommandTag, error) {
+	return s.execWith(ctx, nil, st, params, row)
+}
+
+// execWith is exec whose first attempt runs on conn, if it is not nil;
+// it releases conn.
+func (s *Store) execWith(ctx context.Context, conn *pgxpool.Conn, st *statement, params [][]byte, row func([][]byte) error) (pgconn.CommandTag, error) {
 	resent := false
 	for attempt := 0; ; attempt++ {
-		tag, err := s.execOnce(ctx, st, params, row)
+		tag, err := s.execOnce(ctx, conn, st, params, row)
+		conn = nil
 		switch {
 		case err == nil:
 			return tag, nil
@@ -404,7 +412,8 @@ func (s *Store) exec(ctx context.Context, st *statement, params [][]byte, row fu
 	}
 }
 
-// execOnce runs st once on a connection of the pool. With NoPrepare it is
+// execOnce runs st once on conn, or on a connection of the pool if conn is
+// nil, and releases the connection. With NoPrepare it is
 // the unnamed statement: Parse, Bind, Describe, Execute and Sync in one
 // write. Otherwise, on a connection where st is not prepared yet, Close,
 // Parse (named), Describe, Bind, Execute and Sync go in one write, and
@@ -412,10 +421,12 @@ func (s *Store) exec(ctx context.Context, st *statement, params [][]byte, row fu
 // statement that the server no longer has (26000: someone deallocated it)
 // or whose result type changed (0A000: the table was altered) is prepared
 // again, once.
-func (s *Store) execOnce(ctx context.Context, st *statement, params [][]byte, row func([][]byte) error) (pgconn.CommandTag, error) {
-	c, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return pgconn.CommandTag{}, err
+func (s *Store) execOnce(ctx context.Context, c *pgxpool.Conn, st *statement, params [][]byte, row func([][]byte) error) (pgconn.CommandTag, error) {
+	if c == nil {
+		var err error
+		if c, err = s.pool.Acquire(ctx); err != nil {
+			return pgconn.CommandTag{}, err
+		}
 	}
 	defer c.Release()
 	pc := c.Conn().PgConn()
@@ -526,33 +537,22 @@ func (s *Store) load(ctx context.Context, key string, withExpiry bool) ([]byte, 
 	if withExpiry {
 		q = s.qLoadExpiry
 	}
-	var (
-		blob   []byte
-		expiry time.Time
-		found  bool
-	)
-	_, err := s.exec(ctx, q, [][]byte{[]byte(key), now()}, func(v [][]byte) error {
-		found = true
-		if v[0] == nil {
-			return errDataTooLarge
-		}
-		blob = append(make([]byte, 0, len(v[0])), v[0]...)
-		if withExpiry {
-			var err error
-			expiry, err = decodeTime(v[1])
-			return err
-		}
-		return nil
-	})
+	r, err := s.query(ctx, q, [][]byte{[]byte(key), now()})
 	switch {
-	case errors.Is(err, errDataTooLarge):
-		return nil, time.Time{}, s.tooLarge()
 	case err != nil:
 		return nil, time.Time{}, fmt.Errorf("session store postgres: load: %w", err)
-	case !found:
+	case !r.found:
 		return nil, time.Time{}, server.ErrNotFound
+	case r.v[0] == nil:
+		return nil, time.Time{}, s.tooLarge()
 	}
-	return blob, expiry, nil
+	var expiry time.Time
+	if withExpiry {
+		if expiry, err = decodeTime(r.v[1]); err != nil {
+			return nil, time.Time{}, fmt.Errorf("session store postgres: load: %w", err)
+		}
+	}
+	return r.v[0], expiry, nil
 }
 
 // Load returns the blob stored under key, or server.ErrNotFound if there is

@@ -1,0 +1,293 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/sessionkit/session/server"
+)
+
+// The reads that wait for a connection share round trips (loadQueue).
+// These tests hold the pool's only connection so that reads pile up in a
+// known order, then let go of it.
+
+// queued waits until the store's queue holds n reads waiting behind a
+// collector.
+func queued(t *testing.T, s *Store, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s.loads.mu.Lock()
+		got, collecting := len(s.loads.calls), s.loads.collecting
+		s.loads.mu.Unlock()
+		if got == n && collecting {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d reads queued (collector: %v), want %d", got, collecting, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// hold acquires the pool's only connection and returns its release.
+func hold(t *testing.T, s *Store) func() {
+	t.Helper()
+	c, err := s.Pool().Acquire(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release := func() { once.Do(c.Release) }
+	t.Cleanup(release)
+	return release
+}
+
+// result is what one read returned.
+type result struct {
+	blob   []byte
+	expiry time.Time
+	err    error
+}
+
+// TestQueuedLoadsShareRoundTrips starts 40 reads while the only connection
+// is busy: found, missing, expired and oversized rows, through Load and
+// LoadWithExpiry. Each gets its own answer, and they cross the wire in
+// three round trips (batches of 16, 16 and 8) instead of 40.
+func TestQueuedLoadsShareRoundTrips(t *testing.T) {
+	for _, noPrepare := range []bool{false, true} {
+		t.Run(map[bool]string{false: "prepared", true: "NoPrepare"}[noPrepare], func(t *testing.T) {
+			var w wire
+			s := countingStore(t, &w, Config{NoPrepare: noPrepare})
+			ctx := testCtx(t)
+			exp := time.Now().Add(time.Hour).UTC().Truncate(time.Microsecond)
+			const n = 40
+			want := make([]result, n)
+			for i := range n {
+				k := key("batch", i)
+				switch i % 5 {
+				case 0, 1, 2: // found
+					blob := fmt.Appendf(nil, "blob %d", i)
+					if err := s.Create(ctx, k, blob, exp.Add(time.Duration(i)*time.Second)); err != nil {
+						t.Fatal(err)
+					}
+					want[i] = result{blob: blob, expiry: exp.Add(time.Duration(i) * time.Second)}
+				case 3: // missing or expired
+					if i%2 == 0 {
+						if err := plant(t, s, k, []byte("old"), time.Now().Add(-time.Minute)); err != nil {
+							t.Fatal(err)
+						}
+					}
+					want[i] = result{err: server.ErrNotFound}
+				case 4: // over MaxLength
+					if err := plant(t, s, k, make([]byte, s.MaxLength()+1), exp); err != nil {
+						t.Fatal(err)
+					}
+					want[i] = result{err: server.ErrTooLarge}
+				}
+			}
+			// Both statements prepared on the connection.
+			if _, err := s.Load(ctx, key("batch", 0)); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := s.LoadWithExpiry(ctx, key("batch", 0)); err != nil {
+				t.Fatal(err)
+			}
+
+			release := hold(t, s)
+			got := make([]result, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					r := &got[i]
+					if i%2 == 0 {
+						r.blob, r.expiry, r.err = s.LoadWithExpiry(ctx, key("batch", i))
+					} else {
+						r.blob, r.err = s.Load(ctx, key("batch", i))
+					}
+				})
+				queued(t, s, i) // in order: read 0 collects, the others wait
+			}
+			before := w.snapshot("E")
+			release()
+			wg.Wait()
+			after := w.snapshot("E")
+
+			for i := range n {
+				g, w := got[i], want[i]
+				switch {
+				case w.err != nil:
+					if !errors.Is(g.err, w.err) {
+						t.Errorf("read %d: err = %v, want %v", i, g.err, w.err)
+					}
+				case g.err != nil || !bytes.Equal(g.blob, w.blob):
+					t.Errorf("read %d = %q, %v; want %q", i, g.blob, g.err, w.blob)
+				case i%2 == 0 && !g.expiry.Equal(w.expiry):
+					t.Errorf("read %d: expiry %v, want %v", i, g.expiry, w.expiry)
+				}
+			}
+			if rt, ex := after[0]-before[0], after[3]-before[3]; rt != 3 || ex != n {
+				t.Errorf("%d reads: %d round trips, %d executes; want 3 and %d", n, rt, ex, n)
+			}
+		})
+	}
+}
+
+// TestQueuedLoadGivesUp ends the contexts of the collector, while it waits
+// for the connection, and of a read waiting behind it: both return at
+// once with their context's error, and the reads that still wait are
+// served when the connection comes free.
+func TestQueuedLoadGivesUp(t *testing.T) {
+	s := countingStore(t, new(wire), Config{})
+	ctx := testCtx(t)
+	exp := time.Now().Add(time.Hour)
+	for i := range 4 {
+		if err := s.Create(ctx, key("gives", i), []byte{byte(i)}, exp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	release := hold(t, s)
+	ctxs := make([]context.Context, 4)
+	cancels := make([]context.CancelFunc, 4)
+	done := make([]chan result, 4)
+	for i := range 4 {
+		ctxs[i], cancels[i] = context.WithCancel(ctx)
+		defer cancels[i]()
+		done[i] = make(chan result, 1)
+		go func() {
+			blob, err := s.Load(ctxs[i], key("gives", i))
+			done[i] <- result{blob: blob, err: err}
+		}()
+		queued(t, s, i)
+	}
+	// 0 collects; 1, 2 and 3 wait. 0 and 3 give up while the connection
+	// is still held.
+	for _, i := range []int{0, 3} {
+		cancels[i]()
+		if r := <-done[i]; !errors.Is(r.err, context.Canceled) {
+			t.Errorf("read %d given up: %q, %v; want context.Canceled", i, r.blob, r.err)
+		}
+	}
+	queued(t, s, 1) // 1 collects now, 2 waits
+	release()
+	for _, i := range []int{1, 2} {
+		if r := <-done[i]; r.err != nil || !bytes.Equal(r.blob, []byte{byte(i)}) {
+			t.Errorf("read %d = %q, %v; want %q", i, r.blob, r.err, []byte{byte(i)})
+		}
+	}
+}
+
+// TestBatchUnderLock sends a batch of two reads that a table lock holds
+// up: one that gives up returns at once while the other waits and then
+// gets its row; when both give up, the reads are broken off, and the
+// store goes on working once the lock is gone.
+func TestBatchUnderLock(t *testing.T) {
+	s := countingStore(t, new(wire), Config{})
+	ctx := testCtx(t)
+	exp := time.Now().Add(time.Hour)
+	for i := range 2 {
+		if err := s.Create(ctx, key("locked", i), []byte{byte(i)}, exp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Load(ctx, key("locked", 0)); err != nil { // prepared
+		t.Fatal(err)
+	}
+	other := newPool(t, func(pc *pgxpool.Config) { pc.MaxConns = 2 })
+	waiting := func() int {
+		var n int
+		if err := other.QueryRow(ctx, "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = $1::regclass", `"`+s.Table()+`"`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	for _, giveUp := range [][]int{{0}, {0, 1}} {
+		t.Run(fmt.Sprintf("%d-give-up", len(giveUp)), func(t *testing.T) {
+			tx, err := other.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback(context.Background())
+			if _, err := tx.Exec(ctx, `LOCK TABLE "`+s.Table()+`" IN ACCESS EXCLUSIVE MODE`); err != nil {
+				t.Fatal(err)
+			}
+			release := hold(t, s)
+			cancels := make([]context.CancelFunc, 2)
+			done := make([]chan result, 2)
+			for i := range 2 {
+				var c context.Context
+				c, cancels[i] = context.WithCancel(ctx)
+				defer cancels[i]()
+				done[i] = make(chan result, 1)
+				go func() {
+					blob, err := s.Load(c, key("locked", i))
+					done[i] <- result{blob: blob, err: err}
+				}()
+				queued(t, s, i)
+			}
+			release()
+			for deadline := time.Now().Add(30 * time.Second); waiting() == 0; time.Sleep(5 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("the batch never waited for the lock")
+				}
+			}
+			for _, i := range giveUp {
+				cancels[i]()
+				if r := <-done[i]; !errors.Is(r.err, context.Canceled) {
+					t.Errorf("read %d given up: %q, %v; want context.Canceled", i, r.blob, r.err)
+				}
+			}
+			if len(giveUp) == 2 {
+				// No one waits for the reads any more: they are
+				// interrupted (pgconn breaks off the connection) and the
+				// connection goes back to the pool while the lock is
+				// still held.
+				for deadline := time.Now().Add(30 * time.Second); s.Pool().Stat().AcquiredConns() != 0; time.Sleep(5 * time.Millisecond) {
+					if time.Now().After(deadline) {
+						t.Fatal("the batch still holds its connection after every read gave up")
+					}
+				}
+			}
+			if err := tx.Rollback(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if len(giveUp) == 1 {
+				if r := <-done[1]; r.err != nil || !bytes.Equal(r.blob, []byte{1}) {
+					t.Errorf("read 1 = %q, %v; want %q", r.blob, r.err, []byte{1})
+				}
+			}
+			if got, err := s.Load(ctx, key("locked", 1)); err != nil || !bytes.Equal(got, []byte{1}) {
+				t.Errorf("Load after the batch = %q, %v", got, err)
+			}
+		})
+	}
+}
+
+// TestQueuedLoadsOnAServerThatIsDown starts reads on a pool that cannot
+// connect: every one returns the pool's error, none hangs.
+func TestQueuedLoadsOnAServerThatIsDown(t *testing.T) {
+	s, err := New(offlinePool(t), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testCtx(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 20)
+	for i := range errs {
+		wg.Go(func() { _, errs[i] = s.Load(ctx, key("down", i)) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err == nil || errors.Is(err, server.ErrNotFound) || ctx.Err() != nil {
+			t.Errorf("read %d on a closed port: err = %v, want the pool's error", i, err)
+		}
+	}
+}
