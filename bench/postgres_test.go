@@ -24,7 +24,8 @@ import (
 //	                       each statement prepared on a connection in the
 //	                       round trip of its first run, then executed
 //	                       (Bind, Execute, Sync); binary parameters and
-//	                       results
+//	                       results; Loads waiting for a busy pool share
+//	                       round trips
 //	sessionkit-noprepare   the same with Config.NoPrepare: the unnamed
 //	                       statement (Parse, Bind, Execute, Sync) every time
 //	scs-pgxstore           pgxstore on the same pool: pgx's default mode,
