@@ -26,12 +26,14 @@
 //	SESSION_BACKING_STORE        cached: the store behind it, file | mysql | postgres | sqlite
 //	SESSION_DJANGO_MYSQL_DSN     Django's database, which holds django_session
 //	                             (default SESSION_MYSQL_DSN: one database for both)
+//	SESSION_DJANGO_TABLE         the table of Django's sessions (optional, default
+//	                             django_session; a custom session model's db_table)
 //
 // With SESSION_DJANGO set (see session.ConfigFromEnv) and Django's db or
 // cached_db engine (SESSION_DJANGO_ENGINE, db unless set, as in Django),
-// Load also opens Django's django_session table (mysql.OpenDjango) as
-// Config.Django.Store, and checks that it is there: Django's migrations
-// create it.
+// Load also opens Django's django_session table (mysql.OpenDjango; or
+// SESSION_DJANGO_TABLE) as Config.Django.Store, and checks that it is
+// there: Django's migrations create it.
 //
 // SESSION_STORE=cached puts the store named by SESSION_CACHE_STORE in front
 // of the one named by SESSION_BACKING_STORE (package server/cached); each
@@ -94,6 +96,7 @@ const (
 	varCacheStore        = "SESSION_CACHE_STORE"
 	varBackingStore      = "SESSION_BACKING_STORE"
 	varDjangoDSN         = "SESSION_DJANGO_MYSQL_DSN"
+	varDjangoTable       = "SESSION_DJANGO_TABLE"
 )
 
 // defaultCachePrefix is the key prefix of a Redis cache when
@@ -162,7 +165,14 @@ func openDjango(lookup func(string) (string, bool), engine session.DjangoEngine)
 	if dsn == "" {
 		return nil, configErr("SESSION_DJANGO_ENGINE=%s keeps Django's sessions in its django_session table: set %s (or %s) to Django's database, user:password@tcp(host:port)/dbname", engine, varDjangoDSN, varMySQLDSN)
 	}
-	st, err := mysql.OpenDjango(dsn, mysql.Config{})
+	table, _ := lookup(varDjangoTable)
+	table = strings.TrimSpace(table)
+	if table != "" {
+		if err := mysql.ValidateTable(table); err != nil {
+			return nil, fmt.Errorf("%w: %s=%q: %w", session.ErrConfig, varDjangoTable, table, err)
+		}
+	}
+	st, err := mysql.OpenDjango(dsn, mysql.Config{Table: table})
 	if errors.Is(err, server.ErrUnavailable) {
 		return nil, fmt.Errorf("SESSION_DJANGO_ENGINE=%s: the server named by %s does not answer: %w", engine, name, err)
 	}

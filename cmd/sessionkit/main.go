@@ -53,6 +53,10 @@
 // stores (with cached, it clears the backing store). Redis drops each session by itself at its
 // expiry: with SESSION_STORE=redis it says so and does nothing. A memory
 // store lives in the serving process, where this command cannot reach it.
+// With SESSION_DJANGO and Django's db or cached_db engine, it also removes
+// the expired rows of Django's django_session table (SESSION_DJANGO_TABLE),
+// as Django's clearsessions would, and prints "deleted N expired Django
+// sessions from django_session"; SESSION_STORE may then be unset.
 //
 //	10 3 * * *  SESSION_STORE=mysql SESSION_MYSQL_DSN='user:password@tcp(db:3306)/app' sessionkit clear-expired
 //	10 3 * * *  SESSION_STORE=sqlite SESSION_SQLITE_PATH=/var/lib/app/sessions.db sessionkit clear-expired

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -502,6 +503,65 @@ func TestClearExpired(t *testing.T) {
 			exe(t, env, "", "clear-expired").want(t, exitFailed, "run sessionkit migrate")
 		})
 	}
+	t.Run("django table", func(t *testing.T) {
+		st, env := mysqlStore(t, true)
+		testenv.DjangoPython(t) // the table below is made like the one Django's migration made
+		db := st.DB()
+		table := testenv.Unique("django_session_test_")
+		if _, err := db.Exec("CREATE TABLE `" + table + "` LIKE django_session"); err != nil {
+			t.Fatalf("a table like Django's django_session (scripts/django.sh's django_setup migrates it): %v", err)
+		}
+		t.Cleanup(func() { db.Exec("DROP TABLE IF EXISTS `" + table + "`") })
+		plantDjango := func(k string, exp time.Time) {
+			t.Helper()
+			if _, err := db.Exec("INSERT INTO `"+table+"` (session_key, session_data, expire_date) VALUES (?, 'e30:1:x', ?)", k, exp.UTC()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		djangoKeys := func() []string {
+			t.Helper()
+			rows, err := db.Query("SELECT session_key FROM `" + table + "` ORDER BY session_key")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var keys []string
+			for rows.Next() {
+				var k string
+				if err := rows.Scan(&k); err != nil {
+					t.Fatal(err)
+				}
+				keys = append(keys, k)
+			}
+			return keys
+		}
+		const live, expired, expired2 = "aliveliveliveliveliveliveliveliv", "expiredexpiredexpiredexpiredexpi", "expired2expired2expired2expired2"
+		plantDjango(live, time.Now().Add(time.Hour))
+		plantDjango(expired, time.Now().Add(-time.Minute))
+		seed(t, st)
+		env["SESSION_DJANGO"] = "migrate"
+		env["SESSION_DJANGO_SECRET_KEY"] = "django-insecure-0123456789abcdefghijklmnopqrstuvwxyz"
+		env["SESSION_DJANGO_TABLE"] = table // SESSION_DJANGO_MYSQL_DSN: SESSION_MYSQL_DSN's database
+		exe(t, env, "", "clear-expired").want(t, exitOK, "out:deleted 1 expired sessions\ndeleted 1 expired Django sessions from "+table+"\n")
+		checkOnlyLiveLeft(t, st)
+		if got := djangoKeys(); !slices.Equal(got, []string{live}) {
+			t.Errorf("Django's rows after clear-expired: %q, want only the live one", got)
+		}
+
+		// Only Django's table: the cookie engine, no SESSION_STORE.
+		plantDjango(expired2, time.Now().Add(-time.Second))
+		delete(env, "SESSION_STORE")
+		r := exe(t, env, "", "clear-expired")
+		r.want(t, exitOK, "out:deleted 1 expired Django sessions from "+table+"\n")
+		if strings.Contains(r.stdout, "deleted 1 expired sessions") {
+			t.Errorf("stdout %q: no store was named", r.stdout)
+		}
+		if got := djangoKeys(); !slices.Equal(got, []string{live}) {
+			t.Errorf("Django's rows after the second clear-expired: %q, want only the live one", got)
+		}
+		env["SESSION_DJANGO_TABLE"] = "django_session; DROP TABLE x"
+		exe(t, env, "", "clear-expired").want(t, exitConfig, "SESSION_DJANGO_TABLE")
+	})
 	t.Run("unreachable postgres", func(t *testing.T) {
 		r := exe(t, map[string]string{"SESSION_STORE": "postgres", "SESSION_POSTGRES_DSN": "postgres://u:hunter2@127.0.0.1:1/db"}, "", "clear-expired")
 		r.want(t, exitFailed, "SESSION_POSTGRES_DSN", "127.0.0.1:1")

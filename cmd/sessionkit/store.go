@@ -14,6 +14,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/django"
 	"github.com/sessionkit/session/server"
 	"github.com/sessionkit/session/server/cached"
 	"github.com/sessionkit/session/server/file"
@@ -27,7 +29,7 @@ import (
 
 // storeCommand makes a command that works on the store SESSION_STORE
 // names, within -timeout (connecting included).
-func storeCommand(name, summary, help string, timeout time.Duration, do func(ctx context.Context, e *env, st server.Store) error) *command {
+func storeCommand(name, summary, help string, timeout time.Duration, do func(ctx context.Context, e *env, cfg session.Config) error) *command {
 	return &command{
 		name:    name,
 		summary: summary,
@@ -53,17 +55,28 @@ func storeCommand(name, summary, help string, timeout time.Duration, do func(ctx
 	}
 }
 
-// withStore opens the store the environment names and runs do on it.
-func withStore(ctx context.Context, e *env, do func(context.Context, *env, server.Store) error) error {
+// withStore opens the stores the environment names (sessionenv.Load) and
+// runs do with the configuration.
+func withStore(ctx context.Context, e *env, do func(context.Context, *env, session.Config) error) error {
 	cfg, closeStore, err := sessionenv.Load(ctx)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
+	return do(ctx, e, cfg)
+}
+
+// errNoStore is the error of a command that needs SESSION_STORE.
+func errNoStore() error {
+	return configf("SESSION_STORE is not set: the cookie engine keeps sessions in their cookies and nothing on the server; name the store (memory, file, mysql, postgres, sqlite, redis or cached) and its variables")
+}
+
+// theStore returns the store of cfg, or errNoStore.
+func theStore(cfg session.Config) (server.Store, error) {
 	if cfg.Store == nil {
-		return configf("SESSION_STORE is not set: the cookie engine keeps sessions in their cookies and nothing on the server; name the store (memory, file, mysql, postgres, sqlite, redis or cached) and its variables")
+		return nil, errNoStore()
 	}
-	return do(ctx, e, cfg.Store)
+	return cfg.Store, nil
 }
 
 var clearExpiredCmd = storeCommand("clear-expired", "remove expired sessions from the store (cron)",
@@ -75,30 +88,67 @@ itself at its expiry: with SESSION_STORE=redis there is nothing to do. A
 memory store lives in the serving process, where this command cannot reach
 it (use server.Cleanup or memory.Options.CleanupInterval there).
 
+With SESSION_DJANGO and Django's db or cached_db engine, it then removes the
+expired rows of Django's django_session table (SESSION_DJANGO_TABLE) too, as
+Django's clearsessions would, and prints "deleted N expired Django sessions
+from django_session"; SESSION_STORE may then be unset.
+
   10 3 * * *  SESSION_STORE=mysql SESSION_MYSQL_DSN='user:password@tcp(db:3306)/app' sessionkit clear-expired
   10 3 * * *  SESSION_STORE=sqlite SESSION_SQLITE_PATH=/var/lib/app/sessions.db sessionkit clear-expired`,
 	5*time.Minute,
-	func(ctx context.Context, e *env, st server.Store) error {
-		if c, ok := st.(*cached.Store); ok {
-			st = c.Backing() // a Redis cache drops its copies itself; a memory cache is in the server
+	func(ctx context.Context, e *env, cfg session.Config) error {
+		var dj django.Store
+		if cfg.Django != nil {
+			dj = cfg.Django.Store
 		}
-		switch st.(type) {
-		case *memory.Store:
-			return configf("SESSION_STORE=memory: a memory store lives inside the serving process, and another process cannot clear it; use server.Cleanup or memory.Options.CleanupInterval there")
-		case *redis.Store:
-			_, err := fmt.Fprintln(e.stdout, "nothing to clear: Redis drops each session by itself at its expiry")
-			return err
+		if cfg.Store == nil && dj == nil {
+			return errNoStore()
 		}
-		n, err := st.DeleteExpired(ctx)
+		if cfg.Store != nil {
+			if err := clearStore(ctx, e, cfg.Store); err != nil {
+				return err
+			}
+		}
+		if dj == nil {
+			return nil
+		}
+		table := mysql.DjangoTable
+		if t, ok := dj.(interface{ Table() string }); ok {
+			table = t.Table()
+		}
+		n, err := dj.DeleteExpired(ctx)
 		if err != nil {
 			if n > 0 {
-				fmt.Fprintf(e.stdout, "deleted %d expired sessions before an error\n", n)
+				fmt.Fprintf(e.stdout, "deleted %d expired Django sessions from %s before an error\n", n, table)
 			}
-			return fmt.Errorf("deleting expired sessions: %w%s", err, migrateHint(err))
+			return fmt.Errorf("deleting expired Django sessions from %s: %w", table, err)
 		}
-		_, err = fmt.Fprintf(e.stdout, "deleted %d expired sessions\n", n)
+		_, err = fmt.Fprintf(e.stdout, "deleted %d expired Django sessions from %s\n", n, table)
 		return err
 	})
+
+// clearStore removes the expired sessions of st, for clear-expired.
+func clearStore(ctx context.Context, e *env, st server.Store) error {
+	if c, ok := st.(*cached.Store); ok {
+		st = c.Backing() // a Redis cache drops its copies itself; a memory cache is in the server
+	}
+	switch st.(type) {
+	case *memory.Store:
+		return configf("SESSION_STORE=memory: a memory store lives inside the serving process, and another process cannot clear it; use server.Cleanup or memory.Options.CleanupInterval there")
+	case *redis.Store:
+		_, err := fmt.Fprintln(e.stdout, "nothing to clear: Redis drops each session by itself at its expiry")
+		return err
+	}
+	n, err := st.DeleteExpired(ctx)
+	if err != nil {
+		if n > 0 {
+			fmt.Fprintf(e.stdout, "deleted %d expired sessions before an error\n", n)
+		}
+		return fmt.Errorf("deleting expired sessions: %w%s", err, migrateHint(err))
+	}
+	_, err = fmt.Fprintf(e.stdout, "deleted %d expired sessions\n", n)
+	return err
+}
 
 var migrateCmd = storeCommand("migrate", "create the store's table (MySQL, PostgreSQL, SQLite), if it is missing",
 	`Creates what the store SESSION_STORE names needs before it is used: the
@@ -107,7 +157,11 @@ their indexes (CREATE TABLE IF NOT EXISTS, also behind a cache; the user in
 the DSN needs the CREATE privilege). It is safe to run on every deployment.
 The other stores need nothing.`,
 	time.Minute,
-	func(ctx context.Context, e *env, st server.Store) error {
+	func(ctx context.Context, e *env, cfg session.Config) error {
+		st, err := theStore(cfg)
+		if err != nil {
+			return err
+		}
 		db := st
 		if c, ok := st.(*cached.Store); ok {
 			db = c.Backing()
@@ -115,7 +169,6 @@ The other stores need nothing.`,
 		if err := sessionenv.Migrate(ctx, st); err != nil {
 			return err
 		}
-		var err error
 		if t, ok := db.(interface{ Table() string }); ok {
 			_, err = fmt.Fprintf(e.stdout, "table %s is ready (created if it was missing)\n", t.Table())
 		} else {
@@ -131,7 +184,11 @@ and, for SESSION_STORE=cached, in the cache and the backing store each, and
 prints one line per store with the time it took. A MySQL, PostgreSQL or
 SQLite table that is missing is reported: run sessionkit migrate.`,
 	30*time.Second,
-	func(ctx context.Context, e *env, st server.Store) error {
+	func(ctx context.Context, e *env, cfg session.Config) error {
+		st, err := theStore(cfg)
+		if err != nil {
+			return err
+		}
 		parts := []server.Store{st}
 		if c, ok := st.(*cached.Store); ok {
 			parts = []server.Store{c.Cache(), c.Backing()}
