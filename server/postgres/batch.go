@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -46,10 +47,12 @@ type loadCall struct {
 	wake  chan struct{}
 	batch *batch
 	// Set before the results' wake:
-	row   row
-	err   error
-	sent  bool // the call's statement is in the batch's pipeline
-	alone bool // the batch could not run the call: it runs on its own
+	row row
+	err error
+	// prepares is set when the batch prepares the call's statement
+	// just before the call.
+	prepares bool
+	alone    bool // the batch could not run the call: it runs on its own
 }
 
 // row is a copy of the values of a result row of at most two columns
@@ -84,6 +87,9 @@ type batch struct {
 // query runs st, a statement that reads at most one row of at most two
 // columns and changes nothing, and returns a copy of that row.
 func (s *Store) query(ctx context.Context, st *statement, params [][]byte) (row, error) {
+	if !s.batched {
+		return s.queryAlone(ctx, nil, st, params)
+	}
 	c := &loadCall{ctx: ctx, st: st, params: params}
 	q := &s.loads
 	q.mu.Lock()
@@ -105,17 +111,24 @@ func (s *Store) query(ctx context.Context, st *statement, params [][]byte) (row,
 func (s *Store) collect(c *loadCall) (row, error) {
 	q := &s.loads
 	conn, err := s.pool.Acquire(c.ctx)
+	if err != nil && c.ctx.Err() == nil && s.pool.Stat().TotalConns() == 0 {
+		// The pool has no connection at all and could not make one (the
+		// server is down, or the pool closed): the calls waiting get the
+		// same answer now rather than each in turn. With connections
+		// open, one that comes free may still serve them.
+		q.mu.Lock()
+		for _, o := range q.calls {
+			o.state, o.err = callTaken, err
+			o.wake <- struct{}{}
+		}
+		clear(q.calls)
+		q.calls = q.calls[:0]
+		q.handOff()
+		q.mu.Unlock()
+		return row{}, err
+	}
 	q.mu.Lock()
 	if err != nil {
-		if c.ctx.Err() == nil {
-			// The pool could not give a connection: the calls waiting
-			// for one get the same answer now rather than each in turn.
-			for _, o := range q.calls {
-				o.state, o.err = callTaken, err
-				o.wake <- struct{}{}
-			}
-			q.calls = q.calls[:0]
-		}
 		q.handOff()
 		q.mu.Unlock()
 		return row{}, err
@@ -204,12 +217,13 @@ func (s *Store) queryAlone(ctx context.Context, conn *pgxpool.Conn, st *statemen
 }
 
 // runBatch sends the calls of b on conn in one write, with one Sync,
-// reads their results, releases conn and wakes every call. The reads end
-// early only when all the calls have stopped waiting for them. A call
-// whose statement is not prepared on conn yet, and every call left
-// without a result because a statement or the connection failed, runs on
-// its own instead: the statements only read, so running one again is
-// harmless, and alone each gets its own error and exec's retries.
+// reads their results, releases conn and wakes every call. A statement
+// not yet prepared on conn is prepared in the same write, before its first
+// call, as prepareAndExec does. The reads end early only when all the
+// calls have stopped waiting for them. Every call left without a result
+// because a statement or the connection failed runs on its own instead:
+// the statements only read, so running one again is harmless, and alone
+// each gets its own error and exec's retries.
 func (s *Store) runBatch(conn *pgxpool.Conn, b *batch) {
 	defer func() {
 		for _, c := range b.calls {
@@ -222,33 +236,46 @@ func (s *Store) runBatch(conn *pgxpool.Conn, b *batch) {
 	pc := conn.Conn().PgConn()
 	p := pc.StartPipeline(b.ctx)
 	data := pc.CustomData()
-	sent := 0
+	// The statements the batch prepares on conn, and then their
+	// descriptions, in the order sent.
+	var (
+		preparing []*statement
+		described []*pgconn.StatementDescription
+	)
 	for _, c := range b.calls {
 		st := c.st
-		switch sd, ok := data[st.key].(*pgconn.StatementDescription); {
-		case s.noPrepare:
+		if s.noPrepare {
 			p.SendQueryParams(st.sql, c.params, st.oids, st.formats, st.results)
-		case ok:
-			p.SendQueryStatement(sd, c.params, st.formats, st.results)
-		default:
-			c.alone = true
 			continue
 		}
-		c.sent = true
-		sent++
-	}
-	if sent == 0 {
-		_ = p.Close()
-		return
+		if sd, ok := data[st.key].(*pgconn.StatementDescription); ok {
+			p.SendQueryStatement(sd, c.params, st.formats, st.results)
+			continue
+		}
+		if !slices.Contains(preparing, st) {
+			// Closing a statement that does not exist is not an error:
+			// after a failed batch, the name may or may not be taken.
+			p.SendDeallocate(st.name)
+			p.SendPrepare(st.name, st.sql, st.oids)
+			preparing = append(preparing, st)
+			c.prepares = true
+		}
+		p.SendQueryPrepared(st.name, c.params, st.formats, st.results)
 	}
 	failed := p.Sync() != nil
 	for _, c := range b.calls {
-		if !c.sent {
-			continue
-		}
 		if failed {
 			c.alone = true
 			continue
+		}
+		if c.prepares {
+			sd, err := readPrepare(p)
+			if err != nil {
+				failed, c.alone = true, true
+				continue
+			}
+			sd.Name, sd.SQL = c.st.name, c.st.sql
+			described = append(described, sd)
 		}
 		res, err := p.GetResults()
 		rr, ok := res.(*pgconn.ResultReader)
@@ -268,5 +295,26 @@ func (s *Store) runBatch(conn *pgxpool.Conn, b *batch) {
 	// Close reads the Sync's answer. Every result is read, or the calls
 	// without one run alone; an error closing the pipeline concerns only
 	// the connection, which the pool then discards.
-	_ = p.Close()
+	if p.Close() == nil && !failed {
+		for i, sd := range described {
+			data[preparing[i].key] = sd
+		}
+	}
+}
+
+// readPrepare reads the answers to the Deallocate and the Prepare that
+// runBatch sends before a statement's first call.
+func readPrepare(p *pgconn.Pipeline) (*pgconn.StatementDescription, error) {
+	if _, err := p.GetResults(); err != nil { // CloseComplete
+		return nil, err
+	}
+	res, err := p.GetResults()
+	if err != nil {
+		return nil, err
+	}
+	sd, ok := res.(*pgconn.StatementDescription)
+	if !ok {
+		return nil, fmt.Errorf("unexpected pipeline result %T", res)
+	}
+	return sd, nil
 }

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sessionkit/session/server"
@@ -60,12 +62,32 @@ type result struct {
 // TestQueuedLoadsShareRoundTrips starts 40 reads while the only connection
 // is busy: found, missing, expired and oversized rows, through Load and
 // LoadWithExpiry. Each gets its own answer, and they cross the wire in
-// three round trips (batches of 16, 16 and 8) instead of 40.
+// three pipelines (batches of 16, 16 and 8, one Sync each) instead of 40
+// round trips: with the statements prepared on the connection before,
+// with the first batch preparing them, and with NoPrepare. A pool whose
+// hooks see the acquiring request's context gives each read a round trip
+// of its own.
 func TestQueuedLoadsShareRoundTrips(t *testing.T) {
-	for _, noPrepare := range []bool{false, true} {
-		t.Run(map[bool]string{false: "prepared", true: "NoPrepare"}[noPrepare], func(t *testing.T) {
+	for _, tc := range []struct {
+		name                 string
+		noPrepare, unprepped bool
+		hooked               bool
+	}{
+		{name: "prepared"},
+		{name: "unprepared", unprepped: true},
+		{name: "NoPrepare", noPrepare: true},
+		{name: "hooked pool", hooked: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			var w wire
-			s := countingStore(t, &w, Config{NoPrepare: noPrepare})
+			pool := newPool(t, func(pc *pgxpool.Config) {
+				pc.MaxConns = 1
+				pc.ConnConfig.DialFunc = w.dial()
+				if tc.hooked {
+					pc.PrepareConn = func(context.Context, *pgx.Conn) (bool, error) { return true, nil }
+				}
+			})
+			s := newStoreOn(t, pool, Config{NoPrepare: tc.noPrepare})
 			ctx := testCtx(t)
 			exp := time.Now().Add(time.Hour).UTC().Truncate(time.Microsecond)
 			const n = 40
@@ -93,19 +115,26 @@ func TestQueuedLoadsShareRoundTrips(t *testing.T) {
 					want[i] = result{err: server.ErrTooLarge}
 				}
 			}
-			// Both statements prepared on the connection.
-			if _, err := s.Load(ctx, key("batch", 0)); err != nil {
-				t.Fatal(err)
-			}
-			if _, _, err := s.LoadWithExpiry(ctx, key("batch", 0)); err != nil {
-				t.Fatal(err)
+			if tc.unprepped {
+				// A fresh connection, on which the store prepared nothing.
+				s.Pool().Reset()
+			} else {
+				// Both statements prepared on the connection.
+				if _, err := s.Load(ctx, key("batch", 0)); err != nil {
+					t.Fatal(err)
+				}
+				if _, _, err := s.LoadWithExpiry(ctx, key("batch", 0)); err != nil {
+					t.Fatal(err)
+				}
 			}
 
 			release := hold(t, s)
 			got := make([]result, n)
 			var wg sync.WaitGroup
+			var started atomic.Int32
 			for i := range n {
 				wg.Go(func() {
+					started.Add(1)
 					r := &got[i]
 					if i%2 == 0 {
 						r.blob, r.expiry, r.err = s.LoadWithExpiry(ctx, key("batch", i))
@@ -113,12 +142,17 @@ func TestQueuedLoadsShareRoundTrips(t *testing.T) {
 						r.blob, r.err = s.Load(ctx, key("batch", i))
 					}
 				})
-				queued(t, s, i) // in order: read 0 collects, the others wait
+				if !tc.hooked {
+					queued(t, s, i) // in order: read 0 collects, the others wait
+				}
 			}
-			before := w.snapshot("E")
+			for started.Load() < n { // hooked: no queue to watch
+				time.Sleep(time.Millisecond)
+			}
+			before := w.snapshot("ES")
 			release()
 			wg.Wait()
-			after := w.snapshot("E")
+			after := w.snapshot("ES")
 
 			for i := range n {
 				g, w := got[i], want[i]
@@ -133,8 +167,16 @@ func TestQueuedLoadsShareRoundTrips(t *testing.T) {
 					t.Errorf("read %d: expiry %v, want %v", i, g.expiry, w.expiry)
 				}
 			}
-			if rt, ex := after[0]-before[0], after[3]-before[3]; rt != 3 || ex != n {
-				t.Errorf("%d reads: %d round trips, %d executes; want 3 and %d", n, rt, ex, n)
+			syncs, executes, prepares := after[4]-before[4], after[3]-before[3], after[2]-before[2]
+			wantSyncs, wantPrepares := int64(3), int64(0)
+			switch {
+			case tc.hooked:
+				wantSyncs = n
+			case tc.unprepped:
+				wantPrepares = 2
+			}
+			if syncs != wantSyncs || executes != n || prepares != wantPrepares {
+				t.Errorf("%d reads: %d Syncs, %d Executes, %d statements prepared; want %d, %d and %d", n, syncs, executes, prepares, wantSyncs, n, wantPrepares)
 			}
 		})
 	}
@@ -152,6 +194,9 @@ func TestQueuedLoadGivesUp(t *testing.T) {
 		if err := s.Create(ctx, key("gives", i), []byte{byte(i)}, exp); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if _, err := s.Load(ctx, key("gives", 0)); err != nil { // prepared
+		t.Fatal(err)
 	}
 	release := hold(t, s)
 	ctxs := make([]context.Context, 4)
@@ -171,8 +216,13 @@ func TestQueuedLoadGivesUp(t *testing.T) {
 	// is still held.
 	for _, i := range []int{0, 3} {
 		cancels[i]()
-		if r := <-done[i]; !errors.Is(r.err, context.Canceled) {
-			t.Errorf("read %d given up: %q, %v; want context.Canceled", i, r.blob, r.err)
+		select {
+		case r := <-done[i]:
+			if !errors.Is(r.err, context.Canceled) {
+				t.Errorf("read %d given up: %q, %v; want context.Canceled", i, r.blob, r.err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("read %d given up has not returned while the connection is held", i)
 		}
 	}
 	queued(t, s, 1) // 1 collects now, 2 waits
@@ -189,16 +239,14 @@ func TestQueuedLoadGivesUp(t *testing.T) {
 // gets its row; when both give up, the reads are broken off, and the
 // store goes on working once the lock is gone.
 func TestBatchUnderLock(t *testing.T) {
-	s := countingStore(t, new(wire), Config{})
+	var w wire
+	s := countingStore(t, &w, Config{})
 	ctx := testCtx(t)
 	exp := time.Now().Add(time.Hour)
 	for i := range 2 {
 		if err := s.Create(ctx, key("locked", i), []byte{byte(i)}, exp); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if _, err := s.Load(ctx, key("locked", 0)); err != nil { // prepared
-		t.Fatal(err)
 	}
 	other := newPool(t, func(pc *pgxpool.Config) { pc.MaxConns = 2 })
 	waiting := func() int {
@@ -220,6 +268,7 @@ func TestBatchUnderLock(t *testing.T) {
 				t.Fatal(err)
 			}
 			release := hold(t, s)
+			before := w.snapshot("E")
 			cancels := make([]context.CancelFunc, 2)
 			done := make([]chan result, 2)
 			for i := range 2 {
@@ -262,6 +311,11 @@ func TestBatchUnderLock(t *testing.T) {
 			if len(giveUp) == 1 {
 				if r := <-done[1]; r.err != nil || !bytes.Equal(r.blob, []byte{1}) {
 					t.Errorf("read 1 = %q, %v; want %q", r.blob, r.err, []byte{1})
+				}
+				// From the batch, which went on for it: not read again
+				// on its own.
+				if ex := w.snapshot("E")[3] - before[3]; ex != 2 {
+					t.Errorf("%d Executes for the batch of two, want 2", ex)
 				}
 			}
 			if got, err := s.Load(ctx, key("locked", 1)); err != nil || !bytes.Equal(got, []byte{1}) {

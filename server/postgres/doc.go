@@ -142,13 +142,19 @@
 // CPU time per Load than a round trip each (BENCHMARKS.md measures it);
 // a Load that finds a connection free goes alone at once, as above. Only
 // reads are batched: Create, Update, Delete and the index's writes each
-// run on their own connection, in a transaction of their own. A Load that
-// cannot be sent in a batch (its statement not yet prepared on that
-// connection) or whose batch fails (an error in one statement, a broken
-// connection) runs again on its own, with the retries below, so it gets
-// its own answer and its own error. A Load whose context ends while it
-// waits returns at once; its batch goes on for the others, and is broken
-// off only when every Load in it has given up.
+// run on their own connection, in a transaction of their own. A statement
+// not yet prepared on the connection is prepared in the batch's write. A
+// Load whose batch fails (an error in one statement, a broken connection)
+// runs again on its own, with the retries below, so it gets its own
+// answer and its own error. A Load whose context ends while it waits
+// returns at once; its batch goes on for the others, and is broken off
+// only when every Load in it has given up. When the pool cannot make a
+// connection and has none open (the server is down), the Loads waiting
+// all get that error at once. The pool's acquire tracer sees the context
+// of the Load that acquired the connection, not those of the others in
+// its batch; and since a pool's BeforeAcquire or PrepareConn hook may set
+// up a connection for the request acquiring it (a role, a tenant), a
+// store on a pool with either hook sends every Load on its own.
 //
 // pgxpool checks a connection that has been idle for more than a second
 // with a ping before it hands it out (pgxpool.Config.ShouldPing), so an

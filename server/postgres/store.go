@@ -87,6 +87,7 @@ type Config struct {
 type Store struct {
 	pool      *pgxpool.Pool
 	loads     loadQueue
+	batched   bool // Loads may share round trips (see loadQueue)
 	owned     bool
 	table     string
 	batch     int
@@ -165,8 +166,13 @@ func newStore(pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	h := fnv.New64a()
 	h.Write([]byte("sessionkit migrate " + table))
 	lock := int64(h.Sum64())
+	pc := pool.Config()
 	return &Store{
-		pool:        pool,
+		pool: pool,
+		// A pool whose hooks see the context of the request acquiring
+		// a connection (to set a role or a tenant for it, say) must give
+		// each Load a connection of its own.
+		batched:     pc.BeforeAcquire == nil && pc.PrepareConn == nil,
 		table:       table,
 		batch:       batch,
 		maxLen:      maxLen,
