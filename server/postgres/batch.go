@@ -53,6 +53,9 @@ type loadCall struct {
 	// just before the call.
 	prepares bool
 	alone    bool // the batch could not run the call: it runs on its own
+	// abandoned is set when the call gave up waiting: it is not
+	// recycled, since the queue or a batch may still hold it.
+	abandoned bool
 }
 
 // row is a copy of the values of a result row of at most two columns
@@ -78,8 +81,8 @@ type batch struct {
 	// live counts the calls that still wait for the batch's results; the
 	// last to stop waiting before them cancels ctx.
 	live atomic.Int32
-	// ctx, which has the values of the collector's context, ends only
-	// through cancel: one call giving up does not end the others' reads.
+	// ctx ends only through cancel: one call giving up does not end the
+	// others' reads. (pgconn reads no values from it.)
 	ctx    context.Context
 	cancel context.CancelFunc
 }
@@ -90,12 +93,30 @@ func (s *Store) query(ctx context.Context, st *statement, params [][]byte) (row,
 	if !s.batched {
 		return s.queryAlone(ctx, nil, st, params)
 	}
-	c := &loadCall{ctx: ctx, st: st, params: params}
+	c := calls.Get().(*loadCall)
+	c.ctx, c.st, c.params = ctx, st, params
+	r, err := s.enqueue(c)
+	if !c.abandoned {
+		// No one else holds c, and its wake is empty.
+		*c = loadCall{wake: c.wake}
+		calls.Put(c)
+	}
+	return r, err
+}
+
+// calls recycles the loadCalls that ended normally.
+var calls = sync.Pool{New: func() any { return new(loadCall) }}
+
+// enqueue makes c the collector, or puts it in the queue behind the
+// collector.
+func (s *Store) enqueue(c *loadCall) (row, error) {
 	q := &s.loads
 	q.mu.Lock()
 	if q.collecting {
 		c.state = callQueued
-		c.wake = make(chan struct{}, 1)
+		if c.wake == nil {
+			c.wake = make(chan struct{}, 1)
+		}
 		q.calls = append(q.calls, c)
 		q.mu.Unlock()
 		return s.wait(c)
@@ -140,7 +161,7 @@ func (s *Store) collect(c *loadCall) (row, error) {
 		return s.queryAlone(c.ctx, conn, c.st, c.params)
 	}
 	b := &batch{calls: append(append(make([]*loadCall, 0, n+1), c), q.calls[:n]...)}
-	b.ctx, b.cancel = context.WithCancel(context.WithoutCancel(c.ctx))
+	b.ctx, b.cancel = context.WithCancel(context.Background())
 	b.live.Store(int32(n + 1))
 	if c.wake == nil {
 		c.wake = make(chan struct{}, 1)
@@ -192,6 +213,8 @@ func (s *Store) wait(c *loadCall) (row, error) {
 			}
 		}
 		q.mu.Unlock()
+		// The queue or a batch may still hold c, and send to its wake.
+		c.abandoned = true
 		return row{}, c.ctx.Err()
 	}
 	// The wake's send came after the state's change: no lock is needed to
