@@ -717,3 +717,56 @@ func TestDjangoDBShareUsers(t *testing.T) {
 		t.Errorf("the revoked session's cookie was kept: %q", c)
 	}
 }
+
+// TestDjangoDBShareMovesABoundSession: a session logged in in this
+// package's format (the cookie engine, with a registry), read by a
+// Manager that shares Django's db sessions, moves into Django's table
+// under a new ID, its key's; its index entry moves with it, so that it is
+// listed, as the current session, under the new ID only, and stays logged
+// in at the next checks.
+func TestDjangoDBShareMovesABoundSession(t *testing.T) {
+	st, _ := djangoDB(t)
+	clock := newMwClock()
+	clock.t = time.Now()
+	registry := memory.New()
+	defer registry.Close()
+	ours, _ := mwManager(t, Config{Now: clock.Now, Registry: registry})
+	sharing, _ := mwManager(t, Config{Now: clock.Now, Registry: registry, Django: &DjangoConfig{SecretKey: []byte(djangoSecret), Mode: DjangoShare, Store: st}})
+	routes := func(mux *http.ServeMux) {
+		mux.HandleFunc("POST /bind", func(w http.ResponseWriter, r *http.Request) {
+			if err := FromRequest(r).Login(r.Context(), "bo"); err != nil {
+				t.Error(err)
+			}
+		})
+		mux.HandleFunc("GET /who", func(w http.ResponseWriter, r *http.Request) {
+			s := FromRequest(r)
+			io.WriteString(w, s.UserID()+" "+s.ID())
+		})
+	}
+	before, after := goSite(t, ours, routes), goSite(t, sharing, routes)
+	b := newBrowser(t)
+	b.do("POST", before+"/bind", "")
+	oldID := strings.Fields(b.do("GET", before+"/who", ""))[1]
+	b.setCookie(after, b.cookie(before))
+	who := strings.Fields(b.do("GET", after+"/who", ""))
+	if len(who) != 2 || who[0] != "bo" {
+		t.Fatalf("the sharing site read the session as %q", who)
+	}
+	if key := b.cookie(after); !django.IsKey(key) {
+		t.Fatalf("the sharing site's save: cookie %q, want a key of Django's table", key)
+	}
+	newID := strings.Fields(b.do("GET", after+"/who", ""))[1]
+	if newID == oldID {
+		t.Fatal("the session kept its ID in Django's table")
+	}
+	list, err := sharing.UserSessions(context.Background(), "bo")
+	if err != nil || len(list) != 1 || list[0].ID != newID {
+		t.Fatalf("UserSessions = %+v, %v; want the one session %s", list, err, newID)
+	}
+	for range 3 {
+		clock.Advance(DefaultRevalidateInterval + time.Second)
+		if got := strings.Fields(b.do("GET", after+"/who", "")); len(got) != 2 || got[0] != "bo" {
+			t.Fatalf("at a later check the session reads as %q, want still logged in", got)
+		}
+	}
+}

@@ -243,6 +243,14 @@ func (m *Manager) saveDjango(s *Session) (hdr, value string, err error) {
 	if expired {
 		return m.dropExpired(s)
 	}
+	if _, listed := s.values[untilKey]; !s.djangoKey && listed && s.prior == nil && m.users != nil {
+		// A new row gives the session a new ID, its key's: its index entry
+		// moves to that ID once the row is written, as after CycleKey.
+		if user, ok := s.boundUser(); ok && !s.id.IsZero() {
+			s.prior = &priorIdentity{id: s.id, user: user, bound: true}
+			delete(s.values, untilKey)
+		}
+	}
 	ixOp := m.indexOp(s, now, expires)
 	data, err := m.django.db.Dumps(s.values)
 	if err != nil {
@@ -323,7 +331,7 @@ func (m *Manager) moveFromDjango(s *Session) (hdr, value string, err error) {
 	if value == "" { // it expired: the cookie is deleted
 		return hdr, value, m.deleteDjango(s.ctx, old)
 	}
-	if err := m.retireDjango(s, old); err != nil {
+	if err := m.retireDjango(s, old, true); err != nil {
 		if s.key != "" {
 			_ = m.dropStored(s.ctx, s)
 		}
@@ -333,16 +341,24 @@ func (m *Manager) moveFromDjango(s *Session) (hdr, value string, err error) {
 }
 
 // retireDjango ends the row of Django's table under key for a session that
-// has moved: it keeps the session's data, marked moved (movedKey), for
-// movedGrace, for the requests still in flight with the old cookie (they
-// read the session but cannot save it), and then expires. A row that is
-// gone was deleted by a concurrent logout: ErrInterrupted.
-func (m *Manager) retireDjango(s *Session, key string) error {
-	v := maps.Clone(s.values)
-	v[movedKey] = true
-	data, err := m.django.db.Dumps(v)
-	if err != nil {
-		// A value Django's JSON cannot hold: keep only the mark.
+// has moved: it keeps the session's data if keepData (else nothing), marked
+// moved (movedKey), for movedGrace, for the requests still in flight with
+// the old cookie (they read the session but cannot save it), and then
+// expires. A row that is gone was deleted by a concurrent logout:
+// ErrInterrupted.
+func (m *Manager) retireDjango(s *Session, key string, keepData bool) error {
+	var (
+		data string
+		err  error
+	)
+	if keepData {
+		v := maps.Clone(s.values)
+		v[movedKey] = true
+		data, err = m.django.db.Dumps(v)
+	}
+	if !keepData || err != nil {
+		// Only the mark: for a key that CycleKey replaced, or a value
+		// Django's JSON cannot hold.
 		data, _ = m.django.db.Dumps(map[string]any{movedKey: true})
 	}
 	err = m.django.store.Update(s.ctx, key, []byte(data), m.cfg.Now().Add(movedGrace))

@@ -694,11 +694,141 @@ func (m *Manager) save(s *Session) (hdr, value string, err error) {
 	}
 	switch {
 	case m.django != nil && m.django.shareDB:
-		return m.saveDjango(s)
+		hdr, value, err = m.saveDjango(s)
 	case s.djangoKey:
-		return m.moveFromDjango(s)
+		hdr, value, err = m.moveFromDjango(s)
+	default:
+		hdr, value, err = m.saveOwn(s)
 	}
-	return m.saveOwn(s)
+	if err != nil || s.prior == nil {
+		return hdr, value, err
+	}
+	if value == "" {
+		// The session expired: its old identity ends with it.
+		return hdr, value, m.endPrior(s.ctx, s)
+	}
+	if err := m.retirePrior(s); err != nil {
+		m.undoNew(s)
+		return "", "", err
+	}
+	return hdr, value, nil
+}
+
+// tombstone is what a replaced store key holds between retirePrior's
+// Update and its Delete: no values, marked moved, so that a request
+// reading it then learns nothing of the session and cannot save it.
+func tombstone(now time.Time) codec.Payload {
+	return codec.Payload{Kind: codec.KindData, Values: map[string]any{movedKey: true}, Expires: now.Add(movedGrace), Created: now}
+}
+
+// retirePrior ends the identity that CycleKey or Login replaced, now that
+// the new one is stored: its stored copy is deleted and its index entry
+// removed. Unless a login replaced it (a fresh authentication), the old
+// identity must still be there, which an Update of the stored copy (or,
+// for a session kept in the cookie, a Touch of its entry) checks first:
+// if a logout or a revocation ended the session while this request ran,
+// that is ErrInterrupted, and the caller removes the new identity
+// (undoNew), so that nothing brings the session back.
+func (m *Manager) retirePrior(s *Session) error {
+	p := s.prior
+	s.prior = nil
+	ctx, now := s.ctx, m.cfg.Now()
+	var err error
+	switch {
+	case p.key != "" && p.djangoKey:
+		if p.login {
+			if err := m.deleteDjango(ctx, p.key); err != nil {
+				return err
+			}
+			break
+		}
+		if err := m.retireDjango(s, p.key, false); err != nil {
+			return err
+		}
+		err = m.deleteDjango(ctx, p.key)
+	case p.key != "":
+		if p.login {
+			// Nothing checked, so nothing left behind: the old copy
+			// goes, or the login fails.
+			if err := m.deleteKey(ctx, p.key); err != nil {
+				return err
+			}
+			break
+		}
+		rk := m.rowKey(p.key)
+		blob, encErr := m.codec.Encode(rk, tombstone(now))
+		if encErr != nil {
+			return encErr
+		}
+		if err := m.update(ctx, rk, blob, now.Add(movedGrace)); err != nil {
+			return err
+		}
+		err = m.deleteKey(ctx, p.key)
+	case p.bound && !p.login:
+		// Kept in the cookie: the index entry is all the server knows of
+		// the session, and a logout or a revocation removed it.
+		uk, id := indexUserKey(p.user), indexID(p.id)
+		blob, encErr := m.encodeRecord(uk, id, p.id, record{created: now}, now.Add(movedGrace))
+		if encErr != nil {
+			return encErr
+		}
+		terr := m.users.ix.Touch(ctx, uk, id, blobBytes(blob), now.Add(movedGrace))
+		if errors.Is(terr, server.ErrNotFound) {
+			return ErrInterrupted
+		}
+		if terr != nil {
+			return fmt.Errorf("%w: retiring the old index entry: %w", ErrStore, terr)
+		}
+	}
+	if err != nil {
+		// The new identity is saved and the old copy is a tombstone, which
+		// expires by itself.
+		m.cfg.Logger.Warn("session: could not delete a replaced session", "err", err)
+	}
+	if p.bound {
+		if err := m.users.ix.Unbind(ctx, indexUserKey(p.user), indexID(p.id)); err != nil {
+			// Its entry names a deleted copy, or an ID the cookie no
+			// longer carries, and expires by itself.
+			m.cfg.Logger.Warn("session: could not remove a replaced session from its user's sessions", "err", err)
+		}
+	}
+	return nil
+}
+
+// undoNew removes the identity a save has just stored for s, whose old
+// identity could not be retired.
+func (m *Manager) undoNew(s *Session) {
+	if user, ok := s.boundUser(); ok && m.users != nil && !s.id.IsZero() {
+		if err := m.users.ix.Unbind(s.ctx, indexUserKey(user), indexID(s.id)); err != nil {
+			m.cfg.Logger.Warn("session: could not remove a new session from its user's sessions", "err", err)
+		}
+	}
+	if err := m.dropStored(s.ctx, s); err != nil {
+		m.cfg.Logger.Warn("session: could not delete a new session whose old identity ended meanwhile", "err", err)
+	}
+}
+
+// endPrior ends, at once, the identity that CycleKey or Login replaced
+// in this request, for Flush or an expired save: its stored copy is
+// deleted and its index entry removed.
+func (m *Manager) endPrior(ctx context.Context, s *Session) error {
+	p := s.prior
+	if p == nil {
+		return nil
+	}
+	s.prior = nil
+	if p.bound {
+		if err := m.users.ix.Unbind(ctx, indexUserKey(p.user), indexID(p.id)); err != nil {
+			return fmt.Errorf("%w: removing the session from its user's sessions: %w", ErrStore, err)
+		}
+	}
+	switch {
+	case p.key != "" && p.djangoKey:
+		return m.deleteDjango(ctx, p.key)
+	case p.key != "":
+		return m.deleteKey(ctx, p.key)
+	}
+	return nil
 }
 
 // saveTimes returns the time of a save of s, the session's expiry, and
@@ -783,6 +913,13 @@ func (m *Manager) saveOwn(s *Session) (hdr, value string, err error) {
 	}
 
 	creating := s.key == ""
+	if _, bound := s.boundUser(); creating && bound && ixOp == indexNone && m.users != nil {
+		// A listed session moving into the store (written by another
+		// engine before): its entry must name its store key, so that a
+		// revocation deletes it at once.
+		s.put(seenKey, now.Unix())
+		ixOp = indexTouch
+	}
 	if ixOp != indexNone && !creating {
 		if err := m.writeIndex(s, ixOp, now); err != nil {
 			return "", "", err

@@ -81,8 +81,10 @@ type Session struct {
 	// reauthenticated asks the save to write the session's index entry,
 	// which records the new authentication time (Reauthenticated).
 	reauthenticated bool
-	// delKeys are server keys to delete when the session is saved.
-	delKeys []string
+	// prior is the identity the session had before CycleKey or Login gave
+	// it a new one in this request; the save retires it once the new one
+	// is stored (Manager.retirePrior).
+	prior *priorIdentity
 
 	accessed  bool
 	modified  bool
@@ -497,9 +499,17 @@ func (s *Session) Flush(ctx context.Context) error {
 		// A session bound to a user leaves the user's sessions, for which
 		// its values are needed.
 		s.access()
+		if s.err != nil {
+			// The load failed: the session's key and entry are not known,
+			// so nothing could be ended.
+			return s.err
+		}
 		if err := s.fail(s.unbind(ctx)); err != nil {
 			return err
 		}
+	}
+	if err := s.fail(s.m.endPrior(ctx, s)); err != nil {
+		return err
 	}
 	s.clear() // no load: the key is all Flush needs
 	s.created, s.id = time.Time{}, codec.ID{}
@@ -516,11 +526,18 @@ func (s *Session) fail(err error) error {
 	return err
 }
 
-// CycleKey gives the session a new identity and keeps its data: the
-// server-side copy moves to a new key and the old one is deleted; a cookie
-// session is re-sealed; a session bound to a user is recorded in the user
-// index under its new ID. Call it at login, to defeat session fixation
-// (Login does).
+// CycleKey gives the session a new identity and keeps its data: when the
+// response saves it, the server-side copy moves to a new key and the old
+// key stops working; a cookie session is re-sealed; a session bound to a
+// user is recorded in the user index under its new ID and leaves it under
+// the old one. Call it at login, to defeat session fixation (Login does).
+//
+// The old identity is retired only once the new one is stored, and only
+// if it is still there: if a concurrent logout or a revocation ended the
+// session meanwhile, the save is ErrInterrupted and the new identity is
+// removed again, so that a key change never brings an ended session back.
+// A request that fails leaves the old identity as it was. ctx is not used:
+// CycleKey does no I/O.
 func (s *Session) CycleKey(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.unlock()
@@ -528,12 +545,43 @@ func (s *Session) CycleKey(ctx context.Context) error {
 	if s.err != nil {
 		return s.err
 	}
-	if err := s.fail(s.unbind(ctx)); err != nil {
-		return err
-	}
+	s.cycle(false)
 	s.modify("")
-	rand.Read(s.id[:]) // a new identity
-	return s.fail(s.m.dropStored(ctx, s))
+	return nil
+}
+
+// priorIdentity is what a session was stored and listed under before
+// CycleKey or Login gave it a new identity.
+type priorIdentity struct {
+	key       string // its store key, if it was kept on the server
+	djangoKey bool   // key is a key of Django's table
+	id        codec.ID
+	// user is the user whose sessions listed it, if bound is set.
+	user  string
+	bound bool
+	// login says that a login retires it: a fresh authentication, which a
+	// concurrent end of the old session does not interrupt.
+	login bool
+}
+
+// cycle gives s a new identity, recording the one it had (the first, if
+// it changes twice in a request) for the save to retire. s.mu must be
+// held.
+func (s *Session) cycle(login bool) {
+	if s.prior == nil {
+		user, ok := s.boundUser()
+		_, listed := s.values[untilKey]
+		p := &priorIdentity{key: s.key, djangoKey: s.djangoKey, id: s.id, user: user, bound: ok && listed && s.m.users != nil && !s.id.IsZero()}
+		if p.key != "" || p.bound {
+			s.prior = p
+		}
+	}
+	if login && s.prior != nil {
+		s.prior.login = true
+	}
+	s.key, s.djangoKey = "", false
+	delete(s.values, untilKey) // not in the index under the new ID yet: the save binds it
+	rand.Read(s.id[:])
 }
 
 // SetExpiry makes the session expire after d of inactivity: each save

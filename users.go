@@ -3,7 +3,6 @@ package session
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -13,7 +12,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -81,10 +79,10 @@ type users struct {
 	ix       server.Index
 	interval time.Duration
 	// The global not-before (RevokeAll), as last read from the index:
-	// Unix nanoseconds of the instant and of the read. refresh lets one
-	// request at a time read it again.
+	// Unix nanoseconds of the instant and of the read. refresh, a
+	// semaphore of one, lets one request at a time read it again.
 	notBefore, checked atomic.Int64
-	refresh            sync.Mutex
+	refresh            chan struct{}
 }
 
 // indexUserKey is the index key of user: a SHA-256, so that any user ID
@@ -211,18 +209,11 @@ func (s *Session) Login(ctx context.Context, user string) error {
 			return s.fail(err)
 		}
 	}
-	if err := s.fail(s.unbind(ctx)); err != nil {
-		return err
-	}
-	if err := s.fail(m.dropStored(ctx, s)); err != nil {
-		return err
-	}
-	rand.Read(s.id[:]) // a new identity
+	s.cycle(true) // a new identity; the save retires the old one
 	now := m.cfg.Now().Unix()
 	s.put(userKey, user)
 	s.put(authKey, now)
 	s.put(seenKey, now)
-	delete(s.values, untilKey) // not in the index yet: the save binds it
 	s.modify(userKey)
 	return nil
 }
@@ -258,6 +249,10 @@ type record struct {
 	created, auth      time.Time
 	seen               time.Time
 	userAgent, address string
+	// prior is the entry ID the session had before CycleKey gave it this
+	// one, while the old entry may still be listed: a revocation of the
+	// old one that raced with the change ends this one too.
+	prior string
 }
 
 // Values of a record's blob.
@@ -267,6 +262,7 @@ const (
 	recSeen      = "s"
 	recUserAgent = "ua"
 	recAddress   = "ip"
+	recPrior     = "p"
 )
 
 // recordPurpose binds a record's MAC to its user and entry.
@@ -286,6 +282,9 @@ func (m *Manager) encodeRecord(user, id string, sid codec.ID, rec record, expire
 	}
 	if rec.address != "" {
 		values[recAddress] = rec.address
+	}
+	if rec.prior != "" {
+		values[recPrior] = rec.prior
 	}
 	return m.codec.Encode(recordPurpose(user, id), codec.Payload{Kind: codec.KindData, Values: values, Created: rec.created, Expires: expires, ID: sid})
 }
@@ -310,6 +309,7 @@ func (m *Manager) decodeRecord(user, id string, blob []byte) (record, codec.ID, 
 		seen:      unix(recSeen),
 		userAgent: str(recUserAgent),
 		address:   str(recAddress),
+		prior:     str(recPrior),
 	}, d.ID, nil
 }
 
@@ -394,6 +394,9 @@ func (m *Manager) writeIndex(s *Session, op int, now time.Time) error {
 		rec.storeKey = m.storeKey(s)
 	}
 	rec.userAgent, rec.address = m.device(s.req)
+	if p := s.prior; op == indexBind && p != nil && p.bound && !p.login {
+		rec.prior = indexID(p.id)
+	}
 	until := s.unixValue(untilKey)
 	blob, err := m.encodeRecord(uk, id, s.id, rec, until)
 	if err != nil {
@@ -498,11 +501,34 @@ func (m *Manager) notBefore(ctx context.Context, now time.Time) (time.Time, erro
 	if u == nil {
 		return nb, nil
 	}
-	if now.UnixNano()-u.checked.Load() >= int64(u.interval) && u.refresh.TryLock() {
-		err := m.readNotBefore(ctx, now)
-		u.refresh.Unlock()
-		if err != nil {
-			return nb, err
+	if age := now.UnixNano() - u.checked.Load(); age >= int64(u.interval) {
+		held := false
+		select {
+		case u.refresh <- struct{}{}:
+			held = true
+		default:
+			// Another request is reading it. The value at hand serves
+			// meanwhile while it is less than two intervals old; an older
+			// one is not used while that read lasts (it may hang on an
+			// index that does not answer): wait for it.
+			if age >= 2*int64(u.interval) {
+				select {
+				case u.refresh <- struct{}{}:
+					held = true
+				case <-ctx.Done():
+					return nb, fmt.Errorf("%w: reading the global not-before: %w", ErrStore, ctx.Err())
+				}
+			}
+		}
+		if held {
+			var err error
+			if now.UnixNano()-u.checked.Load() >= int64(u.interval) { // not read meanwhile
+				err = m.readNotBefore(ctx, now)
+			}
+			<-u.refresh
+			if err != nil {
+				return nb, err
+			}
 		}
 	}
 	if g := u.notBefore.Load(); g != 0 && time.Unix(0, g).After(nb) {
@@ -675,25 +701,44 @@ func (m *Manager) RevokeUserSessions(ctx context.Context, user, keep string) err
 }
 
 // revoke deletes the stored sessions of es, then removes es from the
-// index: a failure leaves the entries listed, to be revoked again.
+// index: a failure leaves the entries listed, to be revoked again. Then it
+// lists the user's sessions again and revokes, in the same way, those that
+// a CycleKey racing with it moved from a revoked entry to a new one (their
+// record names the revoked entry as prior): the key change checks that the
+// old identity is still there only after it has listed the new one, so
+// either it finds the old one gone and undoes itself, or this second
+// listing sees the new one.
 func (m *Manager) revoke(ctx context.Context, uk string, es []userEntry) error {
-	if len(es) == 0 {
-		return nil
-	}
-	ids := make([]string, 0, len(es))
-	for _, e := range es {
-		if e.rec.storeKey != "" && m.store != nil {
-			if err := m.store.Delete(ctx, e.rec.storeKey); err != nil {
-				return fmt.Errorf("%w: deleting a revoked session: %w", ErrStore, err)
-			}
+	revoked := make(map[string]bool, len(es))
+	for range maxSuccessorRounds {
+		if len(es) == 0 {
+			return nil
 		}
-		ids = append(ids, e.id)
-	}
-	if err := m.users.ix.Unbind(ctx, uk, ids...); err != nil {
-		return fmt.Errorf("%w: removing revoked sessions from the index: %w", ErrStore, err)
+		ids := make([]string, 0, len(es))
+		for _, e := range es {
+			if e.rec.storeKey != "" && m.store != nil {
+				if err := m.store.Delete(ctx, e.rec.storeKey); err != nil {
+					return fmt.Errorf("%w: deleting a revoked session: %w", ErrStore, err)
+				}
+			}
+			ids = append(ids, e.id)
+			revoked[e.id] = true
+		}
+		if err := m.users.ix.Unbind(ctx, uk, ids...); err != nil {
+			return fmt.Errorf("%w: removing revoked sessions from the index: %w", ErrStore, err)
+		}
+		all, err := m.userEntries(ctx, uk)
+		if err != nil {
+			return err
+		}
+		es = slices.DeleteFunc(all, func(e userEntry) bool { return revoked[e.id] || !revoked[e.rec.prior] })
 	}
 	return nil
 }
+
+// maxSuccessorRounds bounds how many times revoke follows sessions that
+// changed their key while it ran.
+const maxSuccessorRounds = 4
 
 // makeRoom applies Config.MaxUserSessions to a login of user by the
 // session current: at the limit, it refuses with ErrTooManySessions or,
@@ -735,6 +780,6 @@ func (m *Manager) setUsers() error {
 		}
 		return nil
 	}
-	m.users = &users{ix: ix, interval: m.cfg.RevalidateInterval}
+	m.users = &users{ix: ix, interval: m.cfg.RevalidateInterval, refresh: make(chan struct{}, 1)}
 	return nil
 }

@@ -756,8 +756,9 @@ func TestServerEngineUserRoundTrips(t *testing.T) {
 	count(anon, func(_ context.Context, s *Session) { s.Set("cart", "1 book") })
 	count(user, func(_ context.Context, s *Session) { s.Set("cart", "1 book") })
 	count(anon, read) // the Manager reads the global not-before once per interval
-	// Login of an existing session: the old entry is deleted, a new one
-	// created (as CycleKey), and the index entry bound.
+	// Login of an existing session: a new entry created, the index entry
+	// bound and the old entry deleted; CycleKey checks the old entry (an
+	// update) before it deletes it, and binds nothing.
 	cycle := count(anon, func(ctx context.Context, s *Session) { s.CycleKey(ctx) })
 	login := count(user, func(ctx context.Context, s *Session) { s.Login(ctx, "u11") })
 	t.Logf("CycleKey %d operations, Login %d", cycle, login)

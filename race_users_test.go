@@ -1,0 +1,321 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/session/server"
+	"github.com/sessionkit/session/server/memory"
+)
+
+// Requests of one user that overlap: a key change against a logout or a
+// revocation that completes while it runs.
+
+// begin starts a request of the device: the session is read, and the
+// returned commit ends the request as device.do does.
+func (d *device) begin() (context.Context, *Session, func() error) {
+	d.h.t.Helper()
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("User-Agent", d.ua)
+	if d.cookie != "" {
+		req.AddCookie(&http.Cookie{Name: d.h.m.jar.Name(), Value: d.cookie})
+	}
+	s := new(Session)
+	ctx := &sessionContext{Context: context.Background(), s: s}
+	d.h.m.newSession(ctx, req, s)
+	return ctx, s, func() error {
+		d.h.cookie = d.cookie
+		_, err := d.h.commitStatus(s, http.StatusOK)
+		if err == nil {
+			d.cookie = d.h.cookie
+		}
+		return err
+	}
+}
+
+// loggedOut checks that no copy of the given cookies is logged in, once
+// every copy has been checked again, and that the user lists no session.
+func loggedOut(t *testing.T, h *harness, user string, cookies ...string) {
+	t.Helper()
+	h.clock.Add(DefaultRevalidateInterval) // the cookie engine's next check
+	for _, c := range cookies {
+		if got := (&device{h: h, ua: "Copy", cookie: c}).user(); got != "" {
+			t.Errorf("a cookie of the ended session is logged in as %q", got)
+		}
+	}
+	if list, err := h.m.UserSessions(context.Background(), user); err != nil || len(list) != 0 {
+		t.Errorf("the user lists %d sessions (%v), want none", len(list), err)
+	}
+}
+
+// TestCycleKeyAfterConcurrentLogout: a request reads the logged-in
+// session; another logs out and completes; then the first changes the key.
+// Its save is ErrInterrupted and leaves nothing: the logout holds.
+func TestCycleKeyAfterConcurrentLogout(t *testing.T) {
+	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
+		h := newHarness(t, ec, withIndex)
+		d := &device{h: h, ua: "A"}
+		d.login("lou")
+		tab := &device{h: h, ua: "A", cookie: d.cookie}
+		ctx, s, commit := tab.begin()
+		if s.UserID() != "lou" {
+			t.Fatal("the session is not logged in")
+		}
+		if err := d.do(func(ctx context.Context, s *Session) {
+			if err := s.Logout(ctx); err != nil {
+				t.Errorf("Logout: %v", err)
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CycleKey(ctx); err != nil {
+			t.Fatalf("CycleKey: %v", err)
+		}
+		old := tab.cookie
+		if err := commit(); !errors.Is(err, ErrInterrupted) {
+			t.Fatalf("saving a key change of a session logged out meanwhile: %v, want ErrInterrupted", err)
+		}
+		if tab.cookie != old {
+			t.Error("the interrupted request set a cookie")
+		}
+		if mem, ok := h.store.(*memory.Store); ok && mem.Len() != 0 {
+			t.Errorf("the store holds %d sessions after the logout, want none", mem.Len())
+		}
+		loggedOut(t, h, "lou", old)
+	})
+}
+
+// TestCycleKeyAfterConcurrentFlush: the same for a session bound to no
+// user, on the engines that keep it in the store (a cookie session
+// bound to no user has nothing on the server to end).
+func TestCycleKeyAfterConcurrentFlush(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, ec engineCase) {
+		if ec.engine != EngineServer {
+			t.Skip("kept in the cookie")
+		}
+		h := newHarness(t, ec)
+		d := &device{h: h, ua: "A"}
+		if err := d.do(func(_ context.Context, s *Session) { s.Set("cart", "3 books") }); err != nil {
+			t.Fatal(err)
+		}
+		tab := &device{h: h, ua: "A", cookie: d.cookie}
+		ctx, s, commit := tab.begin()
+		_ = s.Get("cart")
+		if err := d.do(func(ctx context.Context, s *Session) {
+			if err := s.Flush(ctx); err != nil {
+				t.Errorf("Flush: %v", err)
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CycleKey(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := commit(); !errors.Is(err, ErrInterrupted) {
+			t.Fatalf("saving a key change of a session flushed meanwhile: %v, want ErrInterrupted", err)
+		}
+		if mem, ok := h.store.(*memory.Store); ok && mem.Len() != 0 {
+			t.Errorf("the store holds %d sessions after the flush, want none", mem.Len())
+		}
+		var cart any
+		if err := tab.do(func(_ context.Context, s *Session) { cart = s.Get("cart") }); err != nil || cart != nil {
+			t.Errorf("the flushed session is back: cart %v (%v)", cart, err)
+		}
+	})
+}
+
+// hookIndex runs once a function after the first Entries of a user, as
+// if the caller had been delayed right after reading the list.
+type hookIndex struct {
+	server.Index
+	once  sync.Once
+	after func()
+}
+
+func (h *hookIndex) Entries(ctx context.Context, user string) ([]server.Entry, error) {
+	es, err := h.Index.Entries(ctx, user)
+	if h.after != nil && user != globalUser {
+		h.once.Do(h.after)
+	}
+	return es, err
+}
+
+// TestCycleKeyRacingRevocation: RevokeUserSessions lists the user's
+// sessions, then a request that changed the key saves it (a new entry,
+// the old one checked and removed) before the revocation deletes what it
+// listed. The revocation ends the session under its new identity too.
+func TestCycleKeyRacingRevocation(t *testing.T) {
+	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
+		hook := &hookIndex{}
+		h := newHarness(t, ec, withIndex, func(c *Config) {
+			ix := c.Registry
+			if ix == nil {
+				ix = c.Store.(server.Index)
+			}
+			hook.Index = ix
+			c.Registry = hook
+		})
+		d := &device{h: h, ua: "A"}
+		d.login("rae")
+		old := d.cookie
+		ctx, s, commit := d.begin()
+		if err := s.CycleKey(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var saveErr error
+		hook.after = func() { saveErr = commit() }
+		if err := h.m.RevokeUserSessions(context.Background(), "rae", ""); err != nil {
+			t.Fatalf("RevokeUserSessions: %v", err)
+		}
+		if saveErr != nil {
+			t.Fatalf("the key change, saved while the old entry was still listed: %v", saveErr)
+		}
+		if d.cookie == old {
+			t.Fatal("the key change set no new cookie")
+		}
+		loggedOut(t, h, "rae", old, d.cookie)
+	})
+}
+
+// TestEngineSwitchRecordsTheStoreKey: a session logged in on the cookie
+// engine, read after the switch to the server or auto engine on the
+// same store, moves into the store, and its index entry then names its
+// store key, so that a revocation deletes it at once.
+func TestEngineSwitchRecordsTheStoreKey(t *testing.T) {
+	for _, engine := range []Engine{EngineServer, EngineAuto} {
+		t.Run(string(engine), func(t *testing.T) {
+			st := memory.New()
+			t.Cleanup(func() { st.Close() })
+			before := newHarness(t, engineCase{name: "cookie", engine: EngineCookie}, func(c *Config) { c.Registry = st })
+			d := &device{h: before, ua: "D"}
+			d.login("sam")
+			after := newHarness(t, engineCase{name: string(engine), engine: engine}, func(c *Config) { c.Store = st })
+			d.h = after
+			var id string
+			if err := d.do(func(_ context.Context, s *Session) { id = s.ID() }); err != nil {
+				t.Fatal(err)
+			}
+			if st.Len() != 1 {
+				t.Fatalf("after the switch the store holds %d sessions, want the moved one", st.Len())
+			}
+			if err := after.m.RevokeSession(context.Background(), "sam", id); err != nil {
+				t.Fatal(err)
+			}
+			if st.Len() != 0 {
+				t.Error("the revocation left the stored session")
+			}
+			if got := d.user(); got != "" {
+				t.Errorf("revoked, the session is still logged in as %q", got)
+			}
+		})
+	}
+}
+
+// TestLogoutWhenTheLoadFails: a Logout whose own load of the session
+// fails (the index, checked at the load, does not answer) says so instead
+// of reporting an ended session.
+func TestLogoutWhenTheLoadFails(t *testing.T) {
+	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
+		reg := &countingIndex{}
+		h := newHarness(t, ec, withIndex, func(c *Config) {
+			ix := c.Registry
+			if ix == nil {
+				ix = c.Store.(server.Index)
+			}
+			reg.Index = ix
+			c.Registry = reg
+		})
+		d := &device{h: h, ua: "D"}
+		d.login("lee")
+		reg.fail.Store(true)
+		h.clock.Add(DefaultRevalidateInterval)
+		var logoutErr error
+		err := d.do(func(ctx context.Context, s *Session) { logoutErr = s.Logout(ctx) })
+		if !errors.Is(logoutErr, ErrStore) {
+			t.Errorf("Logout when the session cannot be loaded: %v, want a store error", logoutErr)
+		}
+		if !errors.Is(err, ErrStore) {
+			t.Errorf("the request: %v, want a store error", err)
+		}
+		reg.fail.Store(false)
+		if d.user() != "lee" {
+			t.Error("the failed Logout ended the session after all")
+		}
+	})
+}
+
+// hangIndex blocks reads of the global not-before until release is
+// closed, once hang is set.
+type hangIndex struct {
+	server.Index
+	hang    atomic.Bool
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (h *hangIndex) Entries(ctx context.Context, user string) ([]server.Entry, error) {
+	if user == globalUser && h.hang.Load() {
+		h.entered <- struct{}{}
+		<-h.release
+	}
+	return h.Index.Entries(ctx, user)
+}
+
+// TestStaleNotBeforeWhileTheIndexHangs: while one request waits on an
+// index that does not answer for the global not-before, another does not
+// serve a session on a value two intervals old: it waits too, until its
+// context ends.
+func TestStaleNotBeforeWhileTheIndexHangs(t *testing.T) {
+	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
+		hi := &hangIndex{entered: make(chan struct{}, 1), release: make(chan struct{})}
+		h := newHarness(t, ec, withIndex, func(c *Config) {
+			ix := c.Registry
+			if ix == nil {
+				ix = c.Store.(server.Index)
+			}
+			hi.Index = ix
+			c.Registry = hi
+		})
+		d := &device{h: h, ua: "D"}
+		d.login("kim")
+		h.clock.Add(3 * DefaultRevalidateInterval)
+		hi.hang.Store(true)
+		first := make(chan error, 1)
+		go func() { first <- (&device{h: h, ua: "D", cookie: d.cookie}).doQuiet() }()
+		<-hi.entered // the first request holds the read
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		req := httptest.NewRequest("GET", "/", nil)
+		req.AddCookie(&http.Cookie{Name: h.m.jar.Name(), Value: d.cookie})
+		s := new(Session)
+		h.m.newSession(&sessionContext{Context: ctx, s: s}, req, s)
+		if got := s.UserID(); got != "" {
+			t.Errorf("served as %q on a not-before three intervals old while its read hangs", got)
+		}
+		if err := s.Err(); !errors.Is(err, ErrStore) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("the waiting request: %v, want a store error for its context's end", err)
+		}
+		close(hi.release)
+		if err := <-first; err != nil {
+			t.Errorf("the first request, once the index answers: %v", err)
+		}
+	})
+}
+
+// doQuiet is do without the harness's shared cookie, for a request on
+// another goroutine: it reads the session and returns the commit's error.
+func (d *device) doQuiet() error {
+	req := httptest.NewRequest("GET", "/", nil)
+	req.AddCookie(&http.Cookie{Name: d.h.m.jar.Name(), Value: d.cookie})
+	s := new(Session)
+	d.h.m.newSession(&sessionContext{Context: context.Background(), s: s}, req, s)
+	_ = s.UserID()
+	_, err := d.h.m.commit(s, http.Header{}, http.StatusOK)
+	return err
+}
