@@ -770,3 +770,36 @@ func TestDjangoDBShareMovesABoundSession(t *testing.T) {
 		}
 	}
 }
+
+// TestDjangoDBShareCycleKeyRacingRevocation: sharing Django's db
+// sessions, a request changes the key of a logged-in session while a
+// revocation of the user's sessions completes. A revocation leaves Django's
+// rows (an entry names no store key for them), so the key change learns of
+// it from the old index entry: it is interrupted, and the session stays
+// ended.
+func TestDjangoDBShareCycleKeyRacingRevocation(t *testing.T) {
+	st, _ := djangoDB(t)
+	registry := memory.New()
+	defer registry.Close()
+	h := newHarness(t, engineCase{name: "django-share"}, func(c *Config) {
+		c.Registry = registry
+		c.Django = &DjangoConfig{SecretKey: []byte(djangoSecret), Mode: DjangoShare, Store: st}
+	})
+	d := &device{h: h, ua: "D"}
+	d.login("dora")
+	if !django.IsKey(d.cookie) {
+		t.Fatalf("login: cookie %q, want a key of Django's table", d.cookie)
+	}
+	old := d.cookie
+	ctx, s, commit := d.begin()
+	if err := s.CycleKey(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.m.RevokeUserSessions(context.Background(), "dora", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := commit(); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("saving the key change of a session revoked meanwhile: %v, want ErrInterrupted", err)
+	}
+	loggedOut(t, h, "dora", old)
+}

@@ -244,10 +244,14 @@ func (m *Manager) saveDjango(s *Session) (hdr, value string, err error) {
 		return m.dropExpired(s)
 	}
 	if _, listed := s.values[untilKey]; !s.djangoKey && listed && s.prior == nil && m.users != nil {
-		// A new row gives the session a new ID, its key's: its index entry
-		// moves to that ID once the row is written, as after CycleKey.
+		// A new row gives the session a new ID, its key's: as after
+		// CycleKey, its index entry moves to that ID, and its copy in
+		// Config.Store, if any, is retired once the row is written and
+		// listed, and only if it is still there (retirePrior). Until
+		// then the old identity stays as it was, should the save fail.
 		if user, ok := s.boundUser(); ok && !s.id.IsZero() {
-			s.prior = &priorIdentity{id: s.id, user: user, bound: true}
+			s.prior = &priorIdentity{key: s.key, id: s.id, user: user, bound: true}
+			s.key = ""
 			delete(s.values, untilKey)
 		}
 	}

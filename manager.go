@@ -558,6 +558,13 @@ func (m *Manager) commitLocked(s *Session, h http.Header, status int) error {
 		return s.err
 	}
 	empty := s.isEmpty()
+	if empty && s.prior != nil && status < 500 {
+		// Emptied after a key change: nothing is saved, and the identity
+		// the session had ends now, as with Flush.
+		if err := s.fail(m.endPrior(s.ctx, s)); err != nil {
+			return err
+		}
+	}
 	if s.hadCookie && empty {
 		if s.token {
 			m.send(h, s, "", "")
@@ -745,6 +752,13 @@ func (m *Manager) retirePrior(s *Session) error {
 		if err := m.retireDjango(s, p.key, false); err != nil {
 			return err
 		}
+		if p.bound {
+			// A revocation does not delete Django's rows (an entry names
+			// no store key for them): the entry tells.
+			if err := m.checkPriorEntry(s, p, now); err != nil {
+				return err
+			}
+		}
 		err = m.deleteDjango(ctx, p.key)
 	case p.key != "":
 		if p.login {
@@ -767,17 +781,8 @@ func (m *Manager) retirePrior(s *Session) error {
 	case p.bound && !p.login:
 		// Kept in the cookie: the index entry is all the server knows of
 		// the session, and a logout or a revocation removed it.
-		uk, id := indexUserKey(p.user), indexID(p.id)
-		blob, encErr := m.encodeRecord(uk, id, p.id, record{created: now}, now.Add(movedGrace))
-		if encErr != nil {
-			return encErr
-		}
-		terr := m.users.ix.Touch(ctx, uk, id, blobBytes(blob), now.Add(movedGrace))
-		if errors.Is(terr, server.ErrNotFound) {
-			return ErrInterrupted
-		}
-		if terr != nil {
-			return fmt.Errorf("%w: retiring the old index entry: %w", ErrStore, terr)
+		if err := m.checkPriorEntry(s, p, now); err != nil {
+			return err
 		}
 	}
 	if err != nil {
@@ -791,6 +796,27 @@ func (m *Manager) retirePrior(s *Session) error {
 			// longer carries, and expires by itself.
 			m.cfg.Logger.Warn("session: could not remove a replaced session from its user's sessions", "err", err)
 		}
+	}
+	return nil
+}
+
+// checkPriorEntry touches the index entry of p, the identity that
+// CycleKey replaced, to learn that it is still there: ErrInterrupted if a
+// logout or a revocation removed it. The entry keeps the session's
+// authentication time until retirePrior removes it.
+func (m *Manager) checkPriorEntry(s *Session, p *priorIdentity, now time.Time) error {
+	uk, id := indexUserKey(p.user), indexID(p.id)
+	rec := record{created: s.created, auth: s.unixValue(authKey), seen: now}
+	blob, err := m.encodeRecord(uk, id, p.id, rec, now.Add(movedGrace))
+	if err != nil {
+		return err
+	}
+	err = m.users.ix.Touch(s.ctx, uk, id, blobBytes(blob), now.Add(movedGrace))
+	if errors.Is(err, server.ErrNotFound) {
+		return ErrInterrupted
+	}
+	if err != nil {
+		return fmt.Errorf("%w: retiring the old index entry: %w", ErrStore, err)
 	}
 	return nil
 }

@@ -173,8 +173,8 @@ func (s *Session) unlock() {
 }
 
 // Err returns the store failure that this request's session met, if any:
-// loading it, or deleting it in Flush or CycleKey, from a server store that
-// could not be reached, for example. When it is not nil the middleware
+// loading it, or deleting it in Flush, from a server store that could not
+// be reached, for example. When it is not nil the middleware
 // answers with its error response and saves nothing; after a failed load
 // the session is empty. A tampered, expired or unreadable cookie is not an error: it
 // gives an empty session, as a missing cookie does.
@@ -495,6 +495,7 @@ func (s *Session) Flush(ctx context.Context) error {
 		// key: the stored copy cannot be deleted.
 		return s.err
 	}
+	var user, entry string // the entry the logout removes
 	if s.m.users != nil {
 		// A session bound to a user leaves the user's sessions, for which
 		// its values are needed.
@@ -503,6 +504,11 @@ func (s *Session) Flush(ctx context.Context) error {
 			// The load failed: the session's key and entry are not known,
 			// so nothing could be ended.
 			return s.err
+		}
+		if u, ok := s.boundUser(); ok && !s.id.IsZero() {
+			if _, listed := s.values[untilKey]; listed {
+				user, entry = u, indexID(s.id)
+			}
 		}
 		if err := s.fail(s.unbind(ctx)); err != nil {
 			return err
@@ -513,7 +519,15 @@ func (s *Session) Flush(ctx context.Context) error {
 	}
 	s.clear() // no load: the key is all Flush needs
 	s.created, s.id = time.Time{}, codec.ID{}
-	return s.fail(s.m.dropStored(ctx, s))
+	if err := s.fail(s.m.dropStored(ctx, s)); err != nil {
+		return err
+	}
+	if user != "" {
+		// A CycleKey in another request may have moved the session to a
+		// new identity while this ran: that one ends too.
+		return s.fail(s.m.endSuccessors(ctx, user, entry))
+	}
+	return nil
 }
 
 // fail records err, if any, as the request's session failure: the

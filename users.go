@@ -512,18 +512,26 @@ func (m *Manager) notBefore(ctx context.Context, now time.Time) (time.Time, erro
 			// one is not used while that read lasts (it may hang on an
 			// index that does not answer): wait for it.
 			if age >= 2*int64(u.interval) {
+				wait := time.NewTimer(u.interval)
+				defer wait.Stop()
 				select {
 				case u.refresh <- struct{}{}:
 					held = true
 				case <-ctx.Done():
 					return nb, fmt.Errorf("%w: reading the global not-before: %w", ErrStore, ctx.Err())
+				case <-wait.C:
+					return nb, fmt.Errorf("%w: reading the global not-before: another read has taken more than RevalidateInterval", ErrStore)
 				}
 			}
 		}
 		if held {
 			var err error
 			if now.UnixNano()-u.checked.Load() >= int64(u.interval) { // not read meanwhile
-				err = m.readNotBefore(ctx, now)
+				// Bounded, so that an index that hangs fails the requests
+				// waiting for it after an interval, whatever their contexts.
+				rctx, cancel := context.WithTimeout(ctx, u.interval)
+				err = m.readNotBefore(rctx, now)
+				cancel()
 			}
 			<-u.refresh
 			if err != nil {
@@ -674,7 +682,7 @@ func (m *Manager) RevokeSession(ctx context.Context, user, id string) error {
 	}
 	for _, e := range es {
 		if e.id == indexID(sid) {
-			return m.revoke(ctx, uk, []userEntry{e})
+			return m.revoke(ctx, uk, []userEntry{e}, nil, "")
 		}
 	}
 	return fmt.Errorf("session: the user has no session %s: %w", id, server.ErrNotFound)
@@ -694,46 +702,74 @@ func (m *Manager) RevokeUserSessions(ctx context.Context, user, keep string) err
 	if err != nil {
 		return err
 	}
-	es = slices.DeleteFunc(es, func(e userEntry) bool {
-		return keep != "" && base64.RawURLEncoding.EncodeToString(e.sid[:]) == keep
-	})
-	return m.revoke(ctx, uk, es)
+	keepID, keepPrior := "", ""
+	if raw, err := base64.RawURLEncoding.DecodeString(keep); keep != "" && err == nil && len(raw) == len(codec.ID{}) {
+		keepID = indexID(codec.ID(raw))
+		// Called by the request whose session is kept, after a CycleKey
+		// not saved yet: its old identity is still listed, and is that
+		// session too.
+		if s, ok := FromContext(ctx); ok {
+			s.mu.Lock()
+			if p := s.prior; p != nil && p.bound && s.id == codec.ID(raw) {
+				keepPrior = indexID(p.id)
+			}
+			s.unlock()
+		}
+	}
+	es = slices.DeleteFunc(es, func(e userEntry) bool { return e.id == keepID || e.id == keepPrior })
+	return m.revoke(ctx, uk, es, nil, keepID)
 }
 
 // revoke deletes the stored sessions of es, then removes es from the
 // index: a failure leaves the entries listed, to be revoked again. Then it
 // lists the user's sessions again and revokes, in the same way, those that
-// a CycleKey racing with it moved from a revoked entry to a new one (their
-// record names the revoked entry as prior): the key change checks that the
-// old identity is still there only after it has listed the new one, so
-// either it finds the old one gone and undoes itself, or this second
-// listing sees the new one.
-func (m *Manager) revoke(ctx context.Context, uk string, es []userEntry) error {
-	revoked := make(map[string]bool, len(es))
-	for range maxSuccessorRounds {
-		if len(es) == 0 {
-			return nil
-		}
-		ids := make([]string, 0, len(es))
-		for _, e := range es {
-			if e.rec.storeKey != "" && m.store != nil {
-				if err := m.store.Delete(ctx, e.rec.storeKey); err != nil {
-					return fmt.Errorf("%w: deleting a revoked session: %w", ErrStore, err)
+// a CycleKey racing with it moved from an entry it ended (or from one of
+// ended, entries that a logout has just removed) to a new one, whose
+// record names the ended entry as prior; it never revokes keep (an entry
+// ID). A key change checks that its old identity is still there only after
+// it has listed the new one, so either it finds the old one gone and undoes
+// itself, or this second listing sees the new one.
+func (m *Manager) revoke(ctx context.Context, uk string, es []userEntry, ended []string, keep string) error {
+	revoked := make(map[string]bool, len(es)+len(ended))
+	for _, id := range ended {
+		revoked[id] = true
+	}
+	for round := 0; ; round++ {
+		if len(es) > 0 {
+			ids := make([]string, 0, len(es))
+			for _, e := range es {
+				if e.rec.storeKey != "" && m.store != nil {
+					if err := m.store.Delete(ctx, e.rec.storeKey); err != nil {
+						return fmt.Errorf("%w: deleting a revoked session: %w", ErrStore, err)
+					}
 				}
+				ids = append(ids, e.id)
+				revoked[e.id] = true
 			}
-			ids = append(ids, e.id)
-			revoked[e.id] = true
+			if err := m.users.ix.Unbind(ctx, uk, ids...); err != nil {
+				return fmt.Errorf("%w: removing revoked sessions from the index: %w", ErrStore, err)
+			}
 		}
-		if err := m.users.ix.Unbind(ctx, uk, ids...); err != nil {
-			return fmt.Errorf("%w: removing revoked sessions from the index: %w", ErrStore, err)
+		if len(revoked) == 0 || round == maxSuccessorRounds {
+			return nil
 		}
 		all, err := m.userEntries(ctx, uk)
 		if err != nil {
 			return err
 		}
-		es = slices.DeleteFunc(all, func(e userEntry) bool { return revoked[e.id] || !revoked[e.rec.prior] })
+		es = slices.DeleteFunc(all, func(e userEntry) bool {
+			return revoked[e.id] || !revoked[e.rec.prior] || e.id == keep
+		})
+		if len(es) == 0 {
+			return nil
+		}
 	}
-	return nil
+}
+
+// endSuccessors ends the sessions that a CycleKey racing a logout moved
+// from the entry id of user, which the logout has removed.
+func (m *Manager) endSuccessors(ctx context.Context, user, id string) error {
+	return m.revoke(ctx, indexUserKey(user), nil, []string{id}, "")
 }
 
 // maxSuccessorRounds bounds how many times revoke follows sessions that
@@ -759,7 +795,7 @@ func (m *Manager) makeRoom(ctx context.Context, user string, current codec.ID) e
 		return ErrTooManySessions
 	}
 	slices.SortFunc(es, func(a, b userEntry) int { return a.rec.auth.Compare(b.rec.auth) })
-	return m.revoke(ctx, uk, es[:over])
+	return m.revoke(ctx, uk, es[:over], nil, "")
 }
 
 // setUsers sets up the user index from m.cfg.

@@ -164,7 +164,7 @@ func walk(t *testing.T, c *client, storeLen func() int, maxAdds int) (failedAt i
 	if c.cookie() == before {
 		t.Fatal("the session cookie did not change at login")
 	}
-	checkStore("after login (the old key deleted by CycleKey)", 1)
+	checkStore("after login (the old key deleted when the login was saved)", 1)
 	body = c.page("GET", "/", nil, "Signed in as", "Visits to this page: <strong>4</strong>")
 	if strings.Contains(body, `class="flash"`) {
 		t.Fatal("the flash message was shown twice")
