@@ -211,10 +211,7 @@ func (m *Manager) loadDjango(s *Session) {
 		return
 	}
 	s.key, s.djangoKey, s.values, s.expires, s.fromDjango = key, true, l.Values, expires, true
-	if _, ok := s.values[movedKey]; ok {
-		delete(s.values, movedKey)
-		s.moved = true
-	}
+	s.takeMoved()
 	s.id = djangoID(key)
 	switch {
 	case !m.django.shareDB:
@@ -250,7 +247,7 @@ func (m *Manager) saveDjango(s *Session) (hdr, value string, err error) {
 		// listed, and only if it is still there (retirePrior). Until
 		// then the old identity stays as it was, should the save fail.
 		if user, ok := s.boundUser(); ok && !s.id.IsZero() {
-			s.prior = &priorIdentity{key: s.key, id: s.id, user: user, bound: true}
+			s.prior = &priorIdentity{key: s.key, id: s.id, user: user, bound: true, until: s.unixValue(untilKey).Unix(), move: true}
 			s.key = ""
 			delete(s.values, untilKey)
 		}

@@ -416,10 +416,7 @@ func (m *Manager) loadStored(s *Session) {
 		return
 	}
 	s.key, s.values, s.created, s.expires = key, d.Values, d.Created, d.Expires
-	if _, ok := s.values[movedKey]; ok {
-		delete(s.values, movedKey)
-		s.moved = true
-	}
+	s.takeMoved()
 	s.adoptID(d.ID)
 	if d.Stale != 0 {
 		s.rewrite = true
@@ -565,7 +562,10 @@ func (m *Manager) commitLocked(s *Session, h http.Header, status int) error {
 			return err
 		}
 	}
-	if s.hadCookie && empty {
+	if s.hadCookie && empty && (!s.moved || s.modified) {
+		// (A request that only read what a move or a key change left of
+		// an old identity leaves the cookie alone: the browser may hold
+		// the new one already.)
 		if s.token {
 			m.send(h, s, "", "")
 		} else {
@@ -721,11 +721,25 @@ func (m *Manager) save(s *Session) (hdr, value string, err error) {
 	return hdr, value, nil
 }
 
-// tombstone is what a replaced store key holds between retirePrior's
-// Update and its Delete: no values, marked moved, so that a request
-// reading it then learns nothing of the session and cannot save it.
-func tombstone(now time.Time) codec.Payload {
-	return codec.Payload{Kind: codec.KindData, Values: map[string]any{movedKey: true}, Expires: now.Add(movedGrace), Created: now}
+// Values of a tombstone: the user and index entry of the identity it
+// replaced.
+const (
+	replacedUserKey  = "_session_replaced_user"
+	replacedEntryKey = "_session_replaced_entry"
+)
+
+// tombstone is what retirePrior leaves in the store key of the identity
+// that CycleKey replaced: no values of the session, marked moved, so that
+// a request reading it learns nothing of the session and cannot save it.
+// For a session bound to a user it names the old entry and stays for
+// movedGrace, so that a Logout sent with the old cookie (another tab)
+// ends the new identity; otherwise it goes at once.
+func tombstone(p *priorIdentity, now time.Time) codec.Payload {
+	v := map[string]any{movedKey: true}
+	if p.bound {
+		v[replacedUserKey], v[replacedEntryKey] = p.user, indexID(p.id)
+	}
+	return codec.Payload{Kind: codec.KindData, Values: v, Expires: now.Add(movedGrace), Created: now}
 }
 
 // retirePrior ends the identity that CycleKey or Login replaced, now that
@@ -749,15 +763,16 @@ func (m *Manager) retirePrior(s *Session) error {
 			}
 			break
 		}
-		if err := m.retireDjango(s, p.key, false); err != nil {
-			return err
-		}
 		if p.bound {
 			// A revocation does not delete Django's rows (an entry names
-			// no store key for them): the entry tells.
+			// no store key for them): the entry tells. Checked first, so
+			// that a failure leaves the row as it was.
 			if err := m.checkPriorEntry(s, p, now); err != nil {
 				return err
 			}
+		}
+		if err := m.retireDjango(s, p.key, false); err != nil {
+			return err
 		}
 		err = m.deleteDjango(ctx, p.key)
 	case p.key != "":
@@ -770,14 +785,24 @@ func (m *Manager) retirePrior(s *Session) error {
 			break
 		}
 		rk := m.rowKey(p.key)
-		blob, encErr := m.codec.Encode(rk, tombstone(now))
+		tomb := tombstone(p, now)
+		if p.move {
+			// A move keeps the data for the requests in flight, which
+			// read the session (and cannot save it), as retireStored.
+			tomb.Values = maps.Clone(s.values)
+			tomb.Values[movedKey] = true
+			tomb.Values[replacedUserKey], tomb.Values[replacedEntryKey] = p.user, indexID(p.id)
+		}
+		blob, encErr := m.codec.Encode(rk, tomb)
 		if encErr != nil {
 			return encErr
 		}
 		if err := m.update(ctx, rk, blob, now.Add(movedGrace)); err != nil {
 			return err
 		}
-		err = m.deleteKey(ctx, p.key)
+		if !p.bound {
+			err = m.deleteKey(ctx, p.key)
+		}
 	case p.bound && !p.login:
 		// Kept in the cookie: the index entry is all the server knows of
 		// the session, and a logout or a revocation removed it.
@@ -807,11 +832,12 @@ func (m *Manager) retirePrior(s *Session) error {
 func (m *Manager) checkPriorEntry(s *Session, p *priorIdentity, now time.Time) error {
 	uk, id := indexUserKey(p.user), indexID(p.id)
 	rec := record{created: s.created, auth: s.unixValue(authKey), seen: now}
-	blob, err := m.encodeRecord(uk, id, p.id, rec, now.Add(movedGrace))
+	until := time.Unix(p.until, 0) // unchanged, should the save fail after
+	blob, err := m.encodeRecord(uk, id, p.id, rec, until)
 	if err != nil {
 		return err
 	}
-	err = m.users.ix.Touch(s.ctx, uk, id, blobBytes(blob), now.Add(movedGrace))
+	err = m.users.ix.Touch(s.ctx, uk, id, blobBytes(blob), until)
 	if errors.Is(err, server.ErrNotFound) {
 		return ErrInterrupted
 	}
@@ -848,13 +874,19 @@ func (m *Manager) endPrior(ctx context.Context, s *Session) error {
 			return fmt.Errorf("%w: removing the session from its user's sessions: %w", ErrStore, err)
 		}
 	}
+	var err error
 	switch {
 	case p.key != "" && p.djangoKey:
-		return m.deleteDjango(ctx, p.key)
+		err = m.deleteDjango(ctx, p.key)
 	case p.key != "":
-		return m.deleteKey(ctx, p.key)
+		err = m.deleteKey(ctx, p.key)
 	}
-	return nil
+	if err == nil && p.bound {
+		// As Flush: a CycleKey in another request may have moved the
+		// session to a new identity meanwhile.
+		err = m.endSuccessors(ctx, p.user, indexID(p.id))
+	}
+	return err
 }
 
 // saveTimes returns the time of a save of s, the session's expiry, and

@@ -429,3 +429,87 @@ func (d *device) doQuiet() error {
 	_, err := d.h.m.commit(s, http.Header{}, http.StatusOK)
 	return err
 }
+
+// TestLogoutWithTheOldCookie: after a key change, a logout sent with the
+// cookie from before it (another tab) ends the session under its new
+// identity.
+func TestLogoutWithTheOldCookie(t *testing.T) {
+	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
+		h := newHarness(t, ec, withIndex)
+		d := &device{h: h, ua: "A"}
+		d.login("ola")
+		old := d.cookie
+		if err := d.do(func(ctx context.Context, s *Session) {
+			if err := s.CycleKey(ctx); err != nil {
+				t.Error(err)
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		tab := &device{h: h, ua: "A", cookie: old}
+		if err := tab.do(func(ctx context.Context, s *Session) {
+			if err := s.Logout(ctx); err != nil {
+				t.Errorf("Logout: %v", err)
+			}
+		}); err != nil && !errors.Is(err, ErrInterrupted) {
+			t.Fatalf("the logout: %v", err)
+		}
+		loggedOut(t, h, "ola", d.cookie, old)
+	})
+}
+
+// TestTwoTabsCycleKeyAndLogout: two tabs read the session; the first
+// changes the key and is saved; the second changes the key too, then logs
+// out. The session ends under both new identities.
+func TestTwoTabsCycleKeyAndLogout(t *testing.T) {
+	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
+		h := newHarness(t, ec, withIndex)
+		d := &device{h: h, ua: "A"}
+		d.login("tia")
+		a, b := &device{h: h, ua: "A", cookie: d.cookie}, &device{h: h, ua: "A", cookie: d.cookie}
+		actx, as, acommit := a.begin()
+		bctx, bs, bcommit := b.begin()
+		_, _ = as.UserID(), bs.UserID()
+		if err := as.CycleKey(actx); err != nil {
+			t.Fatal(err)
+		}
+		if err := acommit(); err != nil {
+			t.Fatalf("the first tab's key change: %v", err)
+		}
+		if err := bs.CycleKey(bctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := bs.Logout(bctx); err != nil {
+			t.Fatalf("Logout after CycleKey: %v", err)
+		}
+		if err := bcommit(); err != nil && !errors.Is(err, ErrInterrupted) {
+			t.Fatalf("the second tab: %v", err)
+		}
+		loggedOut(t, h, "tia", a.cookie, d.cookie)
+	})
+}
+
+// TestLoginAfterCycleKeyCountsOneSession: with MaxUserSessions 1, a
+// request that changes the key and then logs the same user in again is
+// one session, not two.
+func TestLoginAfterCycleKeyCountsOneSession(t *testing.T) {
+	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
+		h := newHarness(t, ec, withIndex, func(c *Config) { c.MaxUserSessions = 1 })
+		d := &device{h: h, ua: "D"}
+		d.login("una")
+		if err := d.do(func(ctx context.Context, s *Session) {
+			if err := s.CycleKey(ctx); err != nil {
+				t.Error(err)
+			}
+			if err := s.Login(ctx, "una"); err != nil {
+				t.Errorf("Login after CycleKey: %v", err)
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		h.clock.Add(DefaultRevalidateInterval)
+		if d.user() != "una" {
+			t.Error("the session is not logged in")
+		}
+	})
+}

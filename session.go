@@ -68,6 +68,10 @@ type Session struct {
 	// moved is set when the session was read from the store entry that a
 	// move into the cookie left behind (see movedGrace).
 	moved bool
+	// replacedUser and replacedEntry are set when the entry read was left
+	// by a CycleKey of a session listed as entry replacedEntry of
+	// replacedUser: a Flush through it ends the session's new identity.
+	replacedUser, replacedEntry string
 	// id is the session's ID; zero until the session has one.
 	id codec.ID
 	// created is when the session was first created.
@@ -519,6 +523,12 @@ func (s *Session) Flush(ctx context.Context) error {
 	}
 	s.clear() // no load: the key is all Flush needs
 	s.created, s.id = time.Time{}, codec.ID{}
+	if s.replacedUser != "" {
+		// Read from what a CycleKey in another request left of the old
+		// identity: the session lives on under the new one, which ends.
+		user, entry = s.replacedUser, s.replacedEntry
+		s.replacedUser, s.replacedEntry = "", ""
+	}
 	if err := s.fail(s.m.dropStored(ctx, s)); err != nil {
 		return err
 	}
@@ -564,18 +574,41 @@ func (s *Session) CycleKey(ctx context.Context) error {
 	return nil
 }
 
+// takeMoved notes, and removes from the values, the marks of an entry that
+// a move or a key change left: the session cannot be saved from it, and a
+// Flush through it ends the identity that replaced it. s.mu must be held.
+func (s *Session) takeMoved() {
+	if _, ok := s.values[movedKey]; !ok {
+		return
+	}
+	delete(s.values, movedKey)
+	s.moved = true
+	u, _ := s.values[replacedUserKey].(string)
+	e, _ := s.values[replacedEntryKey].(string)
+	delete(s.values, replacedUserKey)
+	delete(s.values, replacedEntryKey)
+	if u != "" && e != "" {
+		s.replacedUser, s.replacedEntry = u, e
+	}
+}
+
 // priorIdentity is what a session was stored and listed under before
 // CycleKey or Login gave it a new identity.
 type priorIdentity struct {
 	key       string // its store key, if it was kept on the server
 	djangoKey bool   // key is a key of Django's table
 	id        codec.ID
-	// user is the user whose sessions listed it, if bound is set.
+	// user is the user whose sessions listed it, if bound is set, and
+	// until its entry's expiry (Unix seconds).
 	user  string
 	bound bool
+	until int64
 	// login says that a login retires it: a fresh authentication, which a
 	// concurrent end of the old session does not interrupt.
 	login bool
+	// move says that the session only moved (into Django's table): its
+	// old copy keeps the data for the requests in flight.
+	move bool
 }
 
 // cycle gives s a new identity, recording the one it had (the first, if
@@ -585,7 +618,7 @@ func (s *Session) cycle(login bool) {
 	if s.prior == nil {
 		user, ok := s.boundUser()
 		_, listed := s.values[untilKey]
-		p := &priorIdentity{key: s.key, djangoKey: s.djangoKey, id: s.id, user: user, bound: ok && listed && s.m.users != nil && !s.id.IsZero()}
+		p := &priorIdentity{key: s.key, djangoKey: s.djangoKey, id: s.id, user: user, bound: ok && listed && s.m.users != nil && !s.id.IsZero(), until: s.unixValue(untilKey).Unix()}
 		if p.key != "" || p.bound {
 			s.prior = p
 		}

@@ -202,7 +202,11 @@ func (s *Session) Login(ctx context.Context, user string) error {
 	}
 	m := s.m
 	if u := m.users; u != nil && m.cfg.MaxUserSessions > 0 {
-		if err := m.makeRoom(ctx, user, s.id); err != nil {
+		var prior codec.ID // a CycleKey's old identity is this session too
+		if s.prior != nil {
+			prior = s.prior.id
+		}
+		if err := m.makeRoom(ctx, user, s.id, prior); err != nil {
 			if errors.Is(err, ErrTooManySessions) {
 				return err
 			}
@@ -777,16 +781,17 @@ func (m *Manager) endSuccessors(ctx context.Context, user, id string) error {
 const maxSuccessorRounds = 4
 
 // makeRoom applies Config.MaxUserSessions to a login of user by the
-// session current: at the limit, it refuses with ErrTooManySessions or,
+// session current (whose old identity prior, if not zero, is that session
+// too): at the limit, it refuses with ErrTooManySessions or,
 // with Config.EndOldestSession, revokes the sessions that logged in
 // longest ago.
-func (m *Manager) makeRoom(ctx context.Context, user string, current codec.ID) error {
+func (m *Manager) makeRoom(ctx context.Context, user string, current, prior codec.ID) error {
 	uk := indexUserKey(user)
 	es, err := m.userEntries(ctx, uk)
 	if err != nil {
 		return err
 	}
-	es = slices.DeleteFunc(es, func(e userEntry) bool { return e.sid == current })
+	es = slices.DeleteFunc(es, func(e userEntry) bool { return e.sid == current || (!prior.IsZero() && e.sid == prior) })
 	over := len(es) - m.cfg.MaxUserSessions + 1
 	if over <= 0 {
 		return nil

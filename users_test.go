@@ -762,6 +762,9 @@ func TestServerEngineUserRoundTrips(t *testing.T) {
 	cycle := count(anon, func(ctx context.Context, s *Session) { s.CycleKey(ctx) })
 	login := count(user, func(ctx context.Context, s *Session) { s.Login(ctx, "u11") })
 	t.Logf("CycleKey %d operations, Login %d", cycle, login)
+	if cycle != 4 || login != 4 {
+		t.Errorf("CycleKey of a stored session: %d store operations, Login %d; want 4 each", cycle, login)
+	}
 	if login > cycle+1 {
 		t.Errorf("Login costs %d store operations, CycleKey %d: want at most one more", login, cycle)
 	}
@@ -785,6 +788,20 @@ func TestServerEngineUserRoundTrips(t *testing.T) {
 	}
 	if u := count(user, read); u != a {
 		t.Errorf("the next read of a logged-in session in the interval costs %d operations, an anonymous one %d", u, a)
+	}
+	// A key change of a logged-in session: the load, the new copy and its
+	// entry, the old copy's check (an update that leaves a tombstone
+	// naming the old entry, for a logout sent with the old cookie) and the
+	// old entry's removal.
+	other := &device{h: h, ua: "other"}
+	other.login("u12")
+	if n := count(other, func(ctx context.Context, s *Session) { s.CycleKey(ctx) }); n != 5 {
+		t.Errorf("CycleKey of a logged-in session: %d store operations, want 5", n)
+	}
+	// A logout of a logged-in session: the load, the entry's removal, the
+	// copy's delete and one listing, for a key change that raced it.
+	if n := count(other, func(ctx context.Context, s *Session) { s.Logout(ctx) }); n != 4 {
+		t.Errorf("Logout of a logged-in session: %d store operations, want 4", n)
 	}
 	// With MaxUserSessions, Login also reads the user's entries: one more.
 	hl := newHarness(t, engineCase{name: "server", engine: EngineServer}, func(c *Config) {
