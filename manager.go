@@ -416,7 +416,7 @@ func (m *Manager) loadStored(s *Session) {
 		return
 	}
 	s.key, s.values, s.created, s.expires = key, d.Values, d.Created, d.Expires
-	s.takeMoved()
+	s.takeMoved(true)
 	s.adoptID(d.ID)
 	if d.Stale != 0 {
 		s.rewrite = true

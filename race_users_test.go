@@ -155,17 +155,23 @@ func (h *hookIndex) Unbind(ctx context.Context, user string, ids ...string) erro
 	return err
 }
 
-// hooked returns a harness whose index is wrapped in a hookIndex.
-func hooked(t *testing.T, ec engineCase, withIndex func(*Config)) (*harness, *hookIndex) {
-	hook := &hookIndex{}
-	h := newHarness(t, ec, withIndex, func(c *Config) {
+// wrappedHarness returns a harness whose user index (its Registry, or
+// its store's own) is the one wrap makes of it.
+func wrappedHarness(t *testing.T, ec engineCase, withIndex func(*Config), wrap func(server.Index) server.Index) *harness {
+	t.Helper()
+	return newHarness(t, ec, withIndex, func(c *Config) {
 		ix := c.Registry
 		if ix == nil {
 			ix = c.Store.(server.Index)
 		}
-		hook.Index = ix
-		c.Registry = hook
+		c.Registry = wrap(ix)
 	})
+}
+
+// hooked returns a harness whose index is wrapped in a hookIndex.
+func hooked(t *testing.T, ec engineCase, withIndex func(*Config)) (*harness, *hookIndex) {
+	hook := &hookIndex{}
+	h := wrappedHarness(t, ec, withIndex, func(ix server.Index) server.Index { hook.Index = ix; return hook })
 	return h, hook
 }
 
@@ -326,14 +332,7 @@ func TestEngineSwitchRecordsTheStoreKey(t *testing.T) {
 func TestLogoutWhenTheLoadFails(t *testing.T) {
 	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
 		reg := &countingIndex{}
-		h := newHarness(t, ec, withIndex, func(c *Config) {
-			ix := c.Registry
-			if ix == nil {
-				ix = c.Store.(server.Index)
-			}
-			reg.Index = ix
-			c.Registry = reg
-		})
+		h := wrappedHarness(t, ec, withIndex, func(ix server.Index) server.Index { reg.Index = ix; return reg })
 		d := &device{h: h, ua: "D"}
 		d.login("lee")
 		reg.fail.Store(true)
@@ -377,14 +376,7 @@ func (h *hangIndex) Entries(ctx context.Context, user string) ([]server.Entry, e
 func TestStaleNotBeforeWhileTheIndexHangs(t *testing.T) {
 	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
 		hi := &hangIndex{entered: make(chan struct{}, 1), release: make(chan struct{})}
-		h := newHarness(t, ec, withIndex, func(c *Config) {
-			ix := c.Registry
-			if ix == nil {
-				ix = c.Store.(server.Index)
-			}
-			hi.Index = ix
-			c.Registry = hi
-		})
+		h := wrappedHarness(t, ec, withIndex, func(ix server.Index) server.Index { hi.Index = ix; return hi })
 		d := &device{h: h, ua: "D"}
 		d.login("kim")
 		if d.user() != "kim" { // the global not-before read once

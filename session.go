@@ -576,13 +576,19 @@ func (s *Session) CycleKey(ctx context.Context) error {
 
 // takeMoved notes, and removes from the values, the marks of an entry that
 // a move or a key change left: the session cannot be saved from it, and a
-// Flush through it ends the identity that replaced it. s.mu must be held.
-func (s *Session) takeMoved() {
+// Flush through it ends the identity that replaced it. Only an entry of
+// Config.Store (own), which this package alone writes, can name that
+// identity: values read in Django's formats may come from a Django app.
+// s.mu must be held.
+func (s *Session) takeMoved(own bool) {
 	if _, ok := s.values[movedKey]; !ok {
 		return
 	}
 	delete(s.values, movedKey)
 	s.moved = true
+	if !own {
+		return
+	}
 	u, _ := s.values[replacedUserKey].(string)
 	e, _ := s.values[replacedEntryKey].(string)
 	delete(s.values, replacedUserKey)

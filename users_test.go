@@ -630,14 +630,7 @@ func TestRevocationBetweenChecks(t *testing.T) {
 func TestRegistryDown(t *testing.T) {
 	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
 		var reg *countingIndex
-		h := newHarness(t, ec, withIndex, func(c *Config) {
-			ix := c.Registry
-			if ix == nil {
-				ix = c.Store.(server.Index)
-			}
-			reg = &countingIndex{Index: ix}
-			c.Registry = reg
-		})
+		h := wrappedHarness(t, ec, withIndex, func(ix server.Index) server.Index { reg = &countingIndex{Index: ix}; return reg })
 		d := &device{h: h, ua: "D"}
 		d.login("u9")
 		cookie := d.cookie
