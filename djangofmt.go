@@ -211,7 +211,7 @@ func (m *Manager) loadDjango(s *Session) {
 		return
 	}
 	s.key, s.djangoKey, s.values, s.expires, s.fromDjango = key, true, l.Values, expires, true
-	s.takeMoved(false)
+	s.takeMoved()
 	s.id = djangoID(key)
 	switch {
 	case !m.django.shareDB:

@@ -336,6 +336,9 @@ func (m *Manager) adopt(s *Session, value string) error {
 			s.adoptID(d.ID)
 		} else {
 			s.fromDjango = true
+			// The moved mark is this package's, written only in its own
+			// store entries: from a Django app, it is just dropped.
+			delete(s.values, movedKey)
 		}
 		if m.cfg.Engine == EngineServer || m.django != nil && m.django.shareDB {
 			s.rewrite = true // move it into the store, or into Django's table
@@ -416,7 +419,7 @@ func (m *Manager) loadStored(s *Session) {
 		return
 	}
 	s.key, s.values, s.created, s.expires = key, d.Values, d.Created, d.Expires
-	s.takeMoved(true)
+	s.takeMoved()
 	s.adoptID(d.ID)
 	if d.Stale != 0 {
 		s.rewrite = true
@@ -721,25 +724,11 @@ func (m *Manager) save(s *Session) (hdr, value string, err error) {
 	return hdr, value, nil
 }
 
-// Values of a tombstone: the user and index entry of the identity it
-// replaced.
-const (
-	replacedUserKey  = "_session_replaced_user"
-	replacedEntryKey = "_session_replaced_entry"
-)
-
-// tombstone is what retirePrior leaves in the store key of the identity
-// that CycleKey replaced: no values of the session, marked moved, so that
-// a request reading it learns nothing of the session and cannot save it.
-// For a session bound to a user it names the old entry and stays for
-// movedGrace, so that a Logout sent with the old cookie (another tab)
-// ends the new identity; otherwise it goes at once.
-func tombstone(p *priorIdentity, now time.Time) codec.Payload {
-	v := map[string]any{movedKey: true}
-	if p.bound {
-		v[replacedUserKey], v[replacedEntryKey] = p.user, indexID(p.id)
-	}
-	return codec.Payload{Kind: codec.KindData, Values: v, Expires: now.Add(movedGrace), Created: now}
+// tombstone is what a replaced store key holds between retirePrior's
+// Update and its Delete: no values, marked moved, so that a request
+// reading it then learns nothing of the session and cannot save it.
+func tombstone(now time.Time) codec.Payload {
+	return codec.Payload{Kind: codec.KindData, Values: map[string]any{movedKey: true}, Expires: now.Add(movedGrace), Created: now}
 }
 
 // retirePrior ends the identity that CycleKey or Login replaced, now that
@@ -785,13 +774,13 @@ func (m *Manager) retirePrior(s *Session) error {
 			break
 		}
 		rk := m.rowKey(p.key)
-		tomb := tombstone(p, now)
+		tomb := tombstone(now)
 		if p.move {
-			// A move keeps the data for the requests in flight, which
-			// read the session (and cannot save it), as retireStored.
+			// A move keeps the data, for movedGrace, for the requests in
+			// flight, which read the session and cannot save it, as
+			// retireStored does.
 			tomb.Values = maps.Clone(s.values)
 			tomb.Values[movedKey] = true
-			tomb.Values[replacedUserKey], tomb.Values[replacedEntryKey] = p.user, indexID(p.id)
 		}
 		blob, encErr := m.codec.Encode(rk, tomb)
 		if encErr != nil {
@@ -800,7 +789,7 @@ func (m *Manager) retirePrior(s *Session) error {
 		if err := m.update(ctx, rk, blob, now.Add(movedGrace)); err != nil {
 			return err
 		}
-		if !p.bound {
+		if !p.move {
 			err = m.deleteKey(ctx, p.key)
 		}
 	case p.bound && !p.login:

@@ -422,34 +422,6 @@ func (d *device) doQuiet() error {
 	return err
 }
 
-// TestLogoutWithTheOldCookie: after a key change, a logout sent with the
-// cookie from before it (another tab) ends the session under its new
-// identity.
-func TestLogoutWithTheOldCookie(t *testing.T) {
-	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
-		h := newHarness(t, ec, withIndex)
-		d := &device{h: h, ua: "A"}
-		d.login("ola")
-		old := d.cookie
-		if err := d.do(func(ctx context.Context, s *Session) {
-			if err := s.CycleKey(ctx); err != nil {
-				t.Error(err)
-			}
-		}); err != nil {
-			t.Fatal(err)
-		}
-		tab := &device{h: h, ua: "A", cookie: old}
-		if err := tab.do(func(ctx context.Context, s *Session) {
-			if err := s.Logout(ctx); err != nil {
-				t.Errorf("Logout: %v", err)
-			}
-		}); err != nil && !errors.Is(err, ErrInterrupted) {
-			t.Fatalf("the logout: %v", err)
-		}
-		loggedOut(t, h, "ola", d.cookie, old)
-	})
-}
-
 // TestTwoTabsCycleKeyAndLogout: two tabs read the session; the first
 // changes the key and is saved; the second changes the key too, then logs
 // out. The session ends under both new identities.

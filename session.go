@@ -68,10 +68,6 @@ type Session struct {
 	// moved is set when the session was read from the store entry that a
 	// move into the cookie left behind (see movedGrace).
 	moved bool
-	// replacedUser and replacedEntry are set when the entry read was left
-	// by a CycleKey of a session listed as entry replacedEntry of
-	// replacedUser: a Flush through it ends the session's new identity.
-	replacedUser, replacedEntry string
 	// id is the session's ID; zero until the session has one.
 	id codec.ID
 	// created is when the session was first created.
@@ -523,12 +519,6 @@ func (s *Session) Flush(ctx context.Context) error {
 	}
 	s.clear() // no load: the key is all Flush needs
 	s.created, s.id = time.Time{}, codec.ID{}
-	if s.replacedUser != "" {
-		// Read from what a CycleKey in another request left of the old
-		// identity: the session lives on under the new one, which ends.
-		user, entry = s.replacedUser, s.replacedEntry
-		s.replacedUser, s.replacedEntry = "", ""
-	}
 	if err := s.fail(s.m.dropStored(ctx, s)); err != nil {
 		return err
 	}
@@ -574,27 +564,13 @@ func (s *Session) CycleKey(ctx context.Context) error {
 	return nil
 }
 
-// takeMoved notes, and removes from the values, the marks of an entry that
-// a move or a key change left: the session cannot be saved from it, and a
-// Flush through it ends the identity that replaced it. Only an entry of
-// Config.Store (own), which this package alone writes, can name that
-// identity: values read in Django's formats may come from a Django app.
+// takeMoved notes, and removes from the values, the mark of an entry that
+// a move or a key change left: the session cannot be saved from it.
 // s.mu must be held.
-func (s *Session) takeMoved(own bool) {
-	if _, ok := s.values[movedKey]; !ok {
-		return
-	}
-	delete(s.values, movedKey)
-	s.moved = true
-	if !own {
-		return
-	}
-	u, _ := s.values[replacedUserKey].(string)
-	e, _ := s.values[replacedEntryKey].(string)
-	delete(s.values, replacedUserKey)
-	delete(s.values, replacedEntryKey)
-	if u != "" && e != "" {
-		s.replacedUser, s.replacedEntry = u, e
+func (s *Session) takeMoved() {
+	if _, ok := s.values[movedKey]; ok {
+		delete(s.values, movedKey)
+		s.moved = true
 	}
 }
 
@@ -613,7 +589,8 @@ type priorIdentity struct {
 	// concurrent end of the old session does not interrupt.
 	login bool
 	// move says that the session only moved (into Django's table): its
-	// old copy keeps the data for the requests in flight.
+	// old copy keeps the data, marked moved, for the requests in flight,
+	// and expires after movedGrace.
 	move bool
 }
 

@@ -783,13 +783,12 @@ func TestServerEngineUserRoundTrips(t *testing.T) {
 		t.Errorf("the next read of a logged-in session in the interval costs %d operations, an anonymous one %d", u, a)
 	}
 	// A key change of a logged-in session: the load, the new copy and its
-	// entry, the old copy's check (an update that leaves a tombstone
-	// naming the old entry, for a logout sent with the old cookie) and the
-	// old entry's removal.
+	// entry, the old copy's check (an update) and delete, and the old
+	// entry's removal.
 	other := &device{h: h, ua: "other"}
 	other.login("u12")
-	if n := count(other, func(ctx context.Context, s *Session) { s.CycleKey(ctx) }); n != 5 {
-		t.Errorf("CycleKey of a logged-in session: %d store operations, want 5", n)
+	if n := count(other, func(ctx context.Context, s *Session) { s.CycleKey(ctx) }); n != 6 {
+		t.Errorf("CycleKey of a logged-in session: %d store operations, want 6", n)
 	}
 	// A logout of a logged-in session: the load, the entry's removal, the
 	// copy's delete and one listing, for a key change that raced it.
