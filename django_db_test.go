@@ -803,3 +803,64 @@ func TestDjangoDBShareCycleKeyRacingRevocation(t *testing.T) {
 	}
 	loggedOut(t, h, "dora", old)
 }
+
+// TestDjangoDBShareMovesAStoredBoundSession: a logged-in session kept in
+// Config.Store moves into Django's table under a new ID. Its old copy keeps
+// the session, marked moved, for the requests in flight with the old
+// cookie, and a logout through it ends the session under its new ID.
+func TestDjangoDBShareMovesAStoredBoundSession(t *testing.T) {
+	st, _ := djangoDB(t)
+	clock := newMwClock()
+	clock.t = time.Now()
+	registry, ourStore := memory.New(), memory.New()
+	defer registry.Close()
+	defer ourStore.Close()
+	ours, _ := mwManager(t, Config{Now: clock.Now, Engine: EngineServer, Store: ourStore, Registry: registry})
+	sharing, _ := mwManager(t, Config{Now: clock.Now, Store: ourStore, Registry: registry, Django: &DjangoConfig{SecretKey: []byte(djangoSecret), Mode: DjangoShare, Store: st}})
+	routes := func(mux *http.ServeMux) {
+		mux.HandleFunc("POST /bind", func(w http.ResponseWriter, r *http.Request) {
+			if err := FromRequest(r).Login(r.Context(), "cy"); err != nil {
+				t.Error(err)
+			}
+		})
+		mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
+			if err := FromRequest(r).Logout(r.Context()); err != nil {
+				t.Error(err)
+			}
+		})
+		mux.HandleFunc("GET /who", func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, FromRequest(r).UserID())
+		})
+	}
+	before, after := goSite(t, ours, routes), goSite(t, sharing, routes)
+	b := newBrowser(t)
+	b.do("POST", before+"/bind", "")
+	old := b.cookie(before)
+	b.setCookie(after, old)
+	if got := b.do("GET", after+"/who", ""); got != "cy" {
+		t.Fatalf("the sharing site read the session as %q", got)
+	}
+	if key := b.cookie(after); !django.IsKey(key) {
+		t.Fatalf("the sharing site's save: cookie %q, want a key of Django's table", key)
+	}
+	// A request in flight with the old cookie (another tab: a jar of its
+	// own, since both sites are on 127.0.0.1) still reads the session.
+	tab := newBrowser(t)
+	tab.setCookie(before, old)
+	if got := tab.do("GET", before+"/who", ""); got != "cy" {
+		t.Errorf("the old cookie, right after the move, reads as %q, want the session", got)
+	}
+	if tab.cookie(before) != old {
+		t.Error("a request that read the moved copy changed the cookie")
+	}
+	// A logout through it ends the session in Django's table too.
+	tab.do("POST", before+"/logout", "")
+	list, err := sharing.UserSessions(context.Background(), "cy")
+	if err != nil || len(list) != 0 {
+		t.Errorf("after a logout with the old cookie the user lists %d sessions (%v)", len(list), err)
+	}
+	clock.Advance(DefaultRevalidateInterval + time.Second)
+	if got := b.do("GET", after+"/who", ""); got != "" {
+		t.Errorf("after a logout with the old cookie the moved session reads as %q", got)
+	}
+}

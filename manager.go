@@ -781,6 +781,9 @@ func (m *Manager) retirePrior(s *Session) error {
 			// retireStored does.
 			tomb.Values = maps.Clone(s.values)
 			tomb.Values[movedKey] = true
+			// Under its own ID, so that a Logout through it ends the
+			// entry that replaced it (endSuccessors).
+			tomb.ID, tomb.Created = p.id, s.created
 		}
 		blob, encErr := m.codec.Encode(rk, tomb)
 		if encErr != nil {

@@ -477,3 +477,34 @@ func TestLoginAfterCycleKeyCountsOneSession(t *testing.T) {
 		}
 	})
 }
+
+// TestCookieLogoutWithTheOldCookie: on the cookie engine, a logout sent
+// with the cookie from before a key change saved in another tab ends the
+// session's new identity too.
+func TestCookieLogoutWithTheOldCookie(t *testing.T) {
+	reg := memory.New()
+	t.Cleanup(func() { reg.Close() })
+	h := newHarness(t, engineCase{name: "cookie", engine: EngineCookie}, func(c *Config) { c.Registry = reg })
+	d := &device{h: h, ua: "A"}
+	d.login("ivy")
+	old := d.cookie
+	if err := d.do(func(ctx context.Context, s *Session) {
+		if err := s.CycleKey(ctx); err != nil {
+			t.Error(err)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tab := &device{h: h, ua: "A", cookie: old}
+	if err := tab.do(func(ctx context.Context, s *Session) {
+		if s.UserID() != "ivy" {
+			t.Error("the old cookie does not carry the session")
+		}
+		if err := s.Logout(ctx); err != nil {
+			t.Errorf("Logout: %v", err)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	loggedOut(t, h, "ivy", d.cookie, old)
+}
