@@ -276,10 +276,7 @@ func (s *Store) runBatch(conn *pgxpool.Conn, b *batch) {
 			continue
 		}
 		if !slices.Contains(preparing, st) {
-			// Closing a statement that does not exist is not an error:
-			// after a failed batch, the name may or may not be taken.
-			p.SendDeallocate(st.name)
-			p.SendPrepare(st.name, st.sql, st.oids)
+			sendPrepare(p, st)
 			preparing = append(preparing, st)
 			c.prepares = true
 		}
@@ -292,12 +289,11 @@ func (s *Store) runBatch(conn *pgxpool.Conn, b *batch) {
 			continue
 		}
 		if c.prepares {
-			sd, err := readPrepare(p)
+			sd, err := readPrepare(p, c.st)
 			if err != nil {
 				failed, c.alone = true, true
 				continue
 			}
-			sd.Name, sd.SQL = c.st.name, c.st.sql
 			described = append(described, sd)
 		}
 		res, err := p.GetResults()
@@ -325,9 +321,19 @@ func (s *Store) runBatch(conn *pgxpool.Conn, b *batch) {
 	}
 }
 
-// readPrepare reads the answers to the Deallocate and the Prepare that
-// runBatch sends before a statement's first call.
-func readPrepare(p *pgconn.Pipeline) (*pgconn.StatementDescription, error) {
+// sendPrepare queues in p the preparation of st, before its first run on
+// the connection: Close, then Parse and Describe of the named statement.
+// Closing a statement that does not exist is not an error: after a failed
+// first run, the name may or may not be taken.
+func sendPrepare(p *pgconn.Pipeline, st *statement) {
+	p.SendDeallocate(st.name)
+	p.SendPrepare(st.name, st.sql, st.oids)
+}
+
+// readPrepare reads the answers to what sendPrepare sent and returns st's
+// description, completed with what ExecStatement and SendQueryStatement
+// use, which the pipeline's lacks.
+func readPrepare(p *pgconn.Pipeline, st *statement) (*pgconn.StatementDescription, error) {
 	if _, err := p.GetResults(); err != nil { // CloseComplete
 		return nil, err
 	}
@@ -339,5 +345,6 @@ func readPrepare(p *pgconn.Pipeline) (*pgconn.StatementDescription, error) {
 	if !ok {
 		return nil, fmt.Errorf("unexpected pipeline result %T", res)
 	}
+	sd.Name, sd.SQL = st.name, st.sql
 	return sd, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -325,23 +326,114 @@ func TestBatchUnderLock(t *testing.T) {
 	}
 }
 
-// TestQueuedLoadsOnAServerThatIsDown starts reads on a pool that cannot
-// connect: every one returns the pool's error, none hangs.
+// TestQueuedLoadsOnAServerThatIsDown: while the pool's only connection
+// cannot be made (a server that accepts and never answers, until the
+// connect timeout), the reads waiting behind the collector get its error
+// at once: one connection attempt for five reads, not one each in turn.
 func TestQueuedLoadsOnAServerThatIsDown(t *testing.T) {
-	s, err := New(offlinePool(t), Config{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	pc, err := pgxpool.ParseConfig("postgres://u:p@" + ln.Addr().String() + "/none?connect_timeout=1&sslmode=disable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc.MaxConns = 1
+	var dials atomic.Int32
+	pc.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}
+	pool, err := pgxpool.NewWithConfig(context.Background(), pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	s, err := New(pool, Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := testCtx(t)
+	errs := make([]error, 5)
 	var wg sync.WaitGroup
-	errs := make([]error, 20)
 	for i := range errs {
 		wg.Go(func() { _, errs[i] = s.Load(ctx, key("down", i)) })
+		queued(t, s, i) // 0 collects (and dials); the others wait behind it
 	}
 	wg.Wait()
 	for i, err := range errs {
 		if err == nil || errors.Is(err, server.ErrNotFound) || ctx.Err() != nil {
-			t.Errorf("read %d on a closed port: err = %v, want the pool's error", i, err)
+			t.Errorf("read %d on a server that does not answer: err = %v, want the pool's error", i, err)
 		}
+	}
+	if n := dials.Load(); n != 1 {
+		t.Errorf("%d connection attempts for 5 reads waiting together, want 1", n)
+	}
+}
+
+// TestBatchFallsBackAlone: a batch whose statements the server no longer
+// has (DEALLOCATE ALL on the connection) fails as a whole; each of its
+// reads then runs on its own, prepares the statement again, and gets its
+// own row.
+func TestBatchFallsBackAlone(t *testing.T) {
+	var w wire
+	s := countingStore(t, &w, Config{})
+	ctx := testCtx(t)
+	exp := time.Now().Add(time.Hour)
+	for i := range 3 {
+		if err := s.Create(ctx, key("alone", i), []byte{byte(i)}, exp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Load(ctx, key("alone", 0)); err != nil { // prepared
+		t.Fatal(err)
+	}
+	c, err := s.Pool().Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Conn().PgConn().Exec(ctx, "DEALLOCATE ALL").ReadAll(); err != nil {
+		c.Release()
+		t.Fatal(err)
+	}
+	got := make([]result, 3)
+	var wg sync.WaitGroup
+	for i := range got {
+		wg.Go(func() { got[i].blob, got[i].err = s.Load(ctx, key("alone", i)) })
+		queued(t, s, i)
+	}
+	before := w.snapshot("S")
+	c.Release()
+	wg.Wait()
+	for i, r := range got {
+		if r.err != nil || !bytes.Equal(r.blob, []byte{byte(i)}) {
+			t.Errorf("read %d = %q, %v; want %q", i, r.blob, r.err, []byte{byte(i)})
+		}
+	}
+	after := w.snapshot("S")
+	if syncs, prepares := after[3]-before[3], after[2]-before[2]; syncs < 4 || prepares < 1 {
+		t.Errorf("%d Syncs, %d statements prepared: want the failed batch and then each read on its own, preparing again", syncs, prepares)
 	}
 }

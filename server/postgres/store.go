@@ -455,10 +455,7 @@ func (s *Store) execOnce(ctx context.Context, c *pgxpool.Conn, st *statement, pa
 // pipeline), and records the statement's description on pc.
 func (s *Store) prepareAndExec(ctx context.Context, pc *pgconn.PgConn, st *statement, params [][]byte, row func([][]byte) error) (pgconn.CommandTag, error) {
 	p := pc.StartPipeline(ctx)
-	// Closing a statement that does not exist is not an error: after a
-	// failed first run, the name may or may not be taken.
-	p.SendDeallocate(st.name)
-	p.SendPrepare(st.name, st.sql, st.oids)
+	sendPrepare(p, st)
 	p.SendQueryPrepared(st.name, params, st.formats, st.results)
 	if err := p.Sync(); err != nil {
 		p.Close()
@@ -469,18 +466,12 @@ func (s *Store) prepareAndExec(ctx context.Context, pc *pgconn.PgConn, st *state
 		sd  *pgconn.StatementDescription
 	)
 	err := func() error {
-		if _, err := p.GetResults(); err != nil { // CloseComplete
+		var err error
+		if sd, err = readPrepare(p, st); err != nil {
 			return err
 		}
 		res, err := p.GetResults()
 		if err != nil {
-			return err
-		}
-		if sd, _ = res.(*pgconn.StatementDescription); sd != nil {
-			// The pipeline's description lacks what ExecStatement uses.
-			sd.Name, sd.SQL = st.name, st.sql
-		}
-		if res, err = p.GetResults(); err != nil {
 			return err
 		}
 		rr, ok := res.(*pgconn.ResultReader)
