@@ -157,15 +157,15 @@ func (h *hookIndex) Unbind(ctx context.Context, user string, ids ...string) erro
 
 // wrappedHarness returns a harness whose user index (its Registry, or
 // its store's own) is the one wrap makes of it.
-func wrappedHarness(t *testing.T, ec engineCase, withIndex func(*Config), wrap func(server.Index) server.Index) *harness {
+func wrappedHarness(t *testing.T, ec engineCase, withIndex func(*Config), wrap func(server.Index) server.Index, more ...func(*Config)) *harness {
 	t.Helper()
-	return newHarness(t, ec, withIndex, func(c *Config) {
+	return newHarness(t, ec, append([]func(*Config){withIndex, func(c *Config) {
 		ix := c.Registry
 		if ix == nil {
 			ix = c.Store.(server.Index)
 		}
 		c.Registry = wrap(ix)
-	})
+	}}, more...)...)
 }
 
 // hooked returns a harness whose index is wrapped in a hookIndex.
@@ -507,4 +507,55 @@ func TestCookieLogoutWithTheOldCookie(t *testing.T) {
 		t.Fatal(err)
 	}
 	loggedOut(t, h, "ivy", d.cookie, old)
+}
+
+// TestNotBeforeWaitIsBounded: a request waiting for another's read of the
+// global not-before from an index that hangs gives up after
+// RevalidateInterval even when its own context never ends.
+func TestNotBeforeWaitIsBounded(t *testing.T) {
+	const interval = 200 * time.Millisecond
+	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
+		hi := &hangIndex{entered: make(chan struct{}, 1), release: make(chan struct{})}
+		h := wrappedHarness(t, ec, withIndex, func(ix server.Index) server.Index { hi.Index = ix; return hi }, func(c *Config) { c.RevalidateInterval = interval })
+		d := &device{h: h, ua: "D"}
+		d.login("noa")
+		if d.user() != "noa" {
+			t.Fatal("not logged in")
+		}
+		h.clock.Add(3 * interval)
+		hi.hang.Store(true)
+		first := make(chan error, 1)
+		go func() { first <- (&device{h: h, ua: "D", cookie: d.cookie}).doQuiet() }()
+		select {
+		case <-hi.entered:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the first request never read the global not-before")
+		}
+		second := make(chan *Session, 1)
+		go func() {
+			req := httptest.NewRequest("GET", "/", nil)
+			req.AddCookie(&http.Cookie{Name: h.m.jar.Name(), Value: d.cookie})
+			s := new(Session)
+			h.m.newSession(&sessionContext{Context: context.Background(), s: s}, req, s)
+			_ = s.UserID()
+			second <- s
+		}()
+		select {
+		case s := <-second:
+			if got := s.UserID(); got != "" {
+				t.Errorf("served as %q while the read hangs", got)
+			}
+			if err := s.Err(); !errors.Is(err, ErrStore) {
+				t.Errorf("the waiting request: %v, want a store error", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("a request with a context that never ends still waits for the hung read")
+		}
+		close(hi.release)
+		// The read itself is bounded by the interval too: the first
+		// request fails, or is served if the index answered in time.
+		if err := <-first; err != nil && !errors.Is(err, ErrStore) {
+			t.Errorf("the first request, once the index answers: %v", err)
+		}
+	})
 }
