@@ -103,13 +103,16 @@ type op func(ctx context.Context, client int) error
 //	p50-µs   median latency of one call
 //	p99-µs   99th percentile latency (nearest rank)
 //
-// Before the timer starts, every client makes one call, so that the pools
-// hold their connections. If counters is not nil, they are read before and
+// The calls get a context that can end, as an HTTP request's does (a
+// store may do more for one). Before the timer starts, every client makes
+// one call, so that the pools hold their connections. If counters is not nil, they are read before and
 // after the timed calls, and each difference, less what reading the
 // counters costs, is reported per call under the counter's unit.
 func runClients(b *testing.B, clients int, counters *serverCounters, fn op) {
 	b.Helper()
-	ctx := context.Background()
+	// A context that can end, as an HTTP request's.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	if err := warmUp(ctx, clients, fn); err != nil {
 		b.Fatal(err)
 	}

@@ -218,7 +218,9 @@ const envBenchReverse = "SESSION_BENCH_REVERSE"
 func TestPostgresRoundTripsPerOp(t *testing.T) {
 	pb := newPGBench(t)
 	impls := pb.pgImpls(t)
-	ctx := context.Background()
+	// A context that can end, as a request's.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	perOp := func(fn op) []float64 {
 		const n = 20
 		c0 := pb.counters().read()

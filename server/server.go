@@ -25,7 +25,12 @@
 // store refuses to write, and to read into memory, a blob longer than its
 // limit (the codec's MaxLength, codec.DefaultMaxLength unless configured),
 // with an error wrapping ErrTooLarge. Every method takes a context and
-// must honour its cancellation where the store does I/O.
+// must honour its cancellation where the store does I/O. A write that
+// returns an error must not take effect later: a store whose server can
+// keep running a statement after the client gave up on it (a SQL
+// database, for one waiting on a row lock) ends it there before
+// returning, and where the store cannot know (the server does not
+// answer), its error says that the write may have taken effect.
 //
 // Errors and log lines never contain a key, nor a file name made from
 // one: with session.Config.StoreRawKeys the key is the session's bearer

@@ -48,6 +48,7 @@ const DjangoTable = "django_session"
 // session back. It is safe for concurrent use.
 type DjangoStore struct {
 	db     *sql.DB
+	w      *writes
 	owned  bool
 	table  string
 	batch  int
@@ -69,6 +70,7 @@ func newDjangoStore(db *sql.DB, cfg Config) (*DjangoStore, error) {
 	const exact = "session_key = ? AND BINARY session_key = ?"
 	return &DjangoStore{
 		db:             db,
+		w:              base.w,
 		table:          base.table,
 		batch:          base.batch,
 		maxLen:         base.maxLen,
@@ -98,6 +100,7 @@ func OpenDjango(dsn string, cfg Config) (*DjangoStore, error) {
 		return nil, err
 	}
 	s.owned = true
+	s.w.dial = dialFor(mc)
 	if err := checkAnswers(db, mc); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -213,7 +216,7 @@ func (s *DjangoStore) Create(ctx context.Context, key string, data []byte, expir
 	if err != nil {
 		return err
 	}
-	_, err = execRetry(ctx, s.db, s.qCreate, key, text, dbTime(expires))
+	_, err = s.w.exec(ctx, s.qCreate, key, text, dbTime(expires))
 	return inserted(err, "django: create")
 }
 
@@ -227,7 +230,7 @@ func (s *DjangoStore) Update(ctx context.Context, key string, data []byte, expir
 	if err != nil {
 		return err
 	}
-	res, err := execRetry(ctx, s.db, s.qUpdate, text, dbTime(expires), key, key, now())
+	res, err := s.w.exec(ctx, s.qUpdate, text, dbTime(expires), key, key, now())
 	return matched(res, err, "django: update")
 }
 
@@ -236,7 +239,7 @@ func (s *DjangoStore) Delete(ctx context.Context, key string) error {
 	if err := django.ValidateKey(key); err != nil {
 		return fmt.Errorf("session store mysql: django: delete: %w", err)
 	}
-	if _, err := execRetry(ctx, s.db, s.qDelete, key, key); err != nil {
+	if _, err := s.w.exec(ctx, s.qDelete, key, key); err != nil {
 		return fmt.Errorf("session store mysql: django: delete: %w", err)
 	}
 	return nil
@@ -248,7 +251,7 @@ func (s *DjangoStore) Delete(ctx context.Context, key string) error {
 func (s *DjangoStore) DeleteExpired(ctx context.Context) (int64, error) {
 	cutoff := now()
 	total, err := sqlconf.DeleteBatches(ctx, s.batch, func(ctx context.Context) (int64, error) {
-		return rowsAffected(execRetry(ctx, s.db, s.qDeleteExpired, cutoff))
+		return rowsAffected(s.w.exec(ctx, s.qDeleteExpired, cutoff))
 	})
 	if err != nil {
 		return total, fmt.Errorf("session store mysql: django: delete expired: %w", err)

@@ -154,4 +154,33 @@
 // *mysql.MySQLError) and the context's (errors.Is(err, context.Canceled)),
 // prefixed with "session store mysql: " and the operation. Error messages
 // never contain a session key.
+//
+// # A context that ends while a statement runs
+//
+// A read whose context ends returns at once: the driver closes its
+// connection, which database/sql then discards.
+//
+// A write (Create, Update, Delete, DeleteExpired and the index's Bind,
+// Touch and Unbind, and DjangoStore's) is ended on the server before it
+// returns, so that a write reported failed never takes effect later: the
+// server does not notice a closed connection while a statement waits (for
+// a row lock, say), and would commit it once the lock is released,
+// perhaps over a newer write. Each write runs on a connection whose
+// thread ID the store knows (SELECT CONNECTION_ID(), once per
+// connection). When the write's context ends, the store sends KILL QUERY
+// with that ID and waits for the statement: it ended first and took
+// effect (the method returns its result, no error), or it was interrupted
+// (an error wrapping the context's and ER_QUERY_INTERRUPTED, 1317; a
+// statement interrupted while it waits is rolled back). The connection is
+// then discarded, so that a KILL that arrives late cannot end another
+// statement. A store from Open or OpenDjango sends the KILL on a
+// connection of its own, outside the pool; one from New or NewDjango, on
+// a connection of the pool you gave it, so that a pool whose connections
+// are all busy delays it. When the KILL cannot be sent, or the statement
+// has not ended 2 s after the context, the connection is broken off and
+// the error, still wrapping the context's, says that the write may have
+// taken effect. KILL QUERY needs no privilege for the store's own user's
+// connections; a proxy between the store and the server must pass it on
+// with the server's thread IDs, or writes whose context ends get that
+// error.
 package mysql

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/url"
 	"regexp"
 	"strings"
@@ -81,6 +80,7 @@ type Config struct {
 // concurrent use.
 type Store struct {
 	db     *sql.DB
+	w      *writes
 	owned  bool
 	table  string
 	batch  int
@@ -123,6 +123,7 @@ func newStore(db *sql.DB, cfg Config) (*Store, error) {
 	data := fmt.Sprintf("IF(LENGTH(data) <= %d, data, NULL)", maxLen)
 	return &Store{
 		db:             db,
+		w:              &writes{db: db},
 		table:          table,
 		batch:          batch,
 		maxLen:         maxLen,
@@ -188,6 +189,7 @@ func Open(dsn string, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s.owned = true
+	s.w.dial = dialFor(mc)
 	if err := checkAnswers(db, mc); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -413,30 +415,9 @@ func (s *Store) checkBlob(op string, blob []byte) ([]byte, error) {
 // back as a deadlock victim is sent again.
 const deadlockRetries = 5
 
-// exec runs a write statement. In autocommit mode a deadlock victim (error
-// 1213) has been rolled back whole by the server and had no effect, so the
-// statement is sent again after a short random pause, up to deadlockRetries
-// times. Deadlocks need concurrent writes to the same keys (or a
-// DeleteExpired batch crossing them), so this is rare.
+// exec runs a write statement (see writes).
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return execRetry(ctx, s.db, query, args...)
-}
-
-// execRetry is exec on db.
-func execRetry(ctx context.Context, db *sql.DB, query string, args ...any) (sql.Result, error) {
-	for attempt := 0; ; attempt++ {
-		res, err := db.ExecContext(ctx, query, args...)
-		if err == nil || attempt == deadlockRetries || !isErrno(err, errDeadlock) {
-			return res, err
-		}
-		pause := time.NewTimer(time.Duration(1+rand.IntN(1000*(attempt+1))) * time.Microsecond)
-		select {
-		case <-ctx.Done():
-			pause.Stop()
-			return nil, errors.Join(err, ctx.Err())
-		case <-pause.C:
-		}
-	}
+	return s.w.exec(ctx, query, args...)
 }
 
 // Load returns the blob stored under key, or server.ErrNotFound if there is

@@ -694,38 +694,101 @@ func TestCancelledContext(t *testing.T) {
 // TestDeadlineDuringLockWait holds the row lock in another transaction so
 // that Update blocks inside the server; the context's deadline must end it
 // (the server's own lock wait timeout is 50 s by default and would end in
-// error 1205, not a context error).
+// error 1205, not a context error), on the server too: the Update that
+// failed must not take effect once the lock is released. A store from
+// Open sends the KILL QUERY on a connection of its own; one from New, on
+// a connection of the pool. When the KILL cannot be sent (a pool of one
+// connection, the one the Update holds), the error says that the Update
+// may take effect, as it then does.
 func TestDeadlineDuringLockWait(t *testing.T) {
-	s := openStore(t, "", Config{})
-	ctx := testCtx(t)
-	k := key("lock", 1)
-	if err := s.Create(ctx, k, []byte("x"), time.Now().Add(time.Hour)); err != nil {
-		t.Fatal(err)
+	newStore := func(t *testing.T, maxConns int) *Store {
+		db := openDB(t, func(mc *gomysql.Config) {
+			mc.ParseTime, mc.ClientFoundRows, mc.Loc, mc.InterpolateParams = true, true, time.UTC, true
+		})
+		db.SetMaxOpenConns(maxConns)
+		s, err := New(testCtx(t), db, Config{Table: uniqueTable(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { dropTable(t, db, s.Table()) })
+		if err := s.Migrate(testCtx(t)); err != nil {
+			t.Fatal(err)
+		}
+		return s
 	}
-	tx, err := s.DB().BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
-	var got []byte
-	if err := tx.QueryRowContext(ctx, "SELECT data FROM `"+s.Table()+"` WHERE session_key = ? FOR UPDATE", k).Scan(&got); err != nil {
-		t.Fatal(err)
-	}
-	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-	defer cancel()
-	err = s.Update(short, k, []byte("y"), time.Now().Add(time.Hour))
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Update blocked on a row lock: err = %v, want context.DeadlineExceeded", err)
-	}
-	if !strings.HasPrefix(err.Error(), "session store mysql: update: ") {
-		t.Fatalf("error %q lacks the store's prefix", err)
-	}
-	if err := tx.Rollback(); err != nil {
-		t.Fatal(err)
-	}
-	// The pool recovers: the connection the deadline broke is discarded.
-	if err := s.Update(ctx, k, []byte("z"), time.Now().Add(time.Hour)); err != nil {
-		t.Fatalf("Update after the lock was released: %v", err)
+	for _, c := range []struct {
+		name    string
+		store   func(t *testing.T) *Store
+		applied bool
+	}{
+		{"Open", func(t *testing.T) *Store { return openStore(t, "", Config{}) }, false},
+		{"New", func(t *testing.T) *Store { return newStore(t, 4) }, false},
+		{"no connection for the KILL", func(t *testing.T) *Store { return newStore(t, 1) }, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := c.store(t)
+			ctx := testCtx(t)
+			k := key("lock", 1)
+			if err := s.Create(ctx, k, []byte("x"), time.Now().Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			locker := openDB(t, func(*gomysql.Config) {})
+			tx, err := locker.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback()
+			var got []byte
+			if err := tx.QueryRowContext(ctx, "SELECT data FROM `"+s.Table()+"` WHERE session_key = ? FOR UPDATE", k).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+			defer cancel()
+			err = s.Update(short, k, []byte("y"), time.Now().Add(time.Hour))
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("Update blocked on a row lock: err = %v, want context.DeadlineExceeded", err)
+			}
+			if !strings.HasPrefix(err.Error(), "session store mysql: update: ") {
+				t.Fatalf("error %q lacks the store's prefix", err)
+			}
+			say := "interrupted on the server"
+			if c.applied {
+				say = "may have taken effect"
+			}
+			if !strings.Contains(err.Error(), say) {
+				t.Fatalf("error %q does not say %q", err, say)
+			}
+			if err := tx.Rollback(); err != nil {
+				t.Fatal(err)
+			}
+			for deadline := time.Now().Add(10 * time.Second); ; {
+				var n int
+				if err := locker.QueryRowContext(ctx, "SELECT count(*) FROM information_schema.PROCESSLIST WHERE COMMAND <> 'Sleep' AND INFO LIKE ?", "UPDATE `"+s.Table()+"` SET data = %").Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				if n == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%d Updates still run", n)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			want := "x"
+			if c.applied {
+				want = "y"
+			}
+			if got, err := s.Load(ctx, k); err != nil || string(got) != want {
+				t.Fatalf("after the failed Update, Load = %q, %v; want %q", got, err, want)
+			}
+			// The pool recovers: the connection of the failed Update is discarded.
+			if err := s.Update(ctx, k, []byte("z"), time.Now().Add(time.Hour)); err != nil {
+				t.Fatalf("Update after the lock was released: %v", err)
+			}
+			if got, err := s.Load(ctx, k); err != nil || string(got) != "z" {
+				t.Fatalf("Load = %q, %v; want z", got, err)
+			}
+		})
 	}
 }
 

@@ -214,8 +214,28 @@
 // Errors wrap the driver's (test them with errors.As against
 // *pgconn.PgError: 42P01 is a missing table) and the context's
 // (errors.Is(err, context.Canceled)), prefixed with "session store
-// postgres: " and the operation. A context that ends while a statement
-// runs ends it: pgconn interrupts the connection, which the pool then
-// discards (for a Load in a batch, once every Load in it has given up, as
-// above). Error messages never contain a session key.
+// postgres: " and the operation. Error messages never contain a session
+// key.
+//
+// # A context that ends while a statement runs
+//
+// A read whose context ends returns at once: pgconn interrupts the
+// connection, which the pool then discards (for a Load in a batch, once
+// every Load in it has given up, as above).
+//
+// A write (Create, Update, Delete, DeleteExpired and the index's Bind,
+// Touch and Unbind) is ended on the server before it returns, so that a
+// write reported failed never takes effect later: dropping the connection
+// alone would leave the server running the statement (one waiting for a
+// row lock, say, which commits once the lock is released, perhaps over a
+// newer write). When its context ends, the store asks the server to cancel
+// the statement (a CancelRequest, on a connection of its own, sent again
+// every 100 ms while the statement runs) and waits for its outcome: the
+// statement ended first and took effect (the method returns its result,
+// no error), or it was cancelled and took no effect (an error wrapping
+// the context's, saying so). The connection is then closed, so that a
+// cancel that arrives late cannot end another statement. When the server
+// cannot be reached to cancel, or the statement has not ended 2 s after
+// the context, the connection is broken off and the error, still wrapping
+// the context's, says that the write may have taken effect.
 package postgres

@@ -109,6 +109,7 @@ type statement struct {
 	oids    []uint32
 	formats []int16
 	results []int16
+	write   bool // not a SELECT: see runWrite
 }
 
 // newStatement names sql after its text, so that stores on other tables
@@ -125,6 +126,7 @@ func newStatement(sql string, oids []uint32, formats []int16) *statement {
 		formats: formats,
 		// One format code applies to every result column.
 		results: []int16{binaryFormat},
+		write:   !strings.HasPrefix(sql, "SELECT "),
 	}
 }
 
@@ -436,6 +438,14 @@ func (s *Store) execOnce(ctx context.Context, c *pgxpool.Conn, st *statement, pa
 	}
 	defer c.Release()
 	pc := c.Conn().PgConn()
+	if st.write && ctx.Done() != nil {
+		return s.runWrite(ctx, pc, st, params, row)
+	}
+	return s.run(ctx, pc, st, params, row)
+}
+
+// run is execOnce on pc, with ctx as pgconn's.
+func (s *Store) run(ctx context.Context, pc *pgconn.PgConn, st *statement, params [][]byte, row func([][]byte) error) (pgconn.CommandTag, error) {
 	if s.noPrepare {
 		return readAll(pc.ExecParams(ctx, st.sql, params, st.oids, st.formats, st.results), row)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -79,7 +80,7 @@ func TestTableNameValidation(t *testing.T) {
 			continue
 		}
 		if s.Table() != name || !strings.Contains(s.qLoad.sql, `"`+name+`"`) {
-			t.Errorf("table %q: Table() = %q, load statement %q", name, s.Table(), s.qLoad)
+			t.Errorf("table %q: Table() = %q, load statement %q", name, s.Table(), s.qLoad.sql)
 		}
 	}
 	s, err := New(pool, Config{})
@@ -787,17 +788,92 @@ func TestDeadlineDuringLockWait(t *testing.T) {
 	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
 	err = s.Update(short, k, []byte("y"), time.Now().Add(time.Hour))
-	if !errors.Is(err, context.DeadlineExceeded) || !strings.HasPrefix(err.Error(), "session store postgres: update: ") {
-		t.Fatalf("Update blocked on a row lock: err = %v, want context.DeadlineExceeded with the store's prefix", err)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.HasPrefix(err.Error(), "session store postgres: update: ") || !strings.Contains(err.Error(), "cancelled on the server and took no effect") {
+		t.Fatalf("Update blocked on a row lock: err = %v, want context.DeadlineExceeded with the store's prefix, saying that the server cancelled it", err)
 	}
 	if err := tx.Rollback(ctx); err != nil {
 		t.Fatal(err)
+	}
+	// The Update that failed wrote nothing, now or later: its statement
+	// was cancelled on the server before it returned, so that no backend
+	// is left to run it once the lock is released.
+	waitNoStatement(t, s.Pool(), "UPDATE \""+s.Table()+"\" SET data = $1%")
+	if got, err := s.Load(ctx, k); err != nil || string(got) != "x" {
+		t.Fatalf("after the failed Update, Load = %q, %v; want x", got, err)
 	}
 	if err := s.Update(ctx, k, []byte("z"), time.Now().Add(time.Hour)); err != nil {
 		t.Fatalf("Update after the lock was released: %v", err)
 	}
 	if got, err := s.Load(ctx, k); err != nil || string(got) != "z" {
 		t.Fatalf("Load = %q, %v; want z", got, err)
+	}
+}
+
+// TestDeadlineWhenTheCancelCannotBeSent: an Update blocked on a row lock
+// whose context ends when the server cannot be reached to cancel it (the
+// dial of the cancel request fails) returns the context's error at once,
+// saying that the statement may have taken effect, which it then does
+// once the lock is released.
+func TestDeadlineWhenTheCancelCannotBeSent(t *testing.T) {
+	var refuse atomic.Bool
+	pool := newPool(t, func(pc *pgxpool.Config) {
+		pc.MaxConns = 1
+		pc.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if refuse.Load() {
+				return nil, errors.New("dial refused by the test")
+			}
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		}
+	})
+	s := newStoreOn(t, pool, Config{})
+	ctx := testCtx(t)
+	k := key("nocancel", 1)
+	if err := s.Create(ctx, k, []byte("x"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	locker := newPool(t, nil)
+	tx, err := locker.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM "`+s.Table()+`" WHERE session_key = $1 FOR UPDATE`, k); err != nil {
+		t.Fatal(err)
+	}
+	refuse.Store(true)
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	err = s.Update(short, k, []byte("y"), time.Now().Add(time.Hour))
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "may have taken effect") {
+		t.Fatalf("Update = %v; want context.DeadlineExceeded, saying the statement may have taken effect", err)
+	}
+	refuse.Store(false)
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitNoStatement(t, locker, "UPDATE \""+s.Table()+"\" SET data = $1%")
+	if got, err := s.Load(ctx, k); err != nil || string(got) != "y" {
+		t.Fatalf("Load = %q, %v; want y, written after the Update gave up", got, err)
+	}
+}
+
+// waitNoStatement waits until no backend runs a statement that matches
+// pattern (LIKE), failing the test after ten seconds.
+func waitNoStatement(t *testing.T, pool *pgxpool.Pool, pattern string) {
+	t.Helper()
+	ctx := testCtx(t)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var n int
+		if err := pool.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE $1", pattern).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d statements like %q still run", n, pattern)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -1,0 +1,114 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// cancelGrace bounds how long a write whose context has ended waits for
+// the server to end its statement, once asked to.
+const cancelGrace = 2 * time.Second
+
+// cancelResend is how often the request to cancel is sent again while
+// the statement runs on: a request that reaches the backend while it reads
+// the statement's messages, before it runs it, has no effect.
+const cancelResend = 100 * time.Millisecond
+
+// runWrite is run for a write, such that when it returns the server no
+// longer runs the statement. Without it, a write whose context ends while
+// it waits in the server (for a row lock, say) would go on there after
+// pgconn dropped the connection, and commit once it could: long after
+// the store reported a failure, perhaps over a later write.
+//
+// pgconn gets a context that never ends. When ctx ends, the server is
+// asked to cancel the statement (a PostgreSQL CancelRequest, on a
+// connection of its own, sent again every cancelResend while the
+// statement runs), and runWrite waits for the statement's outcome: it
+// took effect (it ended first: runWrite returns its result and no error)
+// or it was cancelled and took none (an error wrapping ctx's). When the
+// server cannot be reached to cancel, or the statement has not ended
+// within cancelGrace, the connection is broken off and the error says
+// that the outcome is unknown. After a cancel the connection is closed,
+// not reused: a request to cancel that reaches the backend late would end
+// the next statement.
+func (s *Store) runWrite(ctx context.Context, pc *pgconn.PgConn, st *statement, params [][]byte, row func([][]byte) error) (pgconn.CommandTag, error) {
+	if err := ctx.Err(); err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	w := &writeCancel{pc: pc}
+	w.wg.Add(1)
+	stop := context.AfterFunc(ctx, w.cancel)
+	tag, err := s.run(context.Background(), pc, st, params, row)
+	if stop() {
+		return tag, err
+	}
+	w.mu.Lock()
+	w.returned = true
+	if w.finished != nil {
+		close(w.finished)
+	}
+	w.mu.Unlock()
+	w.wg.Wait()
+	closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+	pc.Close(closeCtx)
+	cancel()
+	var pe *pgconn.PgError
+	switch {
+	case err == nil:
+		return tag, nil
+	case errors.As(err, &pe) && pe.Code == "57014": // query_canceled
+		return tag, fmt.Errorf("%w: the statement was cancelled on the server and took no effect: %w", ctx.Err(), err)
+	}
+	return tag, fmt.Errorf("%w: the statement could not be cancelled on the server in time and may have taken effect: %w", ctx.Err(), err)
+}
+
+// writeCancel is the cancelling side of runWrite.
+type writeCancel struct {
+	pc       *pgconn.PgConn
+	wg       sync.WaitGroup // done when cancel has returned or will not run
+	mu       sync.Mutex
+	returned bool          // the statement has returned
+	finished chan struct{} // made by cancel, closed when the statement has returned
+}
+
+// cancel asks the server to cancel the statement until it returns, for
+// cancelGrace at most, and then breaks the connection off.
+func (w *writeCancel) cancel() {
+	defer w.wg.Done()
+	w.mu.Lock()
+	if w.returned {
+		w.mu.Unlock()
+		return
+	}
+	w.finished = make(chan struct{})
+	w.mu.Unlock()
+	giveUp := time.Now().Add(cancelGrace)
+	for {
+		ctx, stop := context.WithDeadline(context.Background(), giveUp)
+		err := w.pc.CancelRequest(ctx)
+		stop()
+		left := time.Until(giveUp)
+		if err != nil || left <= 0 {
+			break
+		}
+		t := time.NewTimer(min(left, cancelResend))
+		select {
+		case <-w.finished:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+	select {
+	case <-w.finished:
+	default:
+		// A read in progress fails at once, and pgconn closes the
+		// connection.
+		w.pc.Conn().SetDeadline(time.Now())
+	}
+}
