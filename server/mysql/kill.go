@@ -33,8 +33,8 @@ const killGrace = 2 * time.Second
 // once per connection) is known, under a context that ends only when
 // told to. When the write's context ends, KILL QUERY with that ID is sent
 // on another connection (from dial when set, else from db) and the write
-// waits for the statement to return: it took effect (it ended first) or
-// was interrupted (ER_QUERY_INTERRUPTED). When the KILL cannot be sent,
+// waits for the statement to return: it took effect (it ended first), it
+// was interrupted (ER_QUERY_INTERRUPTED), or it failed on its own. When the KILL cannot be sent,
 // or the statement has not ended within killGrace, the connection is
 // broken off and the error says that the outcome is unknown. After a KILL
 // the connection is discarded, not reused: a KILL that arrived late would
@@ -109,11 +109,14 @@ func (w *writes) onConn(ctx context.Context, query string, args []any) (sql.Resu
 	k.mu.Unlock()
 	k.wg.Wait()
 	_ = c.Raw(func(any) error { return driver.ErrBadConn }) // discards the connection
+	var me *gomysql.MySQLError
 	switch {
 	case err == nil:
 		return res, nil
 	case isErrno(err, errInterrupted):
 		return nil, fmt.Errorf("%w: the statement was interrupted on the server: %w", ctx.Err(), err)
+	case errors.As(err, &me):
+		return nil, err // the statement failed on the server on its own
 	}
 	return nil, fmt.Errorf("%w: the statement could not be interrupted on the server in time and may have taken effect: %w", ctx.Err(), err)
 }

@@ -744,6 +744,24 @@ func TestDeadlineDuringLockWait(t *testing.T) {
 			}
 			short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 			defer cancel()
+			pattern := "UPDATE `" + s.Table() + "` SET data = %"
+			thread := make(chan int64, 1)
+			go func() {
+				defer close(thread)
+				for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+					var id int64
+					err := locker.QueryRowContext(ctx, "SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND <> 'Sleep' AND INFO LIKE ?", pattern).Scan(&id)
+					if err == nil {
+						thread <- id
+						return
+					}
+					if !errors.Is(err, sql.ErrNoRows) {
+						t.Error(err)
+						return
+					}
+				}
+				t.Error("no thread runs the Update")
+			}()
 			err = s.Update(short, k, []byte("y"), time.Now().Add(time.Hour))
 			if !errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("Update blocked on a row lock: err = %v, want context.DeadlineExceeded", err)
@@ -763,7 +781,7 @@ func TestDeadlineDuringLockWait(t *testing.T) {
 			}
 			for deadline := time.Now().Add(10 * time.Second); ; {
 				var n int
-				if err := locker.QueryRowContext(ctx, "SELECT count(*) FROM information_schema.PROCESSLIST WHERE COMMAND <> 'Sleep' AND INFO LIKE ?", "UPDATE `"+s.Table()+"` SET data = %").Scan(&n); err != nil {
+				if err := locker.QueryRowContext(ctx, "SELECT count(*) FROM information_schema.PROCESSLIST WHERE COMMAND <> 'Sleep' AND INFO LIKE ?", pattern).Scan(&n); err != nil {
 					t.Fatal(err)
 				}
 				if n == 0 {
@@ -773,6 +791,20 @@ func TestDeadlineDuringLockWait(t *testing.T) {
 					t.Fatalf("%d Updates still run", n)
 				}
 				time.Sleep(5 * time.Millisecond)
+			}
+			// The connection of the failed Update was discarded, not reused.
+			id := <-thread
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+				var n int
+				if err := locker.QueryRowContext(ctx, "SELECT count(*) FROM information_schema.PROCESSLIST WHERE ID = ?", id).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				if n == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the connection of the failed Update (thread %d) is still open", id)
+				}
 			}
 			want := "x"
 			if c.applied {

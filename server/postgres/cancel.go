@@ -29,8 +29,9 @@ const cancelResend = 100 * time.Millisecond
 // asked to cancel the statement (a PostgreSQL CancelRequest, on a
 // connection of its own, sent again every cancelResend while the
 // statement runs), and runWrite waits for the statement's outcome: it
-// took effect (it ended first: runWrite returns its result and no error)
-// or it was cancelled and took none (an error wrapping ctx's). When the
+// took effect (it ended first: runWrite returns its result and no error),
+// or it was cancelled and took none (an error wrapping ctx's), or it
+// failed on its own (its error). When the
 // server cannot be reached to cancel, or the statement has not ended
 // within cancelGrace, the connection is broken off and the error says
 // that the outcome is unknown. After a cancel the connection is closed,
@@ -63,6 +64,8 @@ func (s *Store) runWrite(ctx context.Context, pc *pgconn.PgConn, st *statement, 
 		return tag, nil
 	case errors.As(err, &pe) && pe.Code == "57014": // query_canceled
 		return tag, fmt.Errorf("%w: the statement was cancelled on the server and took no effect: %w", ctx.Err(), err)
+	case pe != nil:
+		return tag, err // the statement failed on the server on its own
 	}
 	return tag, fmt.Errorf("%w: the statement could not be cancelled on the server in time and may have taken effect: %w", ctx.Err(), err)
 }

@@ -787,6 +787,8 @@ func TestDeadlineDuringLockWait(t *testing.T) {
 	}
 	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
+	pattern := "UPDATE \"" + s.Table() + "\" SET data = $1%"
+	backend := waitingBackend(t, s.Pool(), pattern)
 	err = s.Update(short, k, []byte("y"), time.Now().Add(time.Hour))
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.HasPrefix(err.Error(), "session store postgres: update: ") || !strings.Contains(err.Error(), "cancelled on the server and took no effect") {
 		t.Fatalf("Update blocked on a row lock: err = %v, want context.DeadlineExceeded with the store's prefix, saying that the server cancelled it", err)
@@ -797,9 +799,23 @@ func TestDeadlineDuringLockWait(t *testing.T) {
 	// The Update that failed wrote nothing, now or later: its statement
 	// was cancelled on the server before it returned, so that no backend
 	// is left to run it once the lock is released.
-	waitNoStatement(t, s.Pool(), "UPDATE \""+s.Table()+"\" SET data = $1%")
+	waitNoStatement(t, s.Pool(), pattern)
 	if got, err := s.Load(ctx, k); err != nil || string(got) != "x" {
 		t.Fatalf("after the failed Update, Load = %q, %v; want x", got, err)
+	}
+	// The connection of the cancelled Update was closed, not reused.
+	pid := <-backend
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		var n int
+		if err := s.Pool().QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the backend of the cancelled Update (pid %d) is still connected", pid)
+		}
 	}
 	if err := s.Update(ctx, k, []byte("z"), time.Now().Add(time.Hour)); err != nil {
 		t.Fatalf("Update after the lock was released: %v", err)
@@ -855,6 +871,31 @@ func TestDeadlineWhenTheCancelCannotBeSent(t *testing.T) {
 	if got, err := s.Load(ctx, k); err != nil || string(got) != "y" {
 		t.Fatalf("Load = %q, %v; want y, written after the Update gave up", got, err)
 	}
+}
+
+// waitingBackend returns a channel that gets the pid of the backend that
+// waits for a lock on a statement matching pattern (LIKE), once there is
+// one, within ten seconds.
+func waitingBackend(t *testing.T, pool *pgxpool.Pool, pattern string) <-chan int32 {
+	ctx := testCtx(t)
+	found := make(chan int32, 1)
+	go func() {
+		defer close(found)
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			var pid int32
+			err := pool.QueryRow(ctx, "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1", pattern).Scan(&pid)
+			if err == nil {
+				found <- pid
+				return
+			}
+			if !errors.Is(err, pgx.ErrNoRows) {
+				t.Error(err)
+				return
+			}
+		}
+		t.Error("no backend waits for the statement")
+	}()
+	return found
 }
 
 // waitNoStatement waits until no backend runs a statement that matches
