@@ -92,21 +92,18 @@ func (w *writes) onConn(ctx context.Context, query string, args []any) (sql.Resu
 	if err != nil {
 		return nil, err
 	}
-	run, breakOff := context.WithCancel(context.Background())
-	defer breakOff()
-	k := &killer{w: w, id: id, breakOff: breakOff}
+	k := killers.Get().(*killer)
+	k.w, k.id = w, id
 	k.wg.Add(1)
-	stop := context.AfterFunc(ctx, k.kill)
-	res, err := c.ExecContext(run, query, args...)
+	stop := context.AfterFunc(ctx, k.killFunc)
+	res, err := c.ExecContext(k, query, args...)
 	if stop() {
+		k.wg.Done()
+		k.w = nil
+		killers.Put(k)
 		return res, err
 	}
-	k.mu.Lock()
-	k.returned = true
-	if k.finished != nil {
-		close(k.finished)
-	}
-	k.mu.Unlock()
+	close(k.finished)
 	k.wg.Wait()
 	_ = c.Raw(func(any) error { return driver.ErrBadConn }) // discards the connection
 	var me *gomysql.MySQLError
@@ -143,29 +140,34 @@ func (w *writes) threadID(ctx context.Context, c *sql.Conn) (int64, error) {
 	return id, nil
 }
 
-// killer is the killing side of onConn.
+// killer is the killing side of onConn, and the context of its
+// statement: one that ends only when kill breaks the connection off
+// (closes broke), which makes the driver close it. A killer whose kill
+// did not run is reused.
 type killer struct {
 	w        *writes
 	id       int64
-	breakOff context.CancelFunc // ends the statement's context: the driver closes the connection
-
+	killFunc func()         // k.kill, bound once
 	wg       sync.WaitGroup // done when kill has returned or will not run
-	mu       sync.Mutex
-	returned bool          // the statement has returned
-	finished chan struct{} // made by kill, closed when the statement has returned
+	finished chan struct{}  // closed when the statement has returned (kill path only)
+	broke    chan struct{}  // closed by kill to break the connection off
 }
+
+var killers = sync.Pool{New: func() any {
+	k := &killer{finished: make(chan struct{}), broke: make(chan struct{})}
+	k.killFunc = k.kill
+	return k
+}}
 
 // kill sends KILL QUERY and waits for the statement to return, for
 // killGrace at most, and then breaks the connection off.
 func (k *killer) kill() {
 	defer k.wg.Done()
-	k.mu.Lock()
-	if k.returned {
-		k.mu.Unlock()
+	select {
+	case <-k.finished:
 		return
+	default:
 	}
-	k.finished = make(chan struct{})
-	k.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), killGrace)
 	defer cancel()
 	if err := k.w.killQuery(ctx, k.id); err == nil {
@@ -175,8 +177,27 @@ func (k *killer) kill() {
 		case <-ctx.Done():
 		}
 	}
-	k.breakOff()
+	close(k.broke)
 }
+
+// Deadline is part of killer's context.Context: there is none.
+func (k *killer) Deadline() (time.Time, bool) { return time.Time{}, false }
+
+// Done is part of killer's context.Context.
+func (k *killer) Done() <-chan struct{} { return k.broke }
+
+// Err is part of killer's context.Context.
+func (k *killer) Err() error {
+	select {
+	case <-k.broke:
+		return context.Canceled
+	default:
+		return nil
+	}
+}
+
+// Value is part of killer's context.Context: it holds no values.
+func (k *killer) Value(any) any { return nil }
 
 // killQuery sends KILL QUERY id on a connection other than the one it
 // ends.

@@ -41,19 +41,18 @@ func (s *Store) runWrite(ctx context.Context, pc *pgconn.PgConn, st *statement, 
 	if err := ctx.Err(); err != nil {
 		return pgconn.CommandTag{}, err
 	}
-	w := &writeCancel{pc: pc}
+	w := writeCancels.Get().(*writeCancel)
+	w.pc = pc
 	w.wg.Add(1)
-	stop := context.AfterFunc(ctx, w.cancel)
+	stop := context.AfterFunc(ctx, w.cancelFunc)
 	tag, err := s.run(context.Background(), pc, st, params, row)
 	if stop() {
+		w.wg.Done()
+		w.pc = nil
+		writeCancels.Put(w)
 		return tag, err
 	}
-	w.mu.Lock()
-	w.returned = true
-	if w.finished != nil {
-		close(w.finished)
-	}
-	w.mu.Unlock()
+	close(w.finished)
 	w.wg.Wait()
 	closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
 	pc.Close(closeCtx)
@@ -70,28 +69,32 @@ func (s *Store) runWrite(ctx context.Context, pc *pgconn.PgConn, st *statement, 
 	return tag, fmt.Errorf("%w: the statement could not be cancelled on the server in time and may have taken effect: %w", ctx.Err(), err)
 }
 
-// writeCancel is the cancelling side of runWrite.
+// writeCancel is the cancelling side of runWrite. One whose cancel did
+// not run is reused.
 type writeCancel struct {
-	pc       *pgconn.PgConn
-	wg       sync.WaitGroup // done when cancel has returned or will not run
-	mu       sync.Mutex
-	returned bool          // the statement has returned
-	finished chan struct{} // made by cancel, closed when the statement has returned
+	pc         *pgconn.PgConn
+	cancelFunc func()         // w.cancel, bound once
+	wg         sync.WaitGroup // done when cancel has returned or will not run
+	finished   chan struct{}  // closed when the statement has returned (cancel path only)
 }
+
+var writeCancels = sync.Pool{New: func() any {
+	w := &writeCancel{finished: make(chan struct{})}
+	w.cancelFunc = w.cancel
+	return w
+}}
 
 // cancel asks the server to cancel the statement until it returns, for
 // cancelGrace at most, and then breaks the connection off.
 func (w *writeCancel) cancel() {
 	defer w.wg.Done()
-	w.mu.Lock()
-	if w.returned {
-		w.mu.Unlock()
-		return
-	}
-	w.finished = make(chan struct{})
-	w.mu.Unlock()
 	giveUp := time.Now().Add(cancelGrace)
 	for {
+		select {
+		case <-w.finished:
+			return
+		default:
+		}
 		ctx, stop := context.WithDeadline(context.Background(), giveUp)
 		err := w.pc.CancelRequest(ctx)
 		stop()
