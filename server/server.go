@@ -26,11 +26,11 @@
 // limit (the codec's MaxLength, codec.DefaultMaxLength unless configured),
 // with an error wrapping ErrTooLarge. Every method takes a context and
 // must honour its cancellation where the store does I/O. A write that
-// returns an error must not take effect later: a store whose server can
-// keep running a statement after the client gave up on it (a SQL
-// database, for one waiting on a row lock) ends it there before
-// returning, and where the store cannot know (the server does not
-// answer), its error says that the write may have taken effect.
+// returns an error should not take effect later: a store whose server
+// can keep a statement waiting after the client gave up on it (a SQL
+// database, for one waiting on a row lock, as server/mysql and
+// server/postgres do) ends it there before returning, and where it
+// cannot, its error says that the write may have taken effect.
 //
 // Errors and log lines never contain a key, nor a file name made from
 // one: with session.Config.StoreRawKeys the key is the session's bearer

@@ -100,7 +100,9 @@ func OpenDjango(dsn string, cfg Config) (*DjangoStore, error) {
 		return nil, err
 	}
 	s.owned = true
-	s.w.dial = dialFor(mc)
+	if kdb := killPool(mc); kdb != nil {
+		s.w.killDB, s.w.ownKDB = kdb, true
+	}
 	if err := checkAnswers(db, mc); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -170,7 +172,7 @@ func (s *DjangoStore) Close() error {
 	if !s.owned {
 		return nil
 	}
-	return s.db.Close()
+	return errors.Join(s.db.Close(), s.w.close())
 }
 
 func (s *DjangoStore) check(op string, data []byte) (string, error) {

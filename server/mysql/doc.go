@@ -160,27 +160,41 @@
 // A read whose context ends returns at once: the driver closes its
 // connection, which database/sql then discards.
 //
-// A write (Create, Update, Delete, DeleteExpired and the index's Bind,
-// Touch and Unbind, and DjangoStore's) is ended on the server before it
-// returns, so that a write reported failed never takes effect later: the
-// server does not notice a closed connection while a statement waits (for
-// a row lock, say), and would commit it once the lock is released,
-// perhaps over a newer write. Each write runs on a connection whose
-// thread ID the store knows (SELECT CONNECTION_ID(), once per
-// connection). When the write's context ends, the store sends KILL QUERY
-// with that ID and waits for the statement: it ended first and took
-// effect (the method returns its result, no error), or it was interrupted
-// (an error wrapping the context's and ER_QUERY_INTERRUPTED, 1317; a
-// statement interrupted while it waits is rolled back). The connection is
-// then discarded, so that a KILL that arrives late cannot end another
-// statement. A store from Open or OpenDjango sends the KILL on a
-// connection of its own, outside the pool; one from New or NewDjango, on
-// a connection of the pool you gave it, so that a pool whose connections
-// are all busy delays it. When the KILL cannot be sent, or the statement
-// has not ended 2 s after the context, the connection is broken off and
-// the error, still wrapping the context's, says that the write may have
-// taken effect. KILL QUERY needs no privilege for the store's own user's
-// connections; a proxy between the store and the server must pass it on
-// with the server's thread IDs, or writes whose context ends get that
-// error.
+// A write (Create, Update, Delete, DeleteExpired, the index's Bind, Touch
+// and Unbind, and DjangoStore's) is ended on the server before it
+// returns, so that a write reported failed does not take effect later:
+// the server does not notice a closed connection while a statement waits
+// (for a row lock, say), and would commit it once the lock is released,
+// perhaps over a newer write. The store learns the thread ID and the
+// server of each connection (CONNECTION_ID(), @@hostname, @@port and
+// @@server_id, in one statement, the first time it writes there). When a
+// write's context ends, another connection checks that it reached the
+// same server and sends KILL QUERY with that ID, again after 100 ms and
+// then twice as long each time while the statement runs (a KILL that
+// arrives before the statement starts is forgotten), and the write waits
+// for the statement's outcome:
+//
+//   - it ended first and took effect: the method returns its result, no
+//     error;
+//   - it was interrupted (ER_QUERY_INTERRUPTED, 1317; a statement
+//     interrupted while it waits is rolled back): an error wrapping the
+//     context's and the server's;
+//   - it failed on its own: the server's error, with the context's.
+//
+// The connection is then discarded, so that a KILL that arrives late
+// cannot end another statement. A store from Open or OpenDjango sends the
+// KILL on a connection of its own, outside the pool (the store's
+// connections may all wait on the same lock); one from New or NewDjango,
+// on a connection of the pool you gave it, which waits when every
+// connection is busy. When the KILL cannot be sent (no connection within
+// 2 s, one that reached another server behind a load balancer, a proxy
+// that refuses it) or the statement has not ended 2 s after the context,
+// the connection is broken off and the error, still wrapping the
+// context's, says that the write may have taken effect. KILL QUERY needs
+// no privilege for the store's own user's connections.
+//
+// The same error says so of a write whose connection failed while the
+// statement ran, with no context ended: a network fault, or a DSN's
+// readTimeout shorter than a lock wait (Open sets none; a pool of your
+// own should have none, or one longer than innodb_lock_wait_timeout).
 package mysql

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,29 +23,76 @@ const errInterrupted = 1317
 // the server to end its statement, once asked to.
 const killGrace = 2 * time.Second
 
+// killResend is how long after the first KILL QUERY it is sent again (and
+// then after twice as long each time) while the statement runs on: a KILL
+// that reaches the server before it starts the statement is forgotten
+// when it does.
+const killResend = 100 * time.Millisecond
+
+// badConnTries is how many connections a write tries in turn while each
+// is found broken before the statement was sent (as database/sql does).
+const badConnTries = 3
+
+// serverQuery names the server a connection is on, so that a KILL QUERY
+// is sent only to the server whose thread it names: behind a load
+// balancer, another connection may reach another server, where the same
+// thread ID is someone else's.
+const serverQuery = "SELECT CONCAT_WS(':', @@hostname, @@port, @@server_id)"
+
 // writes runs the write statements of a store on db, such that when one
 // returns the server no longer runs it. The driver, when the context of a
-// statement ends, closes the connection; the server does not notice
-// until it next reads from it, so that a write waiting there (for a row
-// lock, say) would go on, and commit once it could: long after the store
-// reported a failure, perhaps over a later write.
+// statement ends, closes the connection and returns; the server does not
+// notice until it next reads from it, so that a write waiting there (for
+// a row lock, say) would go on, and commit once it could: long after the
+// store reported a failure, perhaps over a later write.
 //
-// A write runs on a connection whose thread ID (CONNECTION_ID(), asked
-// once per connection) is known, under a context that ends only when
-// told to. When the write's context ends, KILL QUERY with that ID is sent
-// on another connection (from dial when set, else from db) and the write
-// waits for the statement to return: it took effect (it ended first), it
-// was interrupted (ER_QUERY_INTERRUPTED), or it failed on its own. When the KILL cannot be sent,
-// or the statement has not ended within killGrace, the connection is
-// broken off and the error says that the outcome is unknown. After a KILL
-// the connection is discarded, not reused: a KILL that arrived late would
-// end the next statement.
+// A write runs on a connection whose thread ID and server are known
+// (CONNECTION_ID() and serverQuery, asked once per connection), under a
+// context that ends only when told to. When the write's context ends, a
+// connection to the same server (from killDB) sends KILL QUERY with that
+// ID, again after killResend and then twice as long each time, until the
+// statement returns: it took effect (it ended first), it was interrupted
+// (ER_QUERY_INTERRUPTED), or it failed on its own. When the KILL cannot be
+// sent (no connection, another server) or the statement has not ended
+// within killGrace, the connection is broken off and the error says that
+// the write may have taken effect. After a KILL the connection is
+// discarded, not reused: a KILL that arrived late would end the next
+// statement.
 type writes struct {
-	db   *sql.DB
-	dial func(context.Context) (driver.Conn, error) // nil: KILL on a connection of db
+	db     *sql.DB
+	killDB *sql.DB // where KILL QUERY is sent: db, or a pool of its own (Open)
+	ownKDB bool
 
-	ids  sync.Map // driver connection (as database/sql's Conn.Raw gives it) → thread ID
+	ids  sync.Map // driver connection (as database/sql's Conn.Raw gives it) → connIdentity
 	nIDs atomic.Int64
+}
+
+// connIdentity is a connection's thread ID and its server.
+type connIdentity struct {
+	thread int64
+	server string
+}
+
+// killPool returns a pool for writes' KILL QUERY, apart from the store's
+// pool made with mc (by Open), so that a KILL never waits for one of the
+// store's connections, all of which may be waiting on the same lock.
+func killPool(mc *gomysql.Config) *sql.DB {
+	c, err := gomysql.NewConnector(mc)
+	if err != nil {
+		return nil // Open made its pool with mc: not reached
+	}
+	db := sql.OpenDB(c)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxIdleTime(time.Minute)
+	return db
+}
+
+// close closes the KILL pool if it is writes' own.
+func (w *writes) close() error {
+	if w.ownKDB {
+		return w.killDB.Close()
+	}
+	return nil
 }
 
 // exec runs a write statement. In autocommit mode a deadlock victim (error
@@ -68,17 +116,32 @@ func (w *writes) exec(ctx context.Context, query string, args ...any) (sql.Resul
 	}
 }
 
-// execOnce runs the statement once; a connection found broken before
-// anything was sent on it (driver.ErrBadConn) is replaced, once.
+// execOnce runs the statement once, on another connection while one is
+// found broken before anything was sent on it (driver.ErrBadConn), up to
+// badConnTries connections.
 func (w *writes) execOnce(ctx context.Context, query string, args []any) (sql.Result, error) {
 	if ctx.Done() == nil {
-		return w.db.ExecContext(ctx, query, args...)
+		res, err := w.db.ExecContext(ctx, query, args...)
+		return res, unknownOutcome(err)
 	}
-	res, err := w.onConn(ctx, query, args)
-	if errors.Is(err, driver.ErrBadConn) && ctx.Err() == nil {
-		res, err = w.onConn(ctx, query, args)
+	for try := 1; ; try++ {
+		res, err := w.onConn(ctx, query, args)
+		if try == badConnTries || !errors.Is(err, driver.ErrBadConn) || ctx.Err() != nil {
+			return res, err
+		}
 	}
-	return res, err
+}
+
+// unknownOutcome says of an error of a write statement that is neither
+// the server's nor one from before anything was sent (a connection
+// broken while the statement ran, the DSN's readTimeout) that the write
+// may have taken effect.
+func unknownOutcome(err error) error {
+	var me *gomysql.MySQLError
+	if err == nil || errors.As(err, &me) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("the connection failed while the statement ran, which may have taken effect: %w", err)
 }
 
 // onConn is execOnce on one connection of the pool.
@@ -88,23 +151,24 @@ func (w *writes) onConn(ctx context.Context, query string, args []any) (sql.Resu
 		return nil, err
 	}
 	defer c.Close()
-	id, err := w.threadID(ctx, c)
+	dc, id, err := w.identity(ctx, c)
 	if err != nil {
 		return nil, err
 	}
 	k := killers.Get().(*killer)
-	k.w, k.id = w, id
+	k.w, k.id, k.parent = w, id, ctx
 	k.wg.Add(1)
 	stop := context.AfterFunc(ctx, k.killFunc)
 	res, err := c.ExecContext(k, query, args...)
 	if stop() {
 		k.wg.Done()
-		k.w = nil
+		k.w, k.parent = nil, nil
 		killers.Put(k)
-		return res, err
+		return res, unknownOutcome(err)
 	}
 	close(k.finished)
 	k.wg.Wait()
+	w.ids.Delete(dc)
 	_ = c.Raw(func(any) error { return driver.ErrBadConn }) // discards the connection
 	var me *gomysql.MySQLError
 	switch {
@@ -113,40 +177,43 @@ func (w *writes) onConn(ctx context.Context, query string, args []any) (sql.Resu
 	case isErrno(err, errInterrupted):
 		return nil, fmt.Errorf("%w: the statement was interrupted on the server: %w", ctx.Err(), err)
 	case errors.As(err, &me):
-		return nil, err // the statement failed on the server on its own
+		return nil, fmt.Errorf("%w (the context ended too: %w)", err, ctx.Err()) // it failed on its own
 	}
-	return nil, fmt.Errorf("%w: the statement could not be interrupted on the server in time and may have taken effect: %w", ctx.Err(), err)
+	// err may be the killer's context.Canceled: not the caller's.
+	return nil, fmt.Errorf("%w: the statement could not be interrupted on the server in time and may have taken effect: %v", ctx.Err(), err)
 }
 
-// threadID returns the thread ID of c's connection, asking the server
-// the first time.
-func (w *writes) threadID(ctx context.Context, c *sql.Conn) (int64, error) {
+// identity returns c's driver connection, and its thread ID and server,
+// asking the server the first time.
+func (w *writes) identity(ctx context.Context, c *sql.Conn) (any, connIdentity, error) {
 	var dc any
 	_ = c.Raw(func(d any) error { dc = d; return nil })
 	if id, ok := w.ids.Load(dc); ok {
-		return id.(int64), nil
+		return dc, id.(connIdentity), nil
 	}
-	var id int64
-	if err := c.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&id); err != nil {
-		return 0, err
+	var id connIdentity
+	if err := c.QueryRowContext(ctx, "SELECT CONNECTION_ID(), ("+serverQuery+")").Scan(&id.thread, &id.server); err != nil {
+		return nil, id, err
 	}
-	// Closed connections stay in the map until it holds twice as many
-	// as the pool has open, when it starts afresh.
+	// Connections closed other than by the KILL path stay in the map
+	// until it holds twice as many as the pool has open, when it starts
+	// afresh (and asks again).
 	if w.nIDs.Add(1) > 2*int64(w.db.Stats().OpenConnections)+16 {
 		w.ids.Clear()
 		w.nIDs.Store(1)
 	}
 	w.ids.Store(dc, id)
-	return id, nil
+	return dc, id, nil
 }
 
 // killer is the killing side of onConn, and the context of its
-// statement: one that ends only when kill breaks the connection off
-// (closes broke), which makes the driver close it. A killer whose kill
-// did not run is reused.
+// statement: one that has the values of the write's context but ends only
+// when kill breaks the connection off (closes broke), which makes the
+// driver close it. A killer whose kill did not run is reused.
 type killer struct {
 	w        *writes
-	id       int64
+	id       connIdentity
+	parent   context.Context
 	killFunc func()         // k.kill, bound once
 	wg       sync.WaitGroup // done when kill has returned or will not run
 	finished chan struct{}  // closed when the statement has returned (kill path only)
@@ -159,8 +226,8 @@ var killers = sync.Pool{New: func() any {
 	return k
 }}
 
-// kill sends KILL QUERY and waits for the statement to return, for
-// killGrace at most, and then breaks the connection off.
+// kill sends KILL QUERY until the statement returns, for killGrace at
+// most, and then breaks the connection off.
 func (k *killer) kill() {
 	defer k.wg.Done()
 	select {
@@ -170,14 +237,53 @@ func (k *killer) kill() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), killGrace)
 	defer cancel()
-	if err := k.w.killQuery(ctx, k.id); err == nil {
+	go func() {
+		// Once the statement has returned, nothing more is to be done.
 		select {
 		case <-k.finished:
-			return
+			cancel()
 		case <-ctx.Done():
 		}
+	}()
+	_ = k.w.killQuery(ctx, k.id, k.finished)
+	select {
+	case <-k.finished:
+	default:
+		close(k.broke)
 	}
-	close(k.broke)
+}
+
+// killQuery sends KILL QUERY for the thread of id, on a connection of
+// killDB to the same server, until finished is closed or ctx ends.
+func (w *writes) killQuery(ctx context.Context, id connIdentity, finished <-chan struct{}) error {
+	c, err := w.killDB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var server string
+	if err := c.QueryRowContext(ctx, serverQuery).Scan(&server); err != nil {
+		return err
+	}
+	if server != id.server {
+		return fmt.Errorf("the KILL connection reached server %s, not %s", server, id.server)
+	}
+	q := "KILL QUERY " + strconv.FormatInt(id.thread, 10)
+	for wait := killResend; ; wait *= 2 {
+		if _, err := c.ExecContext(ctx, q); err != nil {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-finished:
+			t.Stop()
+			return nil
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 // Deadline is part of killer's context.Context: there is none.
@@ -196,36 +302,5 @@ func (k *killer) Err() error {
 	}
 }
 
-// Value is part of killer's context.Context: it holds no values.
-func (k *killer) Value(any) any { return nil }
-
-// killQuery sends KILL QUERY id on a connection other than the one it
-// ends.
-func (w *writes) killQuery(ctx context.Context, id int64) error {
-	q := fmt.Sprintf("KILL QUERY %d", id)
-	if w.dial == nil {
-		_, err := w.db.ExecContext(ctx, q)
-		return err
-	}
-	dc, err := w.dial(ctx)
-	if err != nil {
-		return err
-	}
-	defer dc.Close()
-	ex, ok := dc.(driver.ExecerContext)
-	if !ok {
-		return errors.New("the driver's connection cannot exec")
-	}
-	_, err = ex.ExecContext(ctx, q, nil)
-	return err
-}
-
-// dialFor returns the dial of writes for a pool that Open made with mc:
-// a connection of its own, with the pool's settings.
-func dialFor(mc *gomysql.Config) func(context.Context) (driver.Conn, error) {
-	c, err := gomysql.NewConnector(mc)
-	if err != nil {
-		return nil // Open made its pool with mc: not reached
-	}
-	return c.Connect
-}
+// Value is part of killer's context.Context: the write's context's.
+func (k *killer) Value(key any) any { return k.parent.Value(key) }

@@ -123,7 +123,7 @@ func newStore(db *sql.DB, cfg Config) (*Store, error) {
 	data := fmt.Sprintf("IF(LENGTH(data) <= %d, data, NULL)", maxLen)
 	return &Store{
 		db:             db,
-		w:              &writes{db: db},
+		w:              &writes{db: db, killDB: db},
 		table:          table,
 		batch:          batch,
 		maxLen:         maxLen,
@@ -189,7 +189,9 @@ func Open(dsn string, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s.owned = true
-	s.w.dial = dialFor(mc)
+	if kdb := killPool(mc); kdb != nil {
+		s.w.killDB, s.w.ownKDB = kdb, true
+	}
 	if err := checkAnswers(db, mc); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -360,7 +362,7 @@ func (s *Store) Close() error {
 	if !s.owned {
 		return nil
 	}
-	return s.db.Close()
+	return errors.Join(s.db.Close(), s.w.close())
 }
 
 // Migrate creates the sessions table and the user index's table

@@ -701,9 +701,9 @@ func TestCancelledContext(t *testing.T) {
 // connection, the one the Update holds), the error says that the Update
 // may take effect, as it then does.
 func TestDeadlineDuringLockWait(t *testing.T) {
-	newStore := func(t *testing.T, maxConns int) *Store {
+	newStore := func(t *testing.T, maxConns int, interpolate bool) *Store {
 		db := openDB(t, func(mc *gomysql.Config) {
-			mc.ParseTime, mc.ClientFoundRows, mc.Loc, mc.InterpolateParams = true, true, time.UTC, true
+			mc.ParseTime, mc.ClientFoundRows, mc.Loc, mc.InterpolateParams = true, true, time.UTC, interpolate
 		})
 		db.SetMaxOpenConns(maxConns)
 		s, err := New(testCtx(t), db, Config{Table: uniqueTable(t)})
@@ -722,8 +722,28 @@ func TestDeadlineDuringLockWait(t *testing.T) {
 		applied bool
 	}{
 		{"Open", func(t *testing.T) *Store { return openStore(t, "", Config{}) }, false},
-		{"New", func(t *testing.T) *Store { return newStore(t, 4) }, false},
-		{"no connection for the KILL", func(t *testing.T) *Store { return newStore(t, 1) }, true},
+		{"New", func(t *testing.T) *Store { return newStore(t, 4, true) }, false},
+		{"New without interpolateParams", func(t *testing.T) *Store { return newStore(t, 4, false) }, false},
+		{"no connection for the KILL", func(t *testing.T) *Store { return newStore(t, 1, true) }, true},
+		{"KILL connection on another server", func(t *testing.T) *Store {
+			// The store's only connection, as if it were on another server
+			// than the connections for the KILL.
+			s := newStore(t, 1, true)
+			s.w.killDB = openDB(t, func(*gomysql.Config) {})
+			if err := s.Delete(testCtx(t), key("warm", 1)); err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			s.w.ids.Range(func(dc, id any) bool {
+				n++
+				s.w.ids.Store(dc, connIdentity{thread: id.(connIdentity).thread, server: "elsewhere:3306:1"})
+				return true
+			})
+			if n != 1 {
+				t.Fatalf("%d connections known, want 1", n)
+			}
+			return s
+		}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := c.store(t)
@@ -746,7 +766,10 @@ func TestDeadlineDuringLockWait(t *testing.T) {
 			defer cancel()
 			pattern := "UPDATE `" + s.Table() + "` SET data = %"
 			thread := make(chan int64, 1)
+			searched := make(chan struct{})
+			t.Cleanup(func() { <-searched })
 			go func() {
+				defer close(searched)
 				defer close(thread)
 				for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 					var id int64
@@ -821,6 +844,54 @@ func TestDeadlineDuringLockWait(t *testing.T) {
 				t.Fatalf("Load = %q, %v; want z", got, err)
 			}
 		})
+	}
+}
+
+// TestReadTimeoutDuringLockWait: with a DSN's readTimeout shorter than a
+// lock wait, the driver gives up on an Update that the server goes on
+// running (no context ended, so no KILL); the error says that the write
+// may have taken effect, as it then does.
+func TestReadTimeoutDuringLockWait(t *testing.T) {
+	db := openDB(t, func(mc *gomysql.Config) {
+		mc.ParseTime, mc.ClientFoundRows, mc.Loc, mc.InterpolateParams = true, true, time.UTC, true
+		mc.ReadTimeout = 300 * time.Millisecond
+	})
+	ctx := testCtx(t)
+	s, err := New(ctx, db, Config{Table: uniqueTable(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dropTable(t, openDB(t, func(*gomysql.Config) {}), s.Table()) })
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	k := key("readtimeout", 1)
+	if err := s.Create(ctx, k, []byte("x"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	locker := openDB(t, func(*gomysql.Config) {})
+	tx, err := locker.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	var got []byte
+	if err := tx.QueryRowContext(ctx, "SELECT data FROM `"+s.Table()+"` WHERE session_key = ? FOR UPDATE", k).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	err = s.Update(context.Background(), k, []byte("y"), time.Now().Add(time.Hour))
+	if err == nil || !strings.Contains(err.Error(), "may have taken effect") || !strings.HasPrefix(err.Error(), "session store mysql: update: ") {
+		t.Fatalf("Update past the readTimeout = %v; want an error saying that it may have taken effect", err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if got, err := s.Load(ctx, k); err == nil && string(got) == "y" {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("Load = %q, %v; want y, written after the Update failed", got, err)
+		}
 	}
 }
 

@@ -14,29 +14,31 @@ import (
 // the server to end its statement, once asked to.
 const cancelGrace = 2 * time.Second
 
-// cancelResend is how often the request to cancel is sent again while
-// the statement runs on: a request that reaches the backend while it reads
-// the statement's messages, before it runs it, has no effect.
+// cancelResend is how long after the first request to cancel it is sent
+// again (and then after twice as long each time) while the statement runs
+// on: a request that reaches the backend while it reads the statement's
+// messages, before it runs it, has no effect.
 const cancelResend = 100 * time.Millisecond
 
 // runWrite is run for a write, such that when it returns the server no
-// longer runs the statement. Without it, a write whose context ends while
-// it waits in the server (for a row lock, say) would go on there after
-// pgconn dropped the connection, and commit once it could: long after
-// the store reported a failure, perhaps over a later write.
+// longer runs the statement. Left to pgconn, a write whose context ends
+// while it waits in the server (for a row lock, say) returns at once;
+// pgconn drops the connection and asks the server to cancel in the
+// background, and a lock released meanwhile lets the statement commit:
+// after the store reported a failure, perhaps over a later write.
 //
 // pgconn gets a context that never ends. When ctx ends, the server is
 // asked to cancel the statement (a PostgreSQL CancelRequest, on a
-// connection of its own, sent again every cancelResend while the
-// statement runs), and runWrite waits for the statement's outcome: it
-// took effect (it ended first: runWrite returns its result and no error),
-// or it was cancelled and took none (an error wrapping ctx's), or it
-// failed on its own (its error). When the
-// server cannot be reached to cancel, or the statement has not ended
+// connection of its own, sent again after cancelResend and then twice as
+// long each time while the statement runs), and runWrite waits for the
+// statement's outcome: it took effect (it ended first: runWrite returns
+// its result and no error), or it was cancelled and took none (an error
+// wrapping ctx's), or it failed on its own (its error, with ctx's). When
+// the server cannot be reached to cancel, or the statement has not ended
 // within cancelGrace, the connection is broken off and the error says
-// that the outcome is unknown. After a cancel the connection is closed,
-// not reused: a request to cancel that reaches the backend late would end
-// the next statement.
+// that the write may have taken effect. After a cancel the connection is
+// closed, not reused: a request to cancel that reaches the backend late
+// would end the next statement.
 func (s *Store) runWrite(ctx context.Context, pc *pgconn.PgConn, st *statement, params [][]byte, row func([][]byte) error) (pgconn.CommandTag, error) {
 	if err := ctx.Err(); err != nil {
 		return pgconn.CommandTag{}, err
@@ -50,7 +52,7 @@ func (s *Store) runWrite(ctx context.Context, pc *pgconn.PgConn, st *statement, 
 		w.wg.Done()
 		w.pc = nil
 		writeCancels.Put(w)
-		return tag, err
+		return tag, unknownOutcome(err)
 	}
 	close(w.finished)
 	w.wg.Wait()
@@ -64,9 +66,20 @@ func (s *Store) runWrite(ctx context.Context, pc *pgconn.PgConn, st *statement, 
 	case errors.As(err, &pe) && pe.Code == "57014": // query_canceled
 		return tag, fmt.Errorf("%w: the statement was cancelled on the server and took no effect: %w", ctx.Err(), err)
 	case pe != nil:
-		return tag, err // the statement failed on the server on its own
+		return tag, fmt.Errorf("%w (the context ended too: %w)", err, ctx.Err()) // it failed on its own
 	}
 	return tag, fmt.Errorf("%w: the statement could not be cancelled on the server in time and may have taken effect: %w", ctx.Err(), err)
+}
+
+// unknownOutcome says of an error of a write statement that is neither
+// the server's nor one from before anything was sent (a connection
+// broken while the statement ran) that the write may have taken effect.
+func unknownOutcome(err error) error {
+	var pe *pgconn.PgError
+	if err == nil || errors.As(err, &pe) || pgconn.SafeToRetry(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("the connection failed while the statement ran, which may have taken effect: %w", err)
 }
 
 // writeCancel is the cancelling side of runWrite. One whose cancel did
@@ -88,27 +101,36 @@ var writeCancels = sync.Pool{New: func() any {
 // cancelGrace at most, and then breaks the connection off.
 func (w *writeCancel) cancel() {
 	defer w.wg.Done()
-	giveUp := time.Now().Add(cancelGrace)
-	for {
+	select {
+	case <-w.finished:
+		return
+	default:
+	}
+	ctx, stop := context.WithTimeout(context.Background(), cancelGrace)
+	defer stop()
+	go func() {
+		// Once the statement has returned, nothing more is to be done.
 		select {
 		case <-w.finished:
-			return
-		default:
+			stop()
+		case <-ctx.Done():
 		}
-		ctx, stop := context.WithDeadline(context.Background(), giveUp)
-		err := w.pc.CancelRequest(ctx)
-		stop()
-		left := time.Until(giveUp)
-		if err != nil || left <= 0 {
+	}()
+	for wait := cancelResend; ; wait *= 2 {
+		if err := w.pc.CancelRequest(ctx); err != nil {
 			break
 		}
-		t := time.NewTimer(min(left, cancelResend))
+		t := time.NewTimer(wait)
 		select {
 		case <-w.finished:
 			t.Stop()
 			return
+		case <-ctx.Done():
+			t.Stop()
 		case <-t.C:
+			continue
 		}
+		break
 	}
 	select {
 	case <-w.finished:

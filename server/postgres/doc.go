@@ -225,17 +225,27 @@
 //
 // A write (Create, Update, Delete, DeleteExpired and the index's Bind,
 // Touch and Unbind) is ended on the server before it returns, so that a
-// write reported failed never takes effect later: dropping the connection
-// alone would leave the server running the statement (one waiting for a
-// row lock, say, which commits once the lock is released, perhaps over a
-// newer write). When its context ends, the store asks the server to cancel
-// the statement (a CancelRequest, on a connection of its own, sent again
-// every 100 ms while the statement runs) and waits for its outcome: the
-// statement ended first and took effect (the method returns its result,
-// no error), or it was cancelled and took no effect (an error wrapping
-// the context's, saying so). The connection is then closed, so that a
-// cancel that arrives late cannot end another statement. When the server
-// cannot be reached to cancel, or the statement has not ended 2 s after
-// the context, the connection is broken off and the error, still wrapping
-// the context's, says that the write may have taken effect.
+// write reported failed does not take effect later. Left to pgconn, it
+// would return at once and ask the server to cancel in the background; a
+// statement waiting for a row lock released meanwhile commits after the
+// store reported a failure, perhaps over a newer write. Instead, when its
+// context ends, the store asks the server to cancel the statement (a
+// CancelRequest, on a connection of its own, sent again after 100 ms and
+// then twice as long each time while the statement runs: one that
+// arrives before the backend starts the statement does nothing) and
+// waits for the statement's outcome:
+//
+//   - it ended first and took effect: the method returns its result, no
+//     error;
+//   - it was cancelled and took no effect: an error wrapping the
+//     context's and the server's (57014), saying so;
+//   - it failed on its own: the server's error, with the context's.
+//
+// The connection is then closed, so that a cancel that arrives late
+// cannot end another statement. When the server cannot be reached to
+// cancel, or the statement has not ended 2 s after the context, the
+// connection is broken off and the error, still wrapping the context's,
+// says that the write may have taken effect. The same error says so of a
+// write whose connection failed while the statement ran, with no context
+// ended.
 package postgres

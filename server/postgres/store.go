@@ -438,10 +438,14 @@ func (s *Store) execOnce(ctx context.Context, c *pgxpool.Conn, st *statement, pa
 	}
 	defer c.Release()
 	pc := c.Conn().PgConn()
-	if st.write && ctx.Done() != nil {
+	if !st.write {
+		return s.run(ctx, pc, st, params, row)
+	}
+	if ctx.Done() != nil {
 		return s.runWrite(ctx, pc, st, params, row)
 	}
-	return s.run(ctx, pc, st, params, row)
+	tag, err := s.run(ctx, pc, st, params, row)
+	return tag, unknownOutcome(err)
 }
 
 // run is execOnce on pc, with ctx as pgconn's.

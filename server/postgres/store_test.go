@@ -768,60 +768,81 @@ func TestDeleteExpiredHonoursContext(t *testing.T) {
 }
 
 // TestDeadlineDuringLockWait holds the row lock in another transaction so
-// that Update blocks inside the server; the context's deadline ends it,
-// and the pool recovers.
+// that Update blocks inside the server; the context's deadline must end
+// it, on the server too: the Update that failed must not take effect once
+// the lock is released, and its connection must be closed. The Update is
+// the first statement on its connection (prepared in its own write), or
+// runs an already prepared statement, or the unnamed one (NoPrepare).
 func TestDeadlineDuringLockWait(t *testing.T) {
-	s := openStore(t, Config{})
-	ctx := testCtx(t)
-	k := key("lock", 1)
-	if err := s.Create(ctx, k, []byte("x"), time.Now().Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	tx, err := s.Pool().Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `SELECT 1 FROM "`+s.Table()+`" WHERE session_key = $1 FOR UPDATE`, k); err != nil {
-		t.Fatal(err)
-	}
-	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-	defer cancel()
-	pattern := "UPDATE \"" + s.Table() + "\" SET data = $1%"
-	backend := waitingBackend(t, s.Pool(), pattern)
-	err = s.Update(short, k, []byte("y"), time.Now().Add(time.Hour))
-	if !errors.Is(err, context.DeadlineExceeded) || !strings.HasPrefix(err.Error(), "session store postgres: update: ") || !strings.Contains(err.Error(), "cancelled on the server and took no effect") {
-		t.Fatalf("Update blocked on a row lock: err = %v, want context.DeadlineExceeded with the store's prefix, saying that the server cancelled it", err)
-	}
-	if err := tx.Rollback(ctx); err != nil {
-		t.Fatal(err)
-	}
-	// The Update that failed wrote nothing, now or later: its statement
-	// was cancelled on the server before it returned, so that no backend
-	// is left to run it once the lock is released.
-	waitNoStatement(t, s.Pool(), pattern)
-	if got, err := s.Load(ctx, k); err != nil || string(got) != "x" {
-		t.Fatalf("after the failed Update, Load = %q, %v; want x", got, err)
-	}
-	// The connection of the cancelled Update was closed, not reused.
-	pid := <-backend
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		var n int
-		if err := s.Pool().QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the backend of the cancelled Update (pid %d) is still connected", pid)
-		}
-	}
-	if err := s.Update(ctx, k, []byte("z"), time.Now().Add(time.Hour)); err != nil {
-		t.Fatalf("Update after the lock was released: %v", err)
-	}
-	if got, err := s.Load(ctx, k); err != nil || string(got) != "z" {
-		t.Fatalf("Load = %q, %v; want z", got, err)
+	for _, c := range []struct {
+		name     string
+		cfg      Config
+		prepared bool
+	}{
+		{"first on the connection", Config{}, false},
+		{"prepared", Config{}, true},
+		{"NoPrepare", Config{NoPrepare: true}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := newStoreOn(t, newPool(t, func(pc *pgxpool.Config) { pc.MaxConns = 1 }), c.cfg)
+			locker := newPool(t, nil)
+			ctx := testCtx(t)
+			k := key("lock", 1)
+			if err := s.Create(ctx, k, []byte("x"), time.Now().Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			if c.prepared {
+				if err := s.Update(ctx, k, []byte("x"), time.Now().Add(time.Hour)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tx, err := locker.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback(ctx)
+			if _, err := tx.Exec(ctx, `SELECT 1 FROM "`+s.Table()+`" WHERE session_key = $1 FOR UPDATE`, k); err != nil {
+				t.Fatal(err)
+			}
+			short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+			defer cancel()
+			pattern := "UPDATE \"" + s.Table() + "\" SET data = $1%"
+			backend := waitingBackend(t, locker, pattern)
+			err = s.Update(short, k, []byte("y"), time.Now().Add(time.Hour))
+			if !errors.Is(err, context.DeadlineExceeded) || !strings.HasPrefix(err.Error(), "session store postgres: update: ") || !strings.Contains(err.Error(), "cancelled on the server and took no effect") {
+				t.Fatalf("Update blocked on a row lock: err = %v, want context.DeadlineExceeded with the store's prefix, saying that the server cancelled it", err)
+			}
+			if err := tx.Rollback(ctx); err != nil {
+				t.Fatal(err)
+			}
+			// The Update that failed wrote nothing, now or later: its
+			// statement was cancelled on the server before it returned, so
+			// that no backend is left to run it once the lock is released.
+			waitNoStatement(t, locker, pattern)
+			if got, err := s.Load(ctx, k); err != nil || string(got) != "x" {
+				t.Fatalf("after the failed Update, Load = %q, %v; want x", got, err)
+			}
+			// The connection of the cancelled Update was closed, not reused.
+			pid := <-backend
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+				var n int
+				if err := locker.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				if n == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the backend of the cancelled Update (pid %d) is still connected", pid)
+				}
+			}
+			if err := s.Update(ctx, k, []byte("z"), time.Now().Add(time.Hour)); err != nil {
+				t.Fatalf("Update after the lock was released: %v", err)
+			}
+			if got, err := s.Load(ctx, k); err != nil || string(got) != "z" {
+				t.Fatalf("Load = %q, %v; want z", got, err)
+			}
+		})
 	}
 }
 
@@ -863,11 +884,13 @@ func TestDeadlineWhenTheCancelCannotBeSent(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "may have taken effect") {
 		t.Fatalf("Update = %v; want context.DeadlineExceeded, saying the statement may have taken effect", err)
 	}
-	refuse.Store(false)
 	if err := tx.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// Dials stay refused until the Update has run, so that pgconn's own
+	// cancel of a dropped connection cannot reach it either.
 	waitNoStatement(t, locker, "UPDATE \""+s.Table()+"\" SET data = $1%")
+	refuse.Store(false)
 	if got, err := s.Load(ctx, k); err != nil || string(got) != "y" {
 		t.Fatalf("Load = %q, %v; want y, written after the Update gave up", got, err)
 	}
@@ -875,11 +898,14 @@ func TestDeadlineWhenTheCancelCannotBeSent(t *testing.T) {
 
 // waitingBackend returns a channel that gets the pid of the backend that
 // waits for a lock on a statement matching pattern (LIKE), once there is
-// one, within ten seconds.
+// one, within ten seconds; the test's end waits for the search to end.
 func waitingBackend(t *testing.T, pool *pgxpool.Pool, pattern string) <-chan int32 {
 	ctx := testCtx(t)
 	found := make(chan int32, 1)
+	done := make(chan struct{})
+	t.Cleanup(func() { <-done })
 	go func() {
+		defer close(done)
 		defer close(found)
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 			var pid int32
