@@ -240,4 +240,11 @@
 // Errors wrap those of go-redis and of the context (errors.Is(err,
 // context.Canceled)) and start with "session store redis: " and the
 // operation. They never contain a session key.
+//
+// Redis runs each command as it reads it, with no lock to wait on, so a
+// write cannot be stopped once sent. A write whose reply did not come (a
+// timeout, a context that ended, a connection that broke) may have run,
+// or run a moment later, and its error says so ("no reply came, and the
+// command may have run"); one that Redis refused, or that was never sent
+// (a failed dial, no connection free in the pool), says no such thing.
 package redis

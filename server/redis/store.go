@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -490,7 +491,27 @@ func (s *Store) writeCmd(ctx context.Context, op, key string, cmd *goredis.Cmd) 
 		err = fmt.Errorf("%w: %w", ErrNotReplicated, err)
 	}
 	s.failed(err)
+	if mayHaveRun(err) {
+		err = fmt.Errorf("no reply came, and the command may have run: %w", err)
+	}
 	return cmd, wrap(ctx, op, err)
+}
+
+// mayHaveRun reports whether a write that failed with err may have run
+// all the same: the command was sent (or may have been) and its reply
+// did not come, for a timeout, a context that ended or a connection that
+// broke. An error reply, a failed dial, a pool with no connection free
+// and a closed client all mean that Redis did not run it.
+func mayHaveRun(err error) bool {
+	var reply goredis.Error
+	var op *net.OpError
+	switch {
+	case errors.As(err, &reply), errors.Is(err, ErrNotReplicated),
+		errors.Is(err, goredis.ErrPoolTimeout), errors.Is(err, goredis.ErrClosed),
+		errors.As(err, &op) && op.Op == "dial":
+		return false
+	}
+	return true
 }
 
 // failed tells a cluster client that a command failed for want of its

@@ -580,3 +580,60 @@ func checkUnreachable(t *testing.T, s *Store) {
 		}
 	}
 }
+
+// TestWriteWhoseReplyDidNotCome holds Redis busy (a script that spins for
+// half a second) while an Update waits for its reply with a shorter
+// deadline: the Update fails with the context's error, saying that the
+// command may have run, and Redis runs it once the script ends. A write
+// refused at the dial says no such thing.
+func TestWriteWhoseReplyDidNotCome(t *testing.T) {
+	s := openStore(t, Config{})
+	ctx := testCtx(t)
+	k := keyOf(1)
+	if err := s.Create(ctx, k, []byte("x"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	// The store's connection is open before Redis is held (a dial then
+	// would wait for the handshake's reply, and send nothing).
+	if _, err := s.Load(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	busy, probe := newClient(t, testOptions(t)), newClient(t, testOptions(t))
+	spun := make(chan error, 1)
+	go func() {
+		spun <- busy.Eval(ctx, `local t0 = redis.call('TIME'); while true do local t = redis.call('TIME'); if (t[1] - t0[1]) * 1000000 + (t[2] - t0[2]) > 500000 then return 1 end end`, nil).Err()
+	}()
+	// The script runs once a command from another client waits for it.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		err := probe.Ping(short).Err()
+		cancel()
+		if err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the script does not hold Redis")
+		}
+	}
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	err := s.Update(short, k, []byte("y"), time.Now().Add(time.Hour))
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "may have run") {
+		t.Fatalf("Update while Redis is busy = %v; want context.DeadlineExceeded, saying that the command may have run", err)
+	}
+	if err := <-spun; err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Load(ctx, k); err != nil || string(got) != "y" {
+		t.Fatalf("Load = %q, %v; want y, written after the Update failed", got, err)
+	}
+
+	down, err := New(newClient(t, &goredis.Options{Addr: "127.0.0.1:1", MaxRetries: -1}), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = down.Update(ctx, k, []byte("z"), time.Now().Add(time.Hour))
+	if err == nil || strings.Contains(err.Error(), "may have run") {
+		t.Fatalf("Update on a server that refuses the connection = %v; want an error that does not say the command may have run", err)
+	}
+}
