@@ -454,7 +454,8 @@ func (s *Store) Create(ctx context.Context, key string, blob []byte, expires tim
 // Update replaces the blob and expiry of an existing, unexpired key in the
 // backing store, then in the cache if the cache has the key. It returns
 // server.ErrNotFound if the backing store has no such live key, and then
-// removes the key from the cache.
+// removes the key from the cache; so it does after any error of the
+// backing store, which may have taken the write all the same.
 func (s *Store) Update(ctx context.Context, key string, blob []byte, expires time.Time) error {
 	if err := check(ctx, "update", key); err != nil {
 		return err
@@ -463,14 +464,15 @@ func (s *Store) Update(ctx context.Context, key string, blob []byte, expires tim
 	switch {
 	case s.cooling():
 		return err // what the cache holds is not served now, nor after
-	case errors.Is(err, server.ErrNotFound):
+	case err != nil:
+		// ErrNotFound, or a failure after which the backing store may
+		// hold the new blob all the same (a write whose outcome the
+		// server did not confirm): the cache's copy goes either way.
 		dctx, cancel := s.detached(ctx)
 		defer cancel()
 		if cerr := s.cache.Delete(dctx, key); cerr != nil {
 			s.cacheFailed(ctx, "update", cerr)
 		}
-		return err
-	case err != nil:
 		return err
 	}
 	dctx, cancel := s.detached(ctx)

@@ -478,6 +478,39 @@ func TestUpdateNotFoundClearsCache(t *testing.T) {
 	}
 }
 
+// appliedThenFailed is a backing store whose Update writes and then
+// reports an error, as a database does whose reply was lost.
+type appliedThenFailed struct{ server.Store }
+
+func (a appliedThenFailed) Update(ctx context.Context, key string, blob []byte, exp time.Time) error {
+	if err := a.Store.Update(ctx, key, blob, exp); err != nil {
+		return err
+	}
+	return errors.New("connection reset; the write may have taken effect")
+}
+
+// TestUpdateErrorClearsCache: after a backing Update that failed, the
+// cache's copy goes, so that the session is read from the backing store,
+// which may hold the new blob.
+func TestUpdateErrorClearsCache(t *testing.T) {
+	cache, backing := memory.New(), memory.New()
+	s, err := New(cache, appliedThenFailed{backing}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Create(ctx, k1, []byte("old"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	mustLoad(t, s, k1, "old")
+	if err := s.Update(ctx, k1, []byte("new"), time.Now().Add(time.Hour)); err == nil {
+		t.Fatal("Update reported no error")
+	}
+	if _, err := cache.Load(ctx, k1); !errors.Is(err, server.ErrNotFound) {
+		t.Errorf("the cache still has an entry after the failed Update (Load: %v)", err)
+	}
+	mustLoad(t, s, k1, "new")
+}
+
 // TestCreateReplacesStaleCacheEntry checks Create when the cache still has
 // an entry under the new key, expired or live.
 func TestCreateReplacesStaleCacheEntry(t *testing.T) {
