@@ -752,16 +752,7 @@ func TestDeadlineDuringLockWait(t *testing.T) {
 			if err := s.Create(ctx, k, []byte("x"), time.Now().Add(time.Hour)); err != nil {
 				t.Fatal(err)
 			}
-			locker := openDB(t, func(*gomysql.Config) {})
-			tx, err := locker.BeginTx(ctx, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tx.Rollback()
-			var got []byte
-			if err := tx.QueryRowContext(ctx, "SELECT data FROM `"+s.Table()+"` WHERE session_key = ? FOR UPDATE", k).Scan(&got); err != nil {
-				t.Fatal(err)
-			}
+			locker, tx := lockRow(t, s, k)
 			short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 			defer cancel()
 			pattern := "UPDATE `" + s.Table() + "` SET data = %"
@@ -785,7 +776,7 @@ func TestDeadlineDuringLockWait(t *testing.T) {
 				}
 				t.Error("no thread runs the Update")
 			}()
-			err = s.Update(short, k, []byte("y"), time.Now().Add(time.Hour))
+			err := s.Update(short, k, []byte("y"), time.Now().Add(time.Hour))
 			if !errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("Update blocked on a row lock: err = %v, want context.DeadlineExceeded", err)
 			}
@@ -802,33 +793,9 @@ func TestDeadlineDuringLockWait(t *testing.T) {
 			if err := tx.Rollback(); err != nil {
 				t.Fatal(err)
 			}
-			for deadline := time.Now().Add(10 * time.Second); ; {
-				var n int
-				if err := locker.QueryRowContext(ctx, "SELECT count(*) FROM information_schema.PROCESSLIST WHERE COMMAND <> 'Sleep' AND INFO LIKE ?", pattern).Scan(&n); err != nil {
-					t.Fatal(err)
-				}
-				if n == 0 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("%d Updates still run", n)
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
+			waitNone(t, locker, "SELECT count(*) FROM information_schema.PROCESSLIST WHERE COMMAND <> 'Sleep' AND INFO LIKE ?", pattern)
 			// The connection of the failed Update was discarded, not reused.
-			id := <-thread
-			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-				var n int
-				if err := locker.QueryRowContext(ctx, "SELECT count(*) FROM information_schema.PROCESSLIST WHERE ID = ?", id).Scan(&n); err != nil {
-					t.Fatal(err)
-				}
-				if n == 0 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("the connection of the failed Update (thread %d) is still open", id)
-				}
-			}
+			waitNone(t, locker, "SELECT count(*) FROM information_schema.PROCESSLIST WHERE ID = ?", <-thread)
 			want := "x"
 			if c.applied {
 				want = "y"
@@ -844,6 +811,44 @@ func TestDeadlineDuringLockWait(t *testing.T) {
 				t.Fatalf("Load = %q, %v; want z", got, err)
 			}
 		})
+	}
+}
+
+// lockRow locks the row of k in a transaction of its own pool, which it
+// returns, until the transaction is rolled back (at the latest when the
+// test ends).
+func lockRow(t *testing.T, s *Store, k string) (*sql.DB, *sql.Tx) {
+	t.Helper()
+	ctx := testCtx(t)
+	locker := openDB(t, func(*gomysql.Config) {})
+	tx, err := locker.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback() })
+	var got []byte
+	if err := tx.QueryRowContext(ctx, "SELECT data FROM `"+s.Table()+"` WHERE session_key = ? FOR UPDATE", k).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	return locker, tx
+}
+
+// waitNone waits until query, a count, counts 0, failing the test after
+// ten seconds.
+func waitNone(t *testing.T, db *sql.DB, query string, args ...any) {
+	t.Helper()
+	ctx := testCtx(t)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		var n int
+		if err := db.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s %v: still %d", query, args, n)
+		}
 	}
 }
 
@@ -869,16 +874,7 @@ func TestReadTimeoutDuringLockWait(t *testing.T) {
 	if err := s.Create(ctx, k, []byte("x"), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	locker := openDB(t, func(*gomysql.Config) {})
-	tx, err := locker.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
-	var got []byte
-	if err := tx.QueryRowContext(ctx, "SELECT data FROM `"+s.Table()+"` WHERE session_key = ? FOR UPDATE", k).Scan(&got); err != nil {
-		t.Fatal(err)
-	}
+	_, tx := lockRow(t, s, k)
 	err = s.Update(context.Background(), k, []byte("y"), time.Now().Add(time.Hour))
 	if err == nil || !strings.Contains(err.Error(), "may have taken effect") || !strings.HasPrefix(err.Error(), "session store mysql: update: ") {
 		t.Fatalf("Update past the readTimeout = %v; want an error saying that it may have taken effect", err)

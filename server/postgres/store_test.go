@@ -823,19 +823,7 @@ func TestDeadlineDuringLockWait(t *testing.T) {
 				t.Fatalf("after the failed Update, Load = %q, %v; want x", got, err)
 			}
 			// The connection of the cancelled Update was closed, not reused.
-			pid := <-backend
-			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-				var n int
-				if err := locker.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid).Scan(&n); err != nil {
-					t.Fatal(err)
-				}
-				if n == 0 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("the backend of the cancelled Update (pid %d) is still connected", pid)
-				}
-			}
+			waitNone(t, locker, "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", <-backend)
 			if err := s.Update(ctx, k, []byte("z"), time.Now().Add(time.Hour)); err != nil {
 				t.Fatalf("Update after the lock was released: %v", err)
 			}
@@ -928,19 +916,25 @@ func waitingBackend(t *testing.T, pool *pgxpool.Pool, pattern string) <-chan int
 // pattern (LIKE), failing the test after ten seconds.
 func waitNoStatement(t *testing.T, pool *pgxpool.Pool, pattern string) {
 	t.Helper()
+	waitNone(t, pool, "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE $1", pattern)
+}
+
+// waitNone waits until query, a count, counts 0, failing the test after
+// ten seconds.
+func waitNone(t *testing.T, pool *pgxpool.Pool, query string, args ...any) {
+	t.Helper()
 	ctx := testCtx(t)
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 		var n int
-		if err := pool.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE $1", pattern).Scan(&n); err != nil {
+		if err := pool.QueryRow(ctx, query, args...).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		if n == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d statements like %q still run", n, pattern)
+			t.Fatalf("%s %v: still %d", query, args, n)
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
