@@ -29,7 +29,12 @@
 //     cache has one (an update-only write): a session that a concurrent
 //     Delete has just removed from the cache is not put back. An entry
 //     missing from the cache is filled by the next Load. When the backing
-//     store reports server.ErrNotFound, the cache entry is removed too.
+//     store reports server.ErrNotFound, or any other error (after which it
+//     may hold the new blob all the same: a write whose outcome its server
+//     did not confirm), the cache entry is removed too. Should such a
+//     write take effect in the backing store only later, a Load in between
+//     may fill the cache with the old blob, served until it expires (at
+//     most MaxTTL) or the next write.
 //   - Delete removes the entry from the backing store, then from the cache,
 //     whatever the backing store answered.
 //   - DeleteExpired runs on the backing store and returns its count; then

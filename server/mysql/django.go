@@ -100,9 +100,6 @@ func OpenDjango(dsn string, cfg Config) (*DjangoStore, error) {
 		return nil, err
 	}
 	s.owned = true
-	if kdb := killPool(mc); kdb != nil {
-		s.w.killDB, s.w.ownKDB = kdb, true
-	}
 	if err := checkAnswers(db, mc); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -113,6 +110,7 @@ func OpenDjango(dsn string, cfg Config) (*DjangoStore, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	s.w.ownKillPool(mc)
 	return s, nil
 }
 

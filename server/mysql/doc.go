@@ -167,12 +167,14 @@
 // (for a row lock, say), and would commit it once the lock is released,
 // perhaps over a newer write. The store learns the thread ID and the
 // server of each connection (CONNECTION_ID(), @@hostname, @@port and
-// @@server_id, in one statement, the first time it writes there). When a
-// write's context ends, another connection checks that it reached the
-// same server and sends KILL QUERY with that ID, again after 100 ms and
-// then twice as long each time while the statement runs (a KILL that
-// arrives before the statement starts is forgotten), and the write waits
-// for the statement's outcome:
+// @@server_id, in one statement, the first time it writes there, and
+// again should it have forgotten the connection among many that closed).
+// When a write's context ends, another connection checks that it reached
+// the same server and, each time, that the thread runs the statement
+// there (information_schema.PROCESSLIST), and sends KILL QUERY with that
+// ID, again after 100 ms and then twice as long each time while the
+// statement runs (a KILL that arrives before the statement starts may be
+// forgotten), and the write waits for the statement's outcome:
 //
 //   - it ended first and took effect: the method returns its result, no
 //     error;
@@ -187,14 +189,18 @@
 // connections may all wait on the same lock); one from New or NewDjango,
 // on a connection of the pool you gave it, which waits when every
 // connection is busy. When the KILL cannot be sent (no connection within
-// 2 s, one that reached another server behind a load balancer, a proxy
-// that refuses it) or the statement has not ended 2 s after the context,
+// 2 s; one that reached another server, or finds the thread running
+// something else, behind a load balancer or a proxy that splits reads
+// from writes; a proxy that refuses it) or the statement has not ended
+// 2 s after the context,
 // the connection is broken off and the error, still wrapping the
 // context's, says that the write may have taken effect. KILL QUERY needs
 // no privilege for the store's own user's connections.
 //
 // The same error says so of a write whose connection failed while the
-// statement ran, with no context ended: a network fault, or a DSN's
-// readTimeout shorter than a lock wait (Open sets none; a pool of your
-// own should have none, or one longer than innodb_lock_wait_timeout).
+// statement ran, with no context ended: a network fault, a proxy's
+// relayed loss of the server (an error of the client's range, 2000 to
+// 2999, such as 2013), or a DSN's readTimeout shorter than a lock wait
+// (Open sets none; a pool of your own should have none, or one longer
+// than innodb_lock_wait_timeout).
 package mysql

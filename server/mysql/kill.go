@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -73,18 +74,18 @@ type connIdentity struct {
 	server string
 }
 
-// killPool returns a pool for writes' KILL QUERY, apart from the store's
-// pool made with mc (by Open), so that a KILL never waits for one of the
-// store's connections, all of which may be waiting on the same lock.
-func killPool(mc *gomysql.Config) *sql.DB {
+// ownKillPool gives writes a pool for KILL QUERY of its own, made with
+// mc, the settings of the store's pool (by Open), so that a KILL never
+// waits for one of the store's connections, all of which may be waiting
+// on the same lock.
+func (w *writes) ownKillPool(mc *gomysql.Config) {
 	c, err := gomysql.NewConnector(mc)
 	if err != nil {
-		return nil // Open made its pool with mc: not reached
+		return // Open made its pool with mc: not reached
 	}
-	db := sql.OpenDB(c)
-	db.SetMaxIdleConns(1)
-	db.SetConnMaxIdleTime(time.Minute)
-	return db
+	w.killDB, w.ownKDB = sql.OpenDB(c), true
+	w.killDB.SetMaxIdleConns(1)
+	w.killDB.SetConnMaxIdleTime(time.Minute)
 }
 
 // close closes the KILL pool if it is writes' own.
@@ -137,11 +138,20 @@ func (w *writes) execOnce(ctx context.Context, query string, args []any) (sql.Re
 // broken while the statement ran, the DSN's readTimeout) that the write
 // may have taken effect.
 func unknownOutcome(err error) error {
-	var me *gomysql.MySQLError
-	if err == nil || errors.As(err, &me) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if err == nil || serverRefused(err) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	return fmt.Errorf("the connection failed while the statement ran, which may have taken effect: %w", err)
+}
+
+// serverRefused reports whether err is the server's answer to the
+// statement, which then took no effect: a MySQL error, but not one of the
+// client's range (2000 to 2999, such as 2013, a lost connection), which a
+// proxy between the store and the server relays when it lost the
+// server mid-statement.
+func serverRefused(err error) bool {
+	var me *gomysql.MySQLError
+	return errors.As(err, &me) && (me.Number < 2000 || me.Number > 2999)
 }
 
 // onConn is execOnce on one connection of the pool.
@@ -156,13 +166,13 @@ func (w *writes) onConn(ctx context.Context, query string, args []any) (sql.Resu
 		return nil, err
 	}
 	k := killers.Get().(*killer)
-	k.w, k.id, k.parent = w, id, ctx
+	k.w, k.id, k.parent, k.query = w, id, ctx, query
 	k.wg.Add(1)
 	stop := context.AfterFunc(ctx, k.killFunc)
 	res, err := c.ExecContext(k, query, args...)
 	if stop() {
 		k.wg.Done()
-		k.w, k.parent = nil, nil
+		k.w, k.parent, k.query = nil, context.Background(), ""
 		killers.Put(k)
 		return res, unknownOutcome(err)
 	}
@@ -170,14 +180,14 @@ func (w *writes) onConn(ctx context.Context, query string, args []any) (sql.Resu
 	k.wg.Wait()
 	w.ids.Delete(dc)
 	_ = c.Raw(func(any) error { return driver.ErrBadConn }) // discards the connection
-	var me *gomysql.MySQLError
 	switch {
 	case err == nil:
 		return res, nil
 	case isErrno(err, errInterrupted):
 		return nil, fmt.Errorf("%w: the statement was interrupted on the server: %w", ctx.Err(), err)
-	case errors.As(err, &me):
-		return nil, fmt.Errorf("%w (the context ended too: %w)", err, ctx.Err()) // it failed on its own
+	case serverRefused(err), errors.Is(err, driver.ErrBadConn):
+		// It failed on its own, or was never sent.
+		return nil, fmt.Errorf("%w (the context ended too: %w)", err, ctx.Err())
 	}
 	// err may be the killer's context.Canceled: not the caller's.
 	return nil, fmt.Errorf("%w: the statement could not be interrupted on the server in time and may have taken effect: %v", ctx.Err(), err)
@@ -213,6 +223,7 @@ func (w *writes) identity(ctx context.Context, c *sql.Conn) (any, connIdentity, 
 type killer struct {
 	w        *writes
 	id       connIdentity
+	query    string // the statement, as the store wrote it
 	parent   context.Context
 	killFunc func()         // k.kill, bound once
 	wg       sync.WaitGroup // done when kill has returned or will not run
@@ -245,7 +256,7 @@ func (k *killer) kill() {
 		case <-ctx.Done():
 		}
 	}()
-	_ = k.w.killQuery(ctx, k.id, k.finished)
+	_ = k.w.killQuery(ctx, k.id, k.query, k.finished)
 	select {
 	case <-k.finished:
 	default:
@@ -254,8 +265,13 @@ func (k *killer) kill() {
 }
 
 // killQuery sends KILL QUERY for the thread of id, on a connection of
-// killDB to the same server, until finished is closed or ctx ends.
-func (w *writes) killQuery(ctx context.Context, id connIdentity, finished <-chan struct{}) error {
+// killDB to the same server, until finished is closed or ctx ends. Before
+// each KILL it checks that the thread runs query there (its text up to
+// the first parameter; the store's user sees its own threads): a proxy
+// that sends SELECTs to one server and other statements to another could
+// otherwise pass the server check on one and kill someone else's
+// statement on the other.
+func (w *writes) killQuery(ctx context.Context, id connIdentity, query string, finished <-chan struct{}) error {
 	c, err := w.killDB.Conn(ctx)
 	if err != nil {
 		return err
@@ -268,9 +284,17 @@ func (w *writes) killQuery(ctx context.Context, id connIdentity, finished <-chan
 	if server != id.server {
 		return fmt.Errorf("the KILL connection reached server %s, not %s", server, id.server)
 	}
-	q := "KILL QUERY " + strconv.FormatInt(id.thread, 10)
+	pattern := likePrefix(query)
+	kill := "KILL QUERY " + strconv.FormatInt(id.thread, 10)
 	for wait := killResend; ; wait *= 2 {
-		if _, err := c.ExecContext(ctx, q); err != nil {
+		var n int
+		if err := c.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ? AND INFO LIKE ?", id.thread, pattern).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("thread %d of server %s does not run the statement", id.thread, id.server)
+		}
+		if _, err := c.ExecContext(ctx, kill); err != nil {
 			return err
 		}
 		t := time.NewTimer(wait)
@@ -284,6 +308,23 @@ func (w *writes) killQuery(ctx context.Context, id connIdentity, finished <-chan
 		case <-t.C:
 		}
 	}
+}
+
+// likePrefix returns a LIKE pattern that matches statements that start as
+// query does up to its first parameter.
+func likePrefix(query string) string {
+	if i := strings.IndexByte(query, '?'); i >= 0 {
+		query = query[:i]
+	}
+	var b strings.Builder
+	for _, r := range query {
+		if r == '%' || r == '_' || r == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	b.WriteByte('%')
+	return b.String()
 }
 
 // Deadline is part of killer's context.Context: there is none.

@@ -189,13 +189,11 @@ func Open(dsn string, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s.owned = true
-	if kdb := killPool(mc); kdb != nil {
-		s.w.killDB, s.w.ownKDB = kdb, true
-	}
 	if err := checkAnswers(db, mc); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
+	s.w.ownKillPool(mc)
 	return s, nil
 }
 

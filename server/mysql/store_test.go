@@ -722,6 +722,13 @@ func TestDeadlineDuringLockWait(t *testing.T) {
 		applied bool
 	}{
 		{"Open", func(t *testing.T) *Store { return openStore(t, "", Config{}) }, false},
+		{"Open, one connection", func(t *testing.T) *Store {
+			// The KILL has a pool of its own: the store's only connection
+			// is the one waiting.
+			s := openStore(t, "", Config{})
+			s.DB().SetMaxOpenConns(1)
+			return s
+		}, false},
 		{"New", func(t *testing.T) *Store { return newStore(t, 4, true) }, false},
 		{"New without interpolateParams", func(t *testing.T) *Store { return newStore(t, 4, false) }, false},
 		{"no connection for the KILL", func(t *testing.T) *Store { return newStore(t, 1, true) }, true},
@@ -811,6 +818,61 @@ func TestDeadlineDuringLockWait(t *testing.T) {
 				t.Fatalf("Load = %q, %v; want z", got, err)
 			}
 		})
+	}
+}
+
+// TestKillOnlyOurStatement: a thread ID that names, on the server the
+// KILL connection reached, a thread running another statement (as behind
+// a proxy that sends SELECTs to one server and writes to another) gets
+// no KILL: that statement runs to its end, and the Update whose context
+// ended says that it may have taken effect.
+func TestKillOnlyOurStatement(t *testing.T) {
+	s := openStore(t, "", Config{})
+	ctx := testCtx(t)
+	k := key("other", 1)
+	if err := s.Create(ctx, k, []byte("x"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	// Another statement, on a thread whose ID the store will take for
+	// its connection's.
+	other := openDB(t, func(*gomysql.Config) {})
+	oc, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer oc.Close()
+	var otherID int64
+	if err := oc.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&otherID); err != nil {
+		t.Fatal(err)
+	}
+	slept := make(chan int, 1)
+	go func() {
+		var r int
+		if err := oc.QueryRowContext(ctx, "SELECT SLEEP(2)").Scan(&r); err != nil {
+			r = -1
+		}
+		slept <- r
+	}()
+	s.DB().SetMaxOpenConns(1)
+	if err := s.Delete(ctx, key("warm", 1)); err != nil {
+		t.Fatal(err)
+	}
+	s.w.ids.Range(func(dc, id any) bool {
+		s.w.ids.Store(dc, connIdentity{thread: otherID, server: id.(connIdentity).server})
+		return true
+	})
+	_, tx := lockRow(t, s, k)
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	err = s.Update(short, k, []byte("y"), time.Now().Add(time.Hour))
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "may have taken effect") {
+		t.Fatalf("Update = %v; want context.DeadlineExceeded, saying that it may have taken effect", err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-slept; r != 0 {
+		t.Fatalf("the other statement, SELECT SLEEP(2), returned %d: want 0, not interrupted", r)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -65,21 +66,30 @@ func (s *Store) runWrite(ctx context.Context, pc *pgconn.PgConn, st *statement, 
 		return tag, nil
 	case errors.As(err, &pe) && pe.Code == "57014": // query_canceled
 		return tag, fmt.Errorf("%w: the statement was cancelled on the server and took no effect: %w", ctx.Err(), err)
-	case pe != nil:
-		return tag, fmt.Errorf("%w (the context ended too: %w)", err, ctx.Err()) // it failed on its own
+	case serverRefused(err), pgconn.SafeToRetry(err):
+		// It failed on its own, or was never sent.
+		return tag, fmt.Errorf("%w (the context ended too: %w)", err, ctx.Err())
 	}
-	return tag, fmt.Errorf("%w: the statement could not be cancelled on the server in time and may have taken effect: %w", ctx.Err(), err)
+	return tag, fmt.Errorf("%w: the statement could not be cancelled on the server in time and may have taken effect: %v", ctx.Err(), err)
 }
 
 // unknownOutcome says of an error of a write statement that is neither
 // the server's nor one from before anything was sent (a connection
 // broken while the statement ran) that the write may have taken effect.
 func unknownOutcome(err error) error {
-	var pe *pgconn.PgError
-	if err == nil || errors.As(err, &pe) || pgconn.SafeToRetry(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if err == nil || serverRefused(err) || pgconn.SafeToRetry(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	return fmt.Errorf("the connection failed while the statement ran, which may have taken effect: %w", err)
+}
+
+// serverRefused reports whether err is the server's answer to the
+// statement, which then took no effect: a PostgreSQL error, but not of
+// class 08 (connection exception), which a pooler between the store and
+// the server (PgBouncer) sends when it lost the server mid-statement.
+func serverRefused(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && !strings.HasPrefix(pe.Code, "08")
 }
 
 // writeCancel is the cancelling side of runWrite. One whose cancel did

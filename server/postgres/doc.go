@@ -247,5 +247,6 @@
 // connection is broken off and the error, still wrapping the context's,
 // says that the write may have taken effect. The same error says so of a
 // write whose connection failed while the statement ran, with no context
-// ended.
+// ended, or that got an error of class 08 (connection exception, which a
+// pooler such as PgBouncer sends when it lost the server mid-statement).
 package postgres

@@ -244,7 +244,10 @@
 // Redis runs each command as it reads it, with no lock to wait on, so a
 // write cannot be stopped once sent. A write whose reply did not come (a
 // timeout, a context that ended, a connection that broke) may have run,
-// or run a moment later, and its error says so ("no reply came, and the
-// command may have run"); one that Redis refused, or that was never sent
-// (a failed dial, no connection free in the pool), says no such thing.
+// or run a moment later, and its error says so ("the command may have
+// run"). So does every failed write on a client that retries commands
+// (go-redis's default, and Open's single retry): go-redis returns the
+// last attempt's error only, and an earlier attempt may have run. On a
+// client with MaxRetries -1, a write that Redis refused, or that was
+// never sent (a failed dial, a pool timeout), says no such thing.
 package redis

@@ -87,6 +87,7 @@ type Store struct {
 	maxLen      int
 	waitN       int
 	waitTimeout time.Duration
+	retries     bool // the client may send a command more than once (see mayHaveRun)
 }
 
 var (
@@ -131,13 +132,15 @@ func New(client goredis.UniversalClient, cfg Config) (*Store, error) {
 	case maxLen < 0:
 		return nil, fmt.Errorf("%w: MaxLength %d is negative", ErrMisconfigured, maxLen)
 	}
-	s := &Store{client: client, prefix: prefix, maxLen: maxLen}
+	s := &Store{client: client, prefix: prefix, maxLen: maxLen, retries: true}
 	var readTimeout time.Duration
 	switch c := client.(type) {
 	case *goredis.ClusterClient:
 		s.cluster, readTimeout = c, c.Options().ReadTimeout
+		s.retries = c.Options().MaxRetries > 0 // -1 (none) reads 0 once the client has it
 	case *goredis.Client:
 		s.single, readTimeout = c, c.Options().ReadTimeout
+		s.retries = c.Options().MaxRetries > 0 // -1 (none) reads 0 once the client has it
 	}
 	if cfg.WaitReplicas < 0 || cfg.WaitTimeout < 0 {
 		return nil, fmt.Errorf("%w: WaitReplicas %d and WaitTimeout %v: neither may be negative", ErrMisconfigured, cfg.WaitReplicas, cfg.WaitTimeout)
@@ -491,8 +494,8 @@ func (s *Store) writeCmd(ctx context.Context, op, key string, cmd *goredis.Cmd) 
 		err = fmt.Errorf("%w: %w", ErrNotReplicated, err)
 	}
 	s.failed(err)
-	if mayHaveRun(err) {
-		err = fmt.Errorf("no reply came, and the command may have run: %w", err)
+	if mayHaveRun(err, s.retries) {
+		err = fmt.Errorf("the command may have run: %w", err)
 	}
 	return cmd, wrap(ctx, op, err)
 }
@@ -501,14 +504,20 @@ func (s *Store) writeCmd(ctx context.Context, op, key string, cmd *goredis.Cmd) 
 // all the same: the command was sent (or may have been) and its reply
 // did not come, for a timeout, a context that ended or a connection that
 // broke. An error reply, a failed dial, a pool with no connection free
-// and a closed client all mean that Redis did not run it.
-func mayHaveRun(err error) bool {
+// and a closed client mean that Redis did not run it, on a client that
+// sends a command once. One that retries (retries) returns the last
+// attempt's error only, and an earlier attempt may have run: any error
+// may hide one. ErrNotReplicated says what happened itself.
+func mayHaveRun(err error, retries bool) bool {
 	var reply goredis.Error
 	var op *net.OpError
 	switch {
-	case errors.As(err, &reply), errors.Is(err, ErrNotReplicated),
-		errors.Is(err, goredis.ErrPoolTimeout), errors.Is(err, goredis.ErrClosed),
-		errors.As(err, &op) && op.Op == "dial":
+	case errors.Is(err, ErrNotReplicated):
+		return false
+	case retries:
+		return true
+	case errors.As(err, &reply), errors.Is(err, goredis.ErrPoolTimeout), errors.Is(err, goredis.ErrPoolExhausted),
+		errors.Is(err, goredis.ErrClosed), errors.As(err, &op) && op.Op == "dial":
 		return false
 	}
 	return true
