@@ -48,17 +48,18 @@ const serverQuery = "SELECT CONCAT_WS(':', @@hostname, @@port, @@server_id)"
 // store reported a failure, perhaps over a later write.
 //
 // A write runs on a connection whose thread ID and server are known
-// (CONNECTION_ID() and serverQuery, asked once per connection), under a
-// context that ends only when told to. When the write's context ends, a
-// connection to the same server (from killDB) sends KILL QUERY with that
-// ID, again after killResend and then twice as long each time, until the
-// statement returns: it took effect (it ended first), it was interrupted
-// (ER_QUERY_INTERRUPTED), or it failed on its own. When the KILL cannot be
-// sent (no connection, another server) or the statement has not ended
-// within killGrace, the connection is broken off and the error says that
-// the write may have taken effect. After a KILL the connection is
-// discarded, not reused: a KILL that arrived late would end the next
-// statement.
+// (CONNECTION_ID() and serverQuery, asked the first time it writes
+// there), under a context that ends only when told to. When the write's
+// context ends, a connection to the same server (from killDB) sends KILL
+// QUERY with that ID, while the thread runs the statement there, again
+// after killResend and then twice as long each time, until the statement
+// returns: it took effect (it ended first), it was interrupted
+// (ER_QUERY_INTERRUPTED), or it failed on its own. When the KILL cannot
+// be sent (no connection, another server, a thread that runs something
+// else) or the statement has not ended within killGrace, the connection
+// is broken off and the error says that the write may have taken effect.
+// After a KILL the connection is discarded, not reused: a KILL that
+// arrived late would end the next statement.
 type writes struct {
 	db     *sql.DB
 	killDB *sql.DB // where KILL QUERY is sent: db, or a pool of its own (Open)
@@ -232,7 +233,7 @@ type killer struct {
 }
 
 var killers = sync.Pool{New: func() any {
-	k := &killer{finished: make(chan struct{}), broke: make(chan struct{})}
+	k := &killer{parent: context.Background(), finished: make(chan struct{}), broke: make(chan struct{})}
 	k.killFunc = k.kill
 	return k
 }}
