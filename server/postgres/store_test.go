@@ -796,19 +796,12 @@ func TestDeadlineDuringLockWait(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			tx, err := locker.Begin(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tx.Rollback(ctx)
-			if _, err := tx.Exec(ctx, `SELECT 1 FROM "`+s.Table()+`" WHERE session_key = $1 FOR UPDATE`, k); err != nil {
-				t.Fatal(err)
-			}
+			tx := lockRow(t, locker, s, k)
 			short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 			defer cancel()
 			pattern := "UPDATE \"" + s.Table() + "\" SET data = $1%"
 			backend := waitingBackend(t, locker, pattern)
-			err = s.Update(short, k, []byte("y"), time.Now().Add(time.Hour))
+			err := s.Update(short, k, []byte("y"), time.Now().Add(time.Hour))
 			if !errors.Is(err, context.DeadlineExceeded) || !strings.HasPrefix(err.Error(), "session store postgres: update: ") || !strings.Contains(err.Error(), "cancelled on the server and took no effect") {
 				t.Fatalf("Update blocked on a row lock: err = %v, want context.DeadlineExceeded with the store's prefix, saying that the server cancelled it", err)
 			}
@@ -857,18 +850,11 @@ func TestDeadlineWhenTheCancelCannotBeSent(t *testing.T) {
 		t.Fatal(err)
 	}
 	locker := newPool(t, nil)
-	tx, err := locker.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx)
-	if _, err := tx.Exec(ctx, `SELECT 1 FROM "`+s.Table()+`" WHERE session_key = $1 FOR UPDATE`, k); err != nil {
-		t.Fatal(err)
-	}
+	tx := lockRow(t, locker, s, k)
 	refuse.Store(true)
 	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
-	err = s.Update(short, k, []byte("y"), time.Now().Add(time.Hour))
+	err := s.Update(short, k, []byte("y"), time.Now().Add(time.Hour))
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "may have taken effect") {
 		t.Fatalf("Update = %v; want context.DeadlineExceeded, saying the statement may have taken effect", err)
 	}
@@ -882,6 +868,22 @@ func TestDeadlineWhenTheCancelCannotBeSent(t *testing.T) {
 	if got, err := s.Load(ctx, k); err != nil || string(got) != "y" {
 		t.Fatalf("Load = %q, %v; want y, written after the Update gave up", got, err)
 	}
+}
+
+// lockRow locks the row of k in a transaction on pool, until it is rolled
+// back (at the latest when the test ends).
+func lockRow(t *testing.T, pool *pgxpool.Pool, s *Store, k string) pgx.Tx {
+	t.Helper()
+	ctx := testCtx(t)
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback(context.Background()) })
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM "`+s.Table()+`" WHERE session_key = $1 FOR UPDATE`, k); err != nil {
+		t.Fatal(err)
+	}
+	return tx
 }
 
 // waitingBackend returns a channel that gets the pid of the backend that
