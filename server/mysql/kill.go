@@ -14,21 +14,13 @@ import (
 	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
+
+	"github.com/sessionkit/session/internal/interrupt"
 )
 
 // errInterrupted is ER_QUERY_INTERRUPTED, what a statement ended by KILL
 // QUERY returns.
 const errInterrupted = 1317
-
-// killGrace bounds how long a write whose context has ended waits for
-// the server to end its statement, once asked to.
-const killGrace = 2 * time.Second
-
-// killResend is how long after the first KILL QUERY it is sent again (and
-// then after twice as long each time) while the statement runs on: a KILL
-// that reaches the server before it starts the statement is forgotten
-// when it does.
-const killResend = 100 * time.Millisecond
 
 // badConnTries is how many connections a write tries in turn while each
 // is found broken before the statement was sent (as database/sql does).
@@ -49,17 +41,16 @@ const serverQuery = "SELECT CONCAT_WS(':', @@hostname, @@port, @@server_id)"
 //
 // A write runs on a connection whose thread ID and server are known
 // (CONNECTION_ID() and serverQuery, asked the first time it writes
-// there), under a context that ends only when told to. When the write's
-// context ends, a connection to the same server (from killDB) sends KILL
-// QUERY with that ID, while the thread runs the statement there, again
-// after killResend and then twice as long each time, until the statement
+// there), under an interrupt.Watch whose requests to end it are KILL
+// QUERY with that ID, sent from a connection of killDB that reached the
+// same server, while the thread runs the statement there. The statement
 // returns: it took effect (it ended first), it was interrupted
 // (ER_QUERY_INTERRUPTED), or it failed on its own. When the KILL cannot
 // be sent (no connection, another server, a thread that runs something
-// else) or the statement has not ended within killGrace, the connection
-// is broken off and the error says that the write may have taken effect.
-// After a KILL the connection is discarded, not reused: a KILL that
-// arrived late would end the next statement.
+// else) or the statement has not ended within interrupt.Grace, the Watch
+// breaks it off (the driver closes the connection) and the error says
+// that the write may have taken effect. After a KILL the connection is
+// discarded, not reused.
 type writes struct {
 	db     *sql.DB
 	killDB *sql.DB // where KILL QUERY is sent: db, or a pool of its own (Open)
@@ -166,31 +157,25 @@ func (w *writes) onConn(ctx context.Context, query string, args []any) (sql.Resu
 	if err != nil {
 		return nil, err
 	}
-	k := killers.Get().(*killer)
-	k.w, k.id, k.parent, k.query = w, id, ctx, query
-	k.wg.Add(1)
-	stop := context.AfterFunc(ctx, k.killFunc)
-	res, err := c.ExecContext(k, query, args...)
-	if stop() {
-		k.wg.Done()
-		k.w, k.parent, k.query = nil, context.Background(), ""
-		killers.Put(k)
+	iw := interrupt.Start(ctx, &killer{w: w, id: id, query: query})
+	res, err := c.ExecContext(iw, query, args...)
+	asked, broken := iw.End()
+	if !asked {
 		return res, unknownOutcome(err)
 	}
-	close(k.finished)
-	k.wg.Wait()
 	w.ids.Delete(dc)
 	_ = c.Raw(func(any) error { return driver.ErrBadConn }) // discards the connection
 	switch {
 	case err == nil:
 		return res, nil
+	case broken:
 	case isErrno(err, errInterrupted):
 		return nil, fmt.Errorf("%w: the statement was interrupted on the server: %w", ctx.Err(), err)
 	case serverRefused(err), errors.Is(err, driver.ErrBadConn):
 		// It failed on its own, or was never sent.
 		return nil, fmt.Errorf("%w (the context ended too: %w)", err, ctx.Err())
 	}
-	// err may be the killer's context.Canceled: not the caller's.
+	// err may be the Watch's context.Canceled: not the caller's.
 	return nil, fmt.Errorf("%w: the statement could not be interrupted on the server in time and may have taken effect: %v", ctx.Err(), err)
 }
 
@@ -217,63 +202,23 @@ func (w *writes) identity(ctx context.Context, c *sql.Conn) (any, connIdentity, 
 	return dc, id, nil
 }
 
-// killer is the killing side of onConn, and the context of its
-// statement: one that has the values of the write's context but ends only
-// when kill breaks the connection off (closes broke), which makes the
-// driver close it. A killer whose kill did not run is reused.
+// killer ends a write's statement with KILL QUERY: the interrupt.Asker
+// of onConn.
 type killer struct {
-	w        *writes
-	id       connIdentity
-	query    string // the statement, as the store wrote it
-	parent   context.Context
-	killFunc func()         // k.kill, bound once
-	wg       sync.WaitGroup // done when kill has returned or will not run
-	finished chan struct{}  // closed when the statement has returned (kill path only)
-	broke    chan struct{}  // closed by kill to break the connection off
+	w     *writes
+	id    connIdentity
+	query string // the statement, as the store wrote it
 }
 
-var killers = sync.Pool{New: func() any {
-	k := &killer{parent: context.Background(), finished: make(chan struct{}), broke: make(chan struct{})}
-	k.killFunc = k.kill
-	return k
-}}
-
-// kill sends KILL QUERY until the statement returns, for killGrace at
-// most, and then breaks the connection off.
-func (k *killer) kill() {
-	defer k.wg.Done()
-	select {
-	case <-k.finished:
-		return
-	default:
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), killGrace)
-	defer cancel()
-	go func() {
-		// Once the statement has returned, nothing more is to be done.
-		select {
-		case <-k.finished:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	_ = k.w.killQuery(ctx, k.id, k.query, k.finished)
-	select {
-	case <-k.finished:
-	default:
-		close(k.broke)
-	}
-}
-
-// killQuery sends KILL QUERY for the thread of id, on a connection of
-// killDB to the same server, until finished is closed or ctx ends. Before
-// each KILL it checks that the thread runs query there (its text up to
-// the first parameter; the store's user sees its own threads): a proxy
-// that sends SELECTs to one server and other statements to another could
-// otherwise pass the server check on one and kill someone else's
-// statement on the other.
-func (w *writes) killQuery(ctx context.Context, id connIdentity, query string, finished <-chan struct{}) error {
-	c, err := w.killDB.Conn(ctx)
+// Ask implements interrupt.Asker: on a connection of killDB, it checks
+// that it reached the statement's server and that the thread runs the
+// statement there (its text up to the first parameter; the store's user
+// sees its own threads), then sends KILL QUERY. A proxy that sends
+// SELECTs to one server and other statements to another could otherwise
+// pass the server check on one and kill someone else's statement on the
+// other.
+func (k *killer) Ask(ctx context.Context) error {
+	c, err := k.w.killDB.Conn(ctx)
 	if err != nil {
 		return err
 	}
@@ -282,34 +227,23 @@ func (w *writes) killQuery(ctx context.Context, id connIdentity, query string, f
 	if err := c.QueryRowContext(ctx, serverQuery).Scan(&server); err != nil {
 		return err
 	}
-	if server != id.server {
-		return fmt.Errorf("the KILL connection reached server %s, not %s", server, id.server)
+	if server != k.id.server {
+		return fmt.Errorf("the KILL connection reached server %s, not %s", server, k.id.server)
 	}
-	pattern := likePrefix(query)
-	kill := "KILL QUERY " + strconv.FormatInt(id.thread, 10)
-	for wait := killResend; ; wait *= 2 {
-		var n int
-		if err := c.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ? AND INFO LIKE ?", id.thread, pattern).Scan(&n); err != nil {
-			return err
-		}
-		if n == 0 {
-			return fmt.Errorf("thread %d of server %s does not run the statement", id.thread, id.server)
-		}
-		if _, err := c.ExecContext(ctx, kill); err != nil {
-			return err
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-finished:
-			t.Stop()
-			return nil
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
+	var n int
+	if err := c.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ? AND INFO LIKE ?", k.id.thread, likePrefix(k.query)).Scan(&n); err != nil {
+		return err
 	}
+	if n == 0 {
+		return fmt.Errorf("thread %d of server %s does not run the statement", k.id.thread, k.id.server)
+	}
+	_, err = c.ExecContext(ctx, "KILL QUERY "+strconv.FormatInt(k.id.thread, 10))
+	return err
 }
+
+// BreakOff implements interrupt.Asker: the driver watches the statement's
+// context, the interrupt.Watch, and closes the connection when it ends.
+func (*killer) BreakOff() {}
 
 // likePrefix returns a LIKE pattern that matches statements that start as
 // query does up to its first parameter.
@@ -327,22 +261,3 @@ func likePrefix(query string) string {
 	b.WriteByte('%')
 	return b.String()
 }
-
-// Deadline is part of killer's context.Context: there is none.
-func (k *killer) Deadline() (time.Time, bool) { return time.Time{}, false }
-
-// Done is part of killer's context.Context.
-func (k *killer) Done() <-chan struct{} { return k.broke }
-
-// Err is part of killer's context.Context.
-func (k *killer) Err() error {
-	select {
-	case <-k.broke:
-		return context.Canceled
-	default:
-		return nil
-	}
-}
-
-// Value is part of killer's context.Context: the write's context's.
-func (k *killer) Value(key any) any { return k.parent.Value(key) }
