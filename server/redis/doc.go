@@ -246,8 +246,10 @@
 // timeout, a context that ended, a connection that broke) may have run,
 // or run a moment later, and its error says so ("the command may have
 // run"). So does every failed write on a client that retries commands
-// (go-redis's default, and Open's single retry): go-redis returns the
-// last attempt's error only, and an earlier attempt may have run. On a
-// client with MaxRetries -1, a write that Redis refused, or that was
-// never sent (a failed dial, a pool timeout), says no such thing.
+// (go-redis's default, Open's single retry, and a cluster client's
+// MaxRedirects, which also resend a command after a network error):
+// go-redis returns the last attempt's error only, and an earlier attempt
+// may have run. On a client with MaxRetries -1 (and, for a cluster,
+// MaxRedirects -1), a write that Redis refused, or that was never sent (a
+// failed dial, a pool timeout), says no such thing.
 package redis

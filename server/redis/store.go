@@ -132,15 +132,13 @@ func New(client goredis.UniversalClient, cfg Config) (*Store, error) {
 	case maxLen < 0:
 		return nil, fmt.Errorf("%w: MaxLength %d is negative", ErrMisconfigured, maxLen)
 	}
-	s := &Store{client: client, prefix: prefix, maxLen: maxLen, retries: true}
+	s := &Store{client: client, prefix: prefix, maxLen: maxLen, retries: retriesCommands(client)}
 	var readTimeout time.Duration
 	switch c := client.(type) {
 	case *goredis.ClusterClient:
 		s.cluster, readTimeout = c, c.Options().ReadTimeout
-		s.retries = c.Options().MaxRetries > 0 // -1 (none) reads 0 once the client has it
 	case *goredis.Client:
 		s.single, readTimeout = c, c.Options().ReadTimeout
-		s.retries = c.Options().MaxRetries > 0 // -1 (none) reads 0 once the client has it
 	}
 	if cfg.WaitReplicas < 0 || cfg.WaitTimeout < 0 {
 		return nil, fmt.Errorf("%w: WaitReplicas %d and WaitTimeout %v: neither may be negative", ErrMisconfigured, cfg.WaitReplicas, cfg.WaitTimeout)
@@ -498,6 +496,22 @@ func (s *Store) writeCmd(ctx context.Context, op, key string, cmd *goredis.Cmd) 
 		err = fmt.Errorf("the command may have run: %w", err)
 	}
 	return cmd, wrap(ctx, op, err)
+}
+
+// retriesCommands reports whether client may send a command more than
+// once (see mayHaveRun), from its options as it holds them, where -1
+// (none) reads 0: a client's MaxRetries; a cluster client's, and its
+// MaxRedirects, which also bounds how often it sends a command again
+// after a network error. Of other clients nothing is known.
+func retriesCommands(client goredis.UniversalClient) bool {
+	switch c := client.(type) {
+	case *goredis.ClusterClient:
+		o := c.Options()
+		return o.MaxRetries > 0 || o.MaxRedirects > 0
+	case *goredis.Client:
+		return c.Options().MaxRetries > 0
+	}
+	return true
 }
 
 // mayHaveRun reports whether a write that failed with err may have run

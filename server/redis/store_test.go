@@ -588,7 +588,15 @@ func checkUnreachable(t *testing.T, s *Store) {
 // refused at the dial says no such thing, on a client that does not
 // retry commands.
 func TestWriteWhoseReplyDidNotCome(t *testing.T) {
-	s := openStore(t, Config{})
+	// A client that sends a command once, so that the error says what
+	// this attempt met (one that retries says "may have run" of any).
+	opts := testOptions(t)
+	opts.MaxRetries = -1
+	s, err := New(newClient(t, opts), Config{Prefix: uniquePrefix(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dropPrefix(t, s.Client(), s.Prefix()) })
 	ctx := testCtx(t)
 	k := keyOf(1)
 	if err := s.Create(ctx, k, []byte("x"), time.Now().Add(time.Hour)); err != nil {
@@ -618,7 +626,7 @@ func TestWriteWhoseReplyDidNotCome(t *testing.T) {
 	}
 	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
-	err := s.Update(short, k, []byte("y"), time.Now().Add(time.Hour))
+	err = s.Update(short, k, []byte("y"), time.Now().Add(time.Hour))
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "may have run") {
 		t.Fatalf("Update while Redis is busy = %v; want context.DeadlineExceeded, saying that the command may have run", err)
 	}
@@ -641,5 +649,21 @@ func TestWriteWhoseReplyDidNotCome(t *testing.T) {
 		if err == nil || strings.Contains(err.Error(), "may have run") != (retries > 0) {
 			t.Errorf("MaxRetries %d: Update on a server that refuses the connection = %v; saying that the command may have run: want %v", retries, err, retries > 0)
 		}
+	}
+	// A cluster client sends a command again after a network error up to
+	// MaxRedirects times, whatever its MaxRetries.
+	for _, c := range []struct {
+		opts *goredis.ClusterOptions
+		want bool
+	}{
+		{&goredis.ClusterOptions{}, true},
+		{&goredis.ClusterOptions{MaxRetries: 2, MaxRedirects: -1}, true},
+		{&goredis.ClusterOptions{MaxRetries: -1, MaxRedirects: -1}, false},
+	} {
+		cc := goredis.NewClusterClient(c.opts)
+		if got := retriesCommands(cc); got != c.want {
+			t.Errorf("cluster client with MaxRetries %d, MaxRedirects %d: retries = %v, want %v", c.opts.MaxRetries, c.opts.MaxRedirects, got, c.want)
+		}
+		cc.Close()
 	}
 }
