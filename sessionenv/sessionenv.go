@@ -155,30 +155,23 @@ func Load(ctx context.Context) (session.Config, func() error, error) {
 // openDjango opens Django's django_session table on the database of
 // SESSION_DJANGO_MYSQL_DSN, or else SESSION_MYSQL_DSN.
 func openDjango(lookup func(string) (string, bool), engine session.DjangoEngine) (*mysql.DjangoStore, error) {
+	get := getter(lookup)
 	name := varDjangoDSN
-	dsn, _ := lookup(name)
-	if strings.TrimSpace(dsn) == "" {
+	dsn := get(name)
+	if dsn == "" {
 		name = varMySQLDSN
-		dsn, _ = lookup(name)
+		dsn = get(name)
 	}
-	dsn = strings.TrimSpace(dsn)
 	if dsn == "" {
 		return nil, configErr("SESSION_DJANGO_ENGINE=%s keeps Django's sessions in its django_session table: set %s (or %s) to Django's database, user:password@tcp(host:port)/dbname", engine, varDjangoDSN, varMySQLDSN)
 	}
-	table, _ := lookup(varDjangoTable)
-	table = strings.TrimSpace(table)
-	if table != "" {
-		if err := mysql.ValidateTable(table); err != nil {
-			return nil, fmt.Errorf("%w: %s=%q: %w", session.ErrConfig, varDjangoTable, table, err)
-		}
+	table, err := tableVar(get, varDjangoTable, mysql.ValidateTable)
+	if err != nil {
+		return nil, err
 	}
 	st, err := mysql.OpenDjango(dsn, mysql.Config{Table: table})
-	if errors.Is(err, server.ErrUnavailable) {
-		return nil, fmt.Errorf("SESSION_DJANGO_ENGINE=%s: the server named by %s does not answer: %w", engine, name, err)
-	}
 	if err != nil {
-		// The DSN holds a password: name the variable, not its value.
-		return nil, fmt.Errorf("%w: %s: %w", session.ErrConfig, name, err)
+		return nil, openErr(fmt.Sprintf("SESSION_DJANGO_ENGINE=%s", engine), name, err)
 	}
 	return st, nil
 }
@@ -215,13 +208,42 @@ func Migrate(ctx context.Context, store server.Store) error {
 
 func noop() error { return nil }
 
-// openStore builds the store that the variables read through lookup
-// describe; with SESSION_STORE unset or empty, none.
-func openStore(ctx context.Context, lookup func(string) (string, bool)) (server.Store, func() error, error) {
-	get := func(name string) string {
+// getter returns a variable's value, trimmed, as lookup gives it ("" when
+// it is unset).
+func getter(lookup func(string) (string, bool)) func(string) string {
+	return func(name string) string {
 		v, _ := lookup(name)
 		return strings.TrimSpace(v)
 	}
+}
+
+// tableVar returns the table that the variable name sets ("" when it is
+// unset), checked by validate.
+func tableVar(get func(string) string, name string, validate func(string) error) (string, error) {
+	table := get(name)
+	if table != "" {
+		if err := validate(table); err != nil {
+			return "", fmt.Errorf("%w: %s=%q: %w", session.ErrConfig, name, table, err)
+		}
+	}
+	return table, nil
+}
+
+// openErr is the error of opening a store on the server that the
+// variable name points to, for what (a SESSION_STORE or a
+// SESSION_DJANGO_ENGINE setting). The DSN holds a password: it names the
+// variable, not its value.
+func openErr(what, name string, err error) error {
+	if errors.Is(err, server.ErrUnavailable) {
+		return fmt.Errorf("%s: the server named by %s does not answer: %w", what, name, err)
+	}
+	return fmt.Errorf("%w: %s: %w", session.ErrConfig, name, err)
+}
+
+// openStore builds the store that the variables read through lookup
+// describe; with SESSION_STORE unset or empty, none.
+func openStore(ctx context.Context, lookup func(string) (string, bool)) (server.Store, func() error, error) {
+	get := getter(lookup)
 	switch kind := strings.ToLower(get(varStore)); kind {
 	case "":
 		return nil, noop, nil
@@ -274,19 +296,13 @@ func openMySQL(ctx context.Context, get func(string) string, kind string) (serve
 	if dsn == "" {
 		return nil, noop, configErr("%s needs %s (user:password@tcp(host:port)/dbname)", kind, varMySQLDSN)
 	}
-	table := get(varMySQLTable)
-	if table != "" {
-		if err := mysql.ValidateTable(table); err != nil {
-			return nil, noop, fmt.Errorf("%w: %s=%q: %w", session.ErrConfig, varMySQLTable, table, err)
-		}
+	table, err := tableVar(get, varMySQLTable, mysql.ValidateTable)
+	if err != nil {
+		return nil, noop, err
 	}
 	st, err := mysql.Open(dsn, mysql.Config{Table: table})
-	if errors.Is(err, server.ErrUnavailable) {
-		return nil, noop, fmt.Errorf("%s: the server named by %s does not answer: %w", kind, varMySQLDSN, err)
-	}
 	if err != nil {
-		// The DSN holds a password: name the variable, not its value.
-		return nil, noop, fmt.Errorf("%w: %s: %w", session.ErrConfig, varMySQLDSN, err)
+		return nil, noop, openErr(kind, varMySQLDSN, err)
 	}
 	return st, st.Close, nil
 }
@@ -298,19 +314,13 @@ func openPostgres(get func(string) string, kind string) (server.Store, func() er
 	if dsn == "" {
 		return nil, noop, configErr("%s needs %s (postgres://user:password@host:port/dbname)", kind, varPostgresDSN)
 	}
-	table := get(varPostgresTbl)
-	if table != "" {
-		if err := postgres.ValidateTable(table); err != nil {
-			return nil, noop, fmt.Errorf("%w: %s=%q: %w", session.ErrConfig, varPostgresTbl, table, err)
-		}
+	table, err := tableVar(get, varPostgresTbl, postgres.ValidateTable)
+	if err != nil {
+		return nil, noop, err
 	}
 	st, err := postgres.Open(dsn, postgres.Config{Table: table})
-	if errors.Is(err, server.ErrUnavailable) {
-		return nil, noop, fmt.Errorf("%s: the server named by %s does not answer: %w", kind, varPostgresDSN, err)
-	}
 	if err != nil {
-		// The DSN holds a password: name the variable, not its value.
-		return nil, noop, fmt.Errorf("%w: %s: %w", session.ErrConfig, varPostgresDSN, err)
+		return nil, noop, openErr(kind, varPostgresDSN, err)
 	}
 	return st, st.Close, nil
 }
@@ -321,11 +331,9 @@ func openSQLite(get func(string) string, kind string) (server.Store, func() erro
 	if path == "" {
 		return nil, noop, configErr("%s needs %s, the database file (created if missing)", kind, varSQLitePath)
 	}
-	table := get(varSQLiteTable)
-	if table != "" {
-		if err := sqlite.ValidateTable(table); err != nil {
-			return nil, noop, fmt.Errorf("%w: %s=%q: %w", session.ErrConfig, varSQLiteTable, table, err)
-		}
+	table, err := tableVar(get, varSQLiteTable, sqlite.ValidateTable)
+	if err != nil {
+		return nil, noop, err
 	}
 	st, err := sqlite.Open(path, sqlite.Config{Table: table})
 	if err != nil {

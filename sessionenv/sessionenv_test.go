@@ -546,3 +546,17 @@ func TestCachedRedisMySQL(t *testing.T) {
 	defer close3()
 	roundTrip(t, s3)
 }
+
+// TestDjangoTableVar: SESSION_DJANGO_TABLE is checked before any dial;
+// a bad name is session.ErrConfig naming the variable, and a missing DSN
+// names both DSN variables.
+func TestDjangoTableVar(t *testing.T) {
+	_, err := openDjango(env(map[string]string{varDjangoDSN: "u:p@tcp(127.0.0.1:1)/db", varDjangoTable: "django_session; DROP TABLE x"}), session.DjangoDB)
+	if !errors.Is(err, session.ErrConfig) || !strings.Contains(err.Error(), varDjangoTable) || errors.Is(err, server.ErrUnavailable) {
+		t.Errorf("a bad %s: err = %v, want session.ErrConfig naming it, before any dial", varDjangoTable, err)
+	}
+	_, err = openDjango(env(map[string]string{varDjangoTable: "django_session"}), session.DjangoDB)
+	if !errors.Is(err, session.ErrConfig) || !strings.Contains(err.Error(), varDjangoDSN) || !strings.Contains(err.Error(), varMySQLDSN) {
+		t.Errorf("no DSN: err = %v, want session.ErrConfig naming %s and %s", err, varDjangoDSN, varMySQLDSN)
+	}
+}

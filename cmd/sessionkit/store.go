@@ -117,15 +117,21 @@ from django_session"; SESSION_STORE may then be unset.
 			table = t.Table()
 		}
 		n, err := dj.DeleteExpired(ctx)
-		if err != nil {
-			if n > 0 {
-				fmt.Fprintf(e.stdout, "deleted %d expired Django sessions from %s before an error\n", n, table)
-			}
-			return fmt.Errorf("deleting expired Django sessions from %s: %w", table, err)
-		}
-		_, err = fmt.Fprintf(e.stdout, "deleted %d expired Django sessions from %s\n", n, table)
-		return err
+		return reportDeleted(e, "expired Django sessions from "+table, n, err)
 	})
+
+// reportDeleted prints how many of what DeleteExpired deleted, also
+// before an error, which it returns.
+func reportDeleted(e *env, what string, n int64, err error) error {
+	if err != nil {
+		if n > 0 {
+			fmt.Fprintf(e.stdout, "deleted %d %s before an error\n", n, what)
+		}
+		return fmt.Errorf("deleting %s: %w", what, err)
+	}
+	_, err = fmt.Fprintf(e.stdout, "deleted %d %s\n", n, what)
+	return err
+}
 
 // clearStore removes the expired sessions of st, for clear-expired.
 func clearStore(ctx context.Context, e *env, st server.Store) error {
@@ -141,13 +147,9 @@ func clearStore(ctx context.Context, e *env, st server.Store) error {
 	}
 	n, err := st.DeleteExpired(ctx)
 	if err != nil {
-		if n > 0 {
-			fmt.Fprintf(e.stdout, "deleted %d expired sessions before an error\n", n)
-		}
-		return fmt.Errorf("deleting expired sessions: %w%s", err, migrateHint(err))
+		err = fmt.Errorf("%w%s", err, migrateHint(err))
 	}
-	_, err = fmt.Fprintf(e.stdout, "deleted %d expired sessions\n", n)
-	return err
+	return reportDeleted(e, "expired sessions", n, err)
 }
 
 var migrateCmd = storeCommand("migrate", "create the store's table (MySQL, PostgreSQL, SQLite), if it is missing",
