@@ -25,7 +25,7 @@ bench:
 	cd bench && go test -run '^$$' -bench . -benchmem -count 5
 
 # A longer fuzzing run than the one make test does (a budget in executions,
-# about 5 minutes each here: see scripts/test.sh for why not in seconds).
+# 15 to 20 times make test's: see scripts/test.sh for why not in seconds).
 FUZZTIME ?= 6000000x
 fuzz:
 	go test ./codec -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
