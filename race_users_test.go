@@ -5,11 +5,13 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/sessionkit/session/codec"
 	"github.com/sessionkit/session/server"
 	"github.com/sessionkit/session/server/memory"
 )
@@ -67,13 +69,7 @@ func TestCycleKeyAfterConcurrentLogout(t *testing.T) {
 		if s.UserID() != "lou" {
 			t.Fatal("the session is not logged in")
 		}
-		if err := d.do(func(ctx context.Context, s *Session) {
-			if err := s.Logout(ctx); err != nil {
-				t.Errorf("Logout: %v", err)
-			}
-		}); err != nil {
-			t.Fatal(err)
-		}
+		d.logout()
 		if err := s.CycleKey(ctx); err != nil {
 			t.Fatalf("CycleKey: %v", err)
 		}
@@ -194,13 +190,7 @@ func TestLogoutRacingCycleKey(t *testing.T) {
 			hook.afterUnbind = nil
 			saveErr = commit()
 		}
-		if err := d.do(func(ctx context.Context, s *Session) {
-			if err := s.Logout(ctx); err != nil {
-				t.Errorf("Logout: %v", err)
-			}
-		}); err != nil {
-			t.Fatal(err)
-		}
+		d.logout()
 		if saveErr != nil && !errors.Is(saveErr, ErrInterrupted) {
 			t.Fatalf("the key change: %v, want success or ErrInterrupted", saveErr)
 		}
@@ -375,28 +365,10 @@ func (h *hangIndex) Entries(ctx context.Context, user string) ([]server.Entry, e
 // context ends.
 func TestStaleNotBeforeWhileTheIndexHangs(t *testing.T) {
 	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
-		hi := &hangIndex{entered: make(chan struct{}, 1), release: make(chan struct{})}
-		h := wrappedHarness(t, ec, withIndex, func(ix server.Index) server.Index { hi.Index = ix; return hi })
-		d := &device{h: h, ua: "D"}
-		d.login("kim")
-		if d.user() != "kim" { // the global not-before read once
-			t.Fatal("not logged in")
-		}
-		h.clock.Add(3 * DefaultRevalidateInterval)
-		hi.hang.Store(true)
-		first := make(chan error, 1)
-		go func() { first <- (&device{h: h, ua: "D", cookie: d.cookie}).doQuiet() }()
-		select {
-		case <-hi.entered: // the first request holds the read
-		case <-time.After(30 * time.Second):
-			t.Fatal("the first request never read the global not-before")
-		}
+		_, d, hi, first := hungNotBefore(t, ec, withIndex, 3*DefaultRevalidateInterval)
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		defer cancel()
-		req := httptest.NewRequest("GET", "/", nil)
-		req.AddCookie(&http.Cookie{Name: h.m.jar.Name(), Value: d.cookie})
-		s := new(Session)
-		h.m.newSession(&sessionContext{Context: ctx, s: s}, req, s)
+		s := d.read(ctx)
 		if got := s.UserID(); got != "" {
 			t.Errorf("served as %q on a not-before three intervals old while its read hangs", got)
 		}
@@ -410,15 +382,66 @@ func TestStaleNotBeforeWhileTheIndexHangs(t *testing.T) {
 	})
 }
 
-// doQuiet is do without the harness's shared cookie, for a request on
-// another goroutine: it reads the session and returns the commit's error.
-func (d *device) doQuiet() error {
+// TestYoungNotBeforeServedWhileTheIndexHangs: while one request reads
+// the global not-before from an index that hangs, the others are served
+// at once with the value they hold, as long as it is younger than two
+// intervals.
+func TestYoungNotBeforeServedWhileTheIndexHangs(t *testing.T) {
+	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
+		_, d, hi, first := hungNotBefore(t, ec, withIndex, DefaultRevalidateInterval+DefaultRevalidateInterval/2)
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		s := d.read(ctx)
+		if got := s.UserID(); got != "pam" || s.Err() != nil {
+			t.Errorf("while the read hangs, a request on a not-before 1.5 intervals old: user %q, err %v; want pam, served", got, s.Err())
+		}
+		close(hi.release)
+		if err := <-first; err != nil && !errors.Is(err, ErrStore) {
+			t.Errorf("the first request, once the index answers: %v", err)
+		}
+	})
+}
+
+// hungNotBefore logs a device in as pam (which reads the global
+// not-before), lets the value age by age, makes the index hang, and
+// starts a request that reads the value again and is held there. It
+// returns the harness, the device, the index (close its release) and the
+// held request's outcome.
+func hungNotBefore(t *testing.T, ec engineCase, withIndex func(*Config), age time.Duration, more ...func(*Config)) (*harness, *device, *hangIndex, <-chan error) {
+	t.Helper()
+	hi := &hangIndex{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	h := wrappedHarness(t, ec, withIndex, func(ix server.Index) server.Index { hi.Index = ix; return hi }, more...)
+	d := &device{h: h, ua: "D"}
+	d.login("pam")
+	if d.user() != "pam" {
+		t.Fatal("not logged in")
+	}
+	h.clock.Add(age)
+	hi.hang.Store(true)
+	first := make(chan error, 1)
+	go func() { first <- (&device{h: h, ua: "D", cookie: d.cookie}).doQuiet() }()
+	select {
+	case <-hi.entered: // the first request holds the read
+	case <-time.After(30 * time.Second):
+		t.Fatal("the first request never read the global not-before")
+	}
+	return h, d, hi, first
+}
+
+// read starts a request of the device under ctx and reads its session.
+func (d *device) read(ctx context.Context) *Session {
 	req := httptest.NewRequest("GET", "/", nil)
 	req.AddCookie(&http.Cookie{Name: d.h.m.jar.Name(), Value: d.cookie})
 	s := new(Session)
-	d.h.m.newSession(&sessionContext{Context: context.Background(), s: s}, req, s)
+	d.h.m.newSession(&sessionContext{Context: ctx, s: s}, req, s)
 	_ = s.UserID()
-	_, err := d.h.m.commit(s, http.Header{}, http.StatusOK)
+	return s
+}
+
+// doQuiet is do without the harness's shared cookie, for a request on
+// another goroutine: it reads the session and returns the commit's error.
+func (d *device) doQuiet() error {
+	_, err := d.h.m.commit(d.read(context.Background()), http.Header{}, http.StatusOK)
 	return err
 }
 
@@ -515,31 +538,9 @@ func TestCookieLogoutWithTheOldCookie(t *testing.T) {
 func TestNotBeforeWaitIsBounded(t *testing.T) {
 	const interval = 200 * time.Millisecond
 	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
-		hi := &hangIndex{entered: make(chan struct{}, 1), release: make(chan struct{})}
-		h := wrappedHarness(t, ec, withIndex, func(ix server.Index) server.Index { hi.Index = ix; return hi }, func(c *Config) { c.RevalidateInterval = interval })
-		d := &device{h: h, ua: "D"}
-		d.login("noa")
-		if d.user() != "noa" {
-			t.Fatal("not logged in")
-		}
-		h.clock.Add(3 * interval)
-		hi.hang.Store(true)
-		first := make(chan error, 1)
-		go func() { first <- (&device{h: h, ua: "D", cookie: d.cookie}).doQuiet() }()
-		select {
-		case <-hi.entered:
-		case <-time.After(30 * time.Second):
-			t.Fatal("the first request never read the global not-before")
-		}
+		_, d, hi, first := hungNotBefore(t, ec, withIndex, 3*interval, func(c *Config) { c.RevalidateInterval = interval })
 		second := make(chan *Session, 1)
-		go func() {
-			req := httptest.NewRequest("GET", "/", nil)
-			req.AddCookie(&http.Cookie{Name: h.m.jar.Name(), Value: d.cookie})
-			s := new(Session)
-			h.m.newSession(&sessionContext{Context: context.Background(), s: s}, req, s)
-			_ = s.UserID()
-			second <- s
-		}()
+		go func() { second <- d.read(context.Background()) }()
 		select {
 		case s := <-second:
 			if got := s.UserID(); got != "" {
@@ -556,6 +557,111 @@ func TestNotBeforeWaitIsBounded(t *testing.T) {
 		// request fails, or is served if the index answered in time.
 		if err := <-first; err != nil && !errors.Is(err, ErrStore) {
 			t.Errorf("the first request, once the index answers: %v", err)
+		}
+	})
+}
+
+// TestOldCookieLogoutAfterASavedKeyChange: once a key change has been
+// saved, a logout sent with the cookie from before it ends nothing on the
+// server and auto engines (the old identity is gone, and the session goes
+// on under its new key), and ends the session on the cookie engine (the
+// old cookie still carries it, and the new entry names the old one).
+func TestOldCookieLogoutAfterASavedKeyChange(t *testing.T) {
+	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
+		h := newHarness(t, ec, withIndex)
+		d := &device{h: h, ua: "A"}
+		d.login("ola")
+		old := d.cookie
+		if err := d.do(func(ctx context.Context, s *Session) {
+			if err := s.CycleKey(ctx); err != nil {
+				t.Error(err)
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		(&device{h: h, ua: "A", cookie: old}).logout()
+		if ec.engine == EngineCookie {
+			loggedOut(t, h, "ola", d.cookie, old)
+			return
+		}
+		if got := d.user(); got != "ola" {
+			t.Errorf("the new cookie, after a logout with the old one: user %q, want ola", got)
+		}
+		if list, err := h.m.UserSessions(context.Background(), "ola"); err != nil || len(list) != 1 {
+			t.Errorf("the user lists %d sessions (%v), want the new one", len(list), err)
+		}
+	})
+}
+
+// TestLoginAfterConcurrentLogout: a request reads the logged-in session;
+// another logs out and completes; then the first logs in (a fresh
+// authentication). Its save succeeds, unlike a CycleKey's: the login
+// stands, under a new identity, and the logged-out cookie stays out.
+func TestLoginAfterConcurrentLogout(t *testing.T) {
+	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
+		h := newHarness(t, ec, withIndex)
+		d := &device{h: h, ua: "A"}
+		d.login("pia")
+		old := d.cookie
+		tab := &device{h: h, ua: "A", cookie: old}
+		ctx, s, commit := tab.begin()
+		if s.UserID() != "pia" {
+			t.Fatal("the session is not logged in")
+		}
+		d.logout()
+		if err := s.Login(ctx, "pia"); err != nil {
+			t.Fatal(err)
+		}
+		if err := commit(); err != nil {
+			t.Fatalf("the login's save: %v, want it to stand", err)
+		}
+		if tab.cookie == old || tab.user() != "pia" {
+			t.Errorf("after the login: new cookie %v, user %q; want a new cookie logged in as pia", tab.cookie != old, tab.user())
+		}
+		h.clock.Add(DefaultRevalidateInterval)
+		if got := (&device{h: h, ua: "A", cookie: old}).user(); got != "" {
+			t.Errorf("the logged-out cookie is logged in as %q", got)
+		}
+	})
+}
+
+// TestFailedKeyChangeKeepsTheOldIdentity: a key change in a request whose
+// handler answers 500, or whose save fails (a value over the codec's
+// limit), leaves the old identity as it was: its cookie still logged in,
+// its entry listed, and no other.
+func TestFailedKeyChangeKeepsTheOldIdentity(t *testing.T) {
+	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
+		h := newHarness(t, ec, withIndex)
+		d := &device{h: h, ua: "A"}
+		d.login("rex")
+		for _, c := range []struct {
+			name   string
+			status int
+			value  any
+		}{
+			{"handler answered 500", http.StatusInternalServerError, nil},
+			{"save failed", http.StatusOK, strings.Repeat("x", codec.DefaultMaxLength+1)},
+		} {
+			tab := &device{h: h, ua: "A", cookie: d.cookie}
+			ctx, s, _ := tab.begin()
+			if err := s.CycleKey(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if c.value != nil {
+				s.Set("big", c.value)
+			}
+			h.cookie = d.cookie
+			_, err := h.commitStatus(s, c.status)
+			if c.value != nil && err == nil {
+				t.Fatalf("%s: the save did not fail", c.name)
+			}
+			h.clock.Add(DefaultRevalidateInterval) // the cookie engine's next check
+			if got := d.user(); got != "rex" {
+				t.Errorf("%s: the old cookie: user %q, want rex", c.name, got)
+			}
+			if list, err := h.m.UserSessions(context.Background(), "rex"); err != nil || len(list) != 1 {
+				t.Errorf("%s: the user lists %d sessions (%v), want the old one", c.name, len(list), err)
+			}
 		}
 	})
 }

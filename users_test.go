@@ -74,6 +74,18 @@ func (d *device) login(user string) {
 	}
 }
 
+// logout logs the device out, in a request of its own.
+func (d *device) logout() {
+	d.h.t.Helper()
+	if err := d.do(func(ctx context.Context, s *Session) {
+		if err := s.Logout(ctx); err != nil {
+			d.h.t.Errorf("%s: Logout: %v", d.ua, err)
+		}
+	}); err != nil {
+		d.h.t.Fatalf("%s: logout request: %v", d.ua, err)
+	}
+}
+
 // userCases are the engines of the behaviour suite, each with a user
 // index: the store's own, and for the cookie engine a Registry.
 func userCases(t *testing.T, f func(t *testing.T, ec engineCase, mutate func(*Config))) {
@@ -187,13 +199,7 @@ func TestLogoutEndsCopies(t *testing.T) {
 		d := &device{h: h, ua: "Browser/1"}
 		d.login("grace")
 		copied := d.cookie
-		if err := d.do(func(ctx context.Context, s *Session) {
-			if err := s.Logout(ctx); err != nil {
-				t.Errorf("Logout: %v", err)
-			}
-		}); err != nil {
-			t.Fatal(err)
-		}
+		d.logout()
 		if d.cookie != "" {
 			t.Error("the cookie survived Logout")
 		}
