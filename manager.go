@@ -724,13 +724,6 @@ func (m *Manager) save(s *Session) (hdr, value string, err error) {
 	return hdr, value, nil
 }
 
-// tombstone is what a replaced store key holds between retirePrior's
-// Update and its Delete: no values, marked moved, so that a request
-// reading it then learns nothing of the session and cannot save it.
-func tombstone(now time.Time) codec.Payload {
-	return codec.Payload{Kind: codec.KindData, Values: map[string]any{movedKey: true}, Expires: now.Add(movedGrace), Created: now}
-}
-
 // retirePrior ends the identity that CycleKey or Login replaced, now that
 // the new one is stored: its stored copy is deleted and its index entry
 // removed. Unless a login replaced it (a fresh authentication), the old
@@ -773,23 +766,17 @@ func (m *Manager) retirePrior(s *Session) error {
 			}
 			break
 		}
-		rk := m.rowKey(p.key)
-		tomb := tombstone(now)
+		// Rewritten first (an update: ErrInterrupted if it is gone) as a
+		// moved copy, which a request reading it cannot save: with no
+		// values, so that it learns nothing of the session, unless the
+		// session moves, when the requests in flight read its data, under
+		// its own ID, so that a Logout through it ends the entry that
+		// replaced it (endSuccessors).
+		moved := codec.Payload{Kind: codec.KindData, Created: now}
 		if p.move {
-			// A move keeps the data, for movedGrace, for the requests in
-			// flight, which read the session and cannot save it, as
-			// retireStored does.
-			tomb.Values = maps.Clone(s.values)
-			tomb.Values[movedKey] = true
-			// Under its own ID, so that a Logout through it ends the
-			// entry that replaced it (endSuccessors).
-			tomb.ID, tomb.Created = p.id, s.created
+			moved.Values, moved.ID, moved.Created = s.values, p.id, s.created
 		}
-		blob, encErr := m.codec.Encode(rk, tomb)
-		if encErr != nil {
-			return encErr
-		}
-		if err := m.update(ctx, rk, blob, now.Add(movedGrace)); err != nil {
+		if err := m.writeMoved(ctx, m.rowKey(p.key), moved, now); err != nil {
 			return err
 		}
 		if !p.move {
@@ -803,12 +790,12 @@ func (m *Manager) retirePrior(s *Session) error {
 		}
 	}
 	if err != nil {
-		// The new identity is saved and the old copy is a tombstone, which
-		// expires by itself.
+		// The new identity is saved and the old copy is an empty moved
+		// copy, which expires by itself.
 		m.cfg.Logger.Warn("session: could not delete a replaced session", "err", err)
 	}
 	if p.bound {
-		if err := m.users.ix.Unbind(ctx, indexUserKey(p.user), indexID(p.id)); err != nil {
+		if err := m.users.unbind(ctx, p.user, p.id); err != nil {
 			// Its entry names a deleted copy, or an ID the cookie no
 			// longer carries, and expires by itself.
 			m.cfg.Logger.Warn("session: could not remove a replaced session from its user's sessions", "err", err)
@@ -862,8 +849,8 @@ func (m *Manager) endPrior(ctx context.Context, s *Session) error {
 	}
 	s.prior = nil
 	if p.bound {
-		if err := m.users.ix.Unbind(ctx, indexUserKey(p.user), indexID(p.id)); err != nil {
-			return fmt.Errorf("%w: removing the session from its user's sessions: %w", ErrStore, err)
+		if err := m.users.unbind(ctx, p.user, p.id); err != nil {
+			return err
 		}
 	}
 	var err error
@@ -1045,14 +1032,24 @@ func (m *Manager) retireStored(s *Session, p codec.Payload, now time.Time) error
 	}
 	rk := m.storeKey(s)
 	s.key = ""
+	return m.writeMoved(s.ctx, rk, p, now)
+}
+
+// writeMoved rewrites the store entry rk as p marked moved, until
+// movedGrace from now: requests in flight read it and cannot save it. A
+// missing entry is ErrInterrupted (an update, never a new entry).
+func (m *Manager) writeMoved(ctx context.Context, rk string, p codec.Payload, now time.Time) error {
 	p.Values = maps.Clone(p.Values)
+	if p.Values == nil {
+		p.Values = map[string]any{}
+	}
 	p.Values[movedKey] = true
 	p.Expires = now.Add(movedGrace)
 	blob, err := m.codec.Encode(rk, p)
 	if err != nil {
 		return err
 	}
-	return m.update(s.ctx, rk, blob, p.Expires)
+	return m.update(ctx, rk, blob, p.Expires)
 }
 
 // update replaces the store entry rk with blob: a missing entry (a

@@ -240,10 +240,18 @@ func (s *Session) unbind(ctx context.Context) error {
 	if _, bound := s.values[untilKey]; !bound {
 		return nil // logged in by this request: not in the index yet
 	}
-	if err := u.ix.Unbind(ctx, indexUserKey(user), indexID(s.id)); err != nil {
-		return fmt.Errorf("%w: removing the session from its user's sessions: %w", ErrStore, err)
+	if err := u.unbind(ctx, user, s.id); err != nil {
+		return err
 	}
 	delete(s.values, untilKey)
+	return nil
+}
+
+// unbind removes the entry of the session id from user's sessions.
+func (u *users) unbind(ctx context.Context, user string, id codec.ID) error {
+	if err := u.ix.Unbind(ctx, indexUserKey(user), indexID(id)); err != nil {
+		return fmt.Errorf("%w: removing the session from its user's sessions: %w", ErrStore, err)
+	}
 	return nil
 }
 
@@ -696,7 +704,12 @@ func (m *Manager) RevokeSession(ctx context.Context, user, id string) error {
 // is keep ("" keeps none): at a password or MFA change (keeping the
 // current session, FromRequest(r).ID()), or when the account is disabled.
 // Sessions kept in the Store are deleted from it at once; cookie sessions
-// are refused within Config.RevalidateInterval.
+// are refused within Config.RevalidateInterval. Called in the request of
+// the kept session after its CycleKey or Login, give it the request's
+// context (r.Context()): it carries the session's old identity, still
+// listed until the response saves the new one, which is kept too; with
+// another context the old identity is ended, and the key change's save
+// fails with ErrInterrupted.
 func (m *Manager) RevokeUserSessions(ctx context.Context, user, keep string) error {
 	if m.users == nil {
 		return ErrNoIndex
