@@ -230,6 +230,28 @@ func TestCycleKeyThenRevokeOthers(t *testing.T) {
 	})
 }
 
+// TestCycleKeyThenRevokeOthersOutOfTheRequest: the same with a context
+// that does not carry the session: its old identity is ended with the
+// others, and the key change's save is ErrInterrupted.
+func TestCycleKeyThenRevokeOthersOutOfTheRequest(t *testing.T) {
+	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
+		h := newHarness(t, ec, withIndex)
+		d := &device{h: h, ua: "D"}
+		d.login("pat")
+		err := d.do(func(ctx context.Context, s *Session) {
+			if err := s.CycleKey(ctx); err != nil {
+				t.Error(err)
+			}
+			if err := h.m.RevokeUserSessions(context.Background(), "pat", s.ID()); err != nil {
+				t.Errorf("RevokeUserSessions: %v", err)
+			}
+		})
+		if !errors.Is(err, ErrInterrupted) {
+			t.Fatalf("the request: %v, want ErrInterrupted", err)
+		}
+	})
+}
+
 // TestCycleKeyThenEmpty: a key change, then every value removed by hand
 // (a logout without Flush): nothing is saved, and the old identity ends.
 func TestCycleKeyThenEmpty(t *testing.T) {
