@@ -26,7 +26,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"os"
+	"sync"
 	"testing"
 )
 
@@ -236,4 +238,38 @@ func Unique(prefix string) string {
 	var b [8]byte
 	rand.Read(b[:]) // crypto/rand never fails
 	return prefix + hex.EncodeToString(b[:])
+}
+
+// SilentServer listens on a loopback port, accepts every connection and
+// never reads from nor writes to it, as a server that hangs would; it
+// returns the address. The listener and the connections close when the
+// test ends.
+func SilentServer(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
 }

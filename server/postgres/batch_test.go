@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/sessionkit/session/internal/testenv"
 	"github.com/sessionkit/session/server"
 )
 
@@ -331,32 +332,8 @@ func TestBatchUnderLock(t *testing.T) {
 // connect timeout), the reads waiting behind the collector get its error
 // at once: one connection attempt for five reads, not one each in turn.
 func TestQueuedLoadsOnAServerThatIsDown(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	var held []net.Conn
-	var mu sync.Mutex
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			held = append(held, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range held {
-			c.Close()
-		}
-	})
-	pc, err := pgxpool.ParseConfig("postgres://u:p@" + ln.Addr().String() + "/none?connect_timeout=1&sslmode=disable")
+	addr := testenv.SilentServer(t)
+	pc, err := pgxpool.ParseConfig("postgres://u:p@" + addr + "/none?connect_timeout=1&sslmode=disable")
 	if err != nil {
 		t.Fatal(err)
 	}

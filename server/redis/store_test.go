@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -474,33 +473,9 @@ func plant(s *Store, key string, blob []byte, exp time.Time) error {
 // TestDeadline checks that a context's deadline bounds a call to a server
 // that accepts the connection and never answers.
 func TestDeadline(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c) // read nothing, answer nothing
-			mu.Unlock()
-		}
-	}()
-	defer func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
+	addr := testenv.SilentServer(t)
 	// New, not Open: Open's own check would wait for the PING.
-	opts, err := goredis.ParseURL("redis://" + ln.Addr().String() + "/0?protocol=2&max_retries=-1")
+	opts, err := goredis.ParseURL("redis://" + addr + "/0?protocol=2&max_retries=-1")
 	if err != nil {
 		t.Fatal(err)
 	}
