@@ -230,6 +230,41 @@ func TestCycleKeyThenRevokeOthers(t *testing.T) {
 	})
 }
 
+// TestUserSessionsCurrentAfterCycleKey: in the request of a key change,
+// before its save, the session's listed entry (its identity before) is
+// the current one.
+func TestUserSessionsCurrentAfterCycleKey(t *testing.T) {
+	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
+		h := newHarness(t, ec, withIndex)
+		d, other := &device{h: h, ua: "D"}, &device{h: h, ua: "O"}
+		d.login("cai")
+		other.login("cai")
+		if err := d.do(func(ctx context.Context, s *Session) {
+			if err := s.CycleKey(ctx); err != nil {
+				t.Error(err)
+			}
+			list, err := h.m.UserSessions(ctx, "cai")
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, e := range list {
+				if e.Current {
+					n++
+					if e.UserAgent != "D" {
+						t.Errorf("the current entry is %q's", e.UserAgent)
+					}
+				}
+			}
+			if len(list) != 2 || n != 1 {
+				t.Errorf("%d sessions listed, %d current; want 2 and 1", len(list), n)
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 // TestCycleKeyThenRevokeOthersOutOfTheRequest: the same with a context
 // that does not carry the session: its old identity is ended with the
 // others, and the key change's save is ErrInterrupted.

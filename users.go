@@ -637,7 +637,9 @@ func (m *Manager) userEntries(ctx context.Context, uk string) ([]userEntry, erro
 
 // UserSessions lists user's sessions, most recently seen first, in one
 // read of the index. When ctx is a request's context (or derives from
-// one), the request's own session is marked Current.
+// one), the request's own session is marked Current (after a CycleKey or
+// Login that the response has not saved yet, the entry of its identity
+// before).
 func (m *Manager) UserSessions(ctx context.Context, user string) ([]UserSession, error) {
 	if m.users == nil {
 		return nil, ErrNoIndex
@@ -646,11 +648,16 @@ func (m *Manager) UserSessions(ctx context.Context, user string) ([]UserSession,
 	if err != nil {
 		return nil, err
 	}
-	var current codec.ID
+	var current, prior codec.ID
 	if s, ok := FromContext(ctx); ok {
 		s.mu.Lock()
 		s.load()
 		current = s.id
+		if p := s.prior; p != nil && p.bound {
+			// A CycleKey or Login not saved yet: the index still lists
+			// the old identity, which is this session.
+			prior = p.id
+		}
 		s.unlock()
 	}
 	out := make([]UserSession, 0, len(es))
@@ -663,7 +670,7 @@ func (m *Manager) UserSessions(ctx context.Context, user string) ([]UserSession,
 			Expires:         e.exp,
 			UserAgent:       e.rec.userAgent,
 			ClientAddr:      e.rec.address,
-			Current:         !current.IsZero() && e.sid == current,
+			Current:         !current.IsZero() && (e.sid == current || e.sid == prior),
 		})
 	}
 	slices.SortFunc(out, func(a, b UserSession) int {
