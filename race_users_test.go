@@ -589,6 +589,76 @@ func TestCookieLogoutWithTheOldCookie(t *testing.T) {
 	loggedOut(t, h, "ivy", d.cookie, old)
 }
 
+// TestCookieLogoutWithTheOldCookieLimits pins the two limits SECURITY.md
+// gives to an old cookie's logout on the cookie engine: once the new
+// entry has been touched (here by Reauthenticated), the entry no longer
+// names the old identity and the old cookie's logout ends nothing of the
+// new one; and once the old cookie has been checked again, it is refused,
+// its entry being gone since the key change was saved.
+func TestCookieLogoutWithTheOldCookieLimits(t *testing.T) {
+	setup := func(t *testing.T) (*harness, *device, string) {
+		reg := memory.New()
+		t.Cleanup(func() { reg.Close() })
+		h := newHarness(t, engineCase{name: "cookie", engine: EngineCookie}, func(c *Config) { c.Registry = reg })
+		d := &device{h: h, ua: "A"}
+		d.login("ivy")
+		old := d.cookie
+		if err := d.do(func(ctx context.Context, s *Session) {
+			if err := s.CycleKey(ctx); err != nil {
+				t.Error(err)
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return h, d, old
+	}
+	stillIn := func(t *testing.T, h *harness, d *device) {
+		t.Helper()
+		h.clock.Add(DefaultRevalidateInterval) // the new cookie's next check
+		if got := d.user(); got != "ivy" {
+			t.Errorf("the new cookie is logged in as %q, want ivy", got)
+		}
+		if list, err := h.m.UserSessions(context.Background(), "ivy"); err != nil || len(list) != 1 {
+			t.Errorf("the user lists %d sessions (%v), want 1", len(list), err)
+		}
+	}
+	t.Run("new entry touched", func(t *testing.T) {
+		h, d, old := setup(t)
+		h.clock.Add(time.Second)
+		if err := d.do(func(_ context.Context, s *Session) { s.Reauthenticated() }); err != nil {
+			t.Fatal(err)
+		}
+		tab := &device{h: h, ua: "A", cookie: old}
+		if err := tab.do(func(ctx context.Context, s *Session) {
+			if s.UserID() != "ivy" {
+				t.Error("the old cookie does not carry the session before its next check")
+			}
+			if err := s.Logout(ctx); err != nil {
+				t.Errorf("Logout: %v", err)
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		stillIn(t, h, d)
+	})
+	t.Run("old cookie checked", func(t *testing.T) {
+		h, d, old := setup(t)
+		h.clock.Add(DefaultRevalidateInterval)
+		tab := &device{h: h, ua: "A", cookie: old}
+		if err := tab.do(func(ctx context.Context, s *Session) {
+			if got := s.UserID(); got != "" {
+				t.Errorf("the old cookie is logged in as %q at its next check", got)
+			}
+			if err := s.Logout(ctx); err != nil {
+				t.Errorf("Logout: %v", err)
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		stillIn(t, h, d)
+	})
+}
+
 // TestNotBeforeWaitIsBounded: a request waiting for another's read of the
 // global not-before from an index that hangs gives up after
 // RevalidateInterval even when its own context never ends.
