@@ -171,6 +171,65 @@ func hooked(t *testing.T, ec engineCase, withIndex func(*Config)) (*harness, *ho
 	return h, hook
 }
 
+// failUnbindIndex fails the next Unbind once armed, as an index that is
+// briefly unreachable.
+type failUnbindIndex struct {
+	server.Index
+	armed atomic.Bool
+}
+
+func (f *failUnbindIndex) Unbind(ctx context.Context, user string, ids ...string) error {
+	if f.armed.CompareAndSwap(true, false) {
+		return errors.New("index unreachable")
+	}
+	return f.Index.Unbind(ctx, user, ids...)
+}
+
+// TestRevokeKeepsTheSessionWhoseOldEntryLingers: a key change whose old
+// index entry could not be removed leaves that entry listed, and the new
+// entry names it as prior. RevokeUserSessions keeping the session ends
+// the lingering entry and the other sessions, and not the kept session,
+// although its entry names an entry the revocation ended.
+func TestRevokeKeepsTheSessionWhoseOldEntryLingers(t *testing.T) {
+	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
+		fi := &failUnbindIndex{}
+		h := wrappedHarness(t, ec, withIndex, func(ix server.Index) server.Index { fi.Index = ix; return fi })
+		d, other := &device{h: h, ua: "A"}, &device{h: h, ua: "B"}
+		d.login("una")
+		other.login("una")
+		fi.armed.Store(true)
+		var kept string
+		if err := d.do(func(ctx context.Context, s *Session) {
+			if err := s.CycleKey(ctx); err != nil {
+				t.Error(err)
+			}
+			kept = s.ID()
+		}); err != nil {
+			t.Fatalf("the key change: %v", err)
+		}
+		if fi.armed.Load() {
+			t.Fatal("the key change removed no index entry")
+		}
+		if list, err := h.m.UserSessions(context.Background(), "una"); err != nil || len(list) != 3 {
+			t.Fatalf("before the revocation the user lists %d sessions (%v), want 3 (one the old identity's)", len(list), err)
+		}
+		if err := h.m.RevokeUserSessions(context.Background(), "una", kept); err != nil {
+			t.Fatalf("RevokeUserSessions: %v", err)
+		}
+		h.clock.Add(DefaultRevalidateInterval) // the cookie engine's next check
+		if got := d.user(); got != "una" {
+			t.Errorf("the kept session is logged in as %q, want una", got)
+		}
+		if got := other.user(); got != "" {
+			t.Errorf("the other session is logged in as %q after the revocation", got)
+		}
+		list, err := h.m.UserSessions(context.Background(), "una")
+		if err != nil || len(list) != 1 || list[0].ID != kept {
+			t.Errorf("after the revocation the user lists %v (%v), want only the kept session", list, err)
+		}
+	})
+}
+
 // TestLogoutRacingCycleKey: while a logout runs (its index entry just
 // removed, its stored copy not yet deleted), another request saves a key
 // change of the same session. Either the key change finds the old identity
