@@ -230,6 +230,63 @@ func TestRevokeKeepsTheSessionWhoseOldEntryLingers(t *testing.T) {
 	})
 }
 
+// movingIndex runs onEntries after every Entries of a user while it is
+// set, never from within itself.
+type movingIndex struct {
+	server.Index
+	onEntries func()
+	in        bool
+}
+
+func (mi *movingIndex) Entries(ctx context.Context, user string) ([]server.Entry, error) {
+	es, err := mi.Index.Entries(ctx, user)
+	if mi.onEntries != nil && !mi.in && user != globalUser {
+		mi.in = true
+		mi.onEntries()
+		mi.in = false
+	}
+	return es, err
+}
+
+// TestRevokeOfSessionsThatKeepMoving: a session that changes its key
+// every time a revocation has listed the user's sessions outruns the
+// revocation's rounds; RevokeUserSessions then says so instead of
+// reporting success, and a revocation once it has stopped ends it.
+func TestRevokeOfSessionsThatKeepMoving(t *testing.T) {
+	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
+		mi := &movingIndex{}
+		h := wrappedHarness(t, ec, withIndex, func(ix server.Index) server.Index { mi.Index = ix; return mi })
+		d := &device{h: h, ua: "A"}
+		d.login("max")
+		moves := 0
+		mi.onEntries = func() {
+			moves++
+			if err := d.do(func(ctx context.Context, s *Session) {
+				if err := s.CycleKey(ctx); err != nil {
+					t.Error(err)
+				}
+			}); err != nil {
+				t.Errorf("key change %d: %v", moves, err)
+			}
+		}
+		err := h.m.RevokeUserSessions(context.Background(), "max", "")
+		mi.onEntries = nil
+		if !errors.Is(err, errKeptMoving) {
+			t.Errorf("RevokeUserSessions of a session that moved %d times: %v, want errKeptMoving", moves, err)
+		}
+		if moves <= maxSuccessorRounds {
+			t.Errorf("the session moved %d times, want more than the %d rounds", moves, maxSuccessorRounds)
+		}
+		if got := d.user(); got != "max" {
+			t.Fatalf("the moving session is logged in as %q: nothing for the error to report", got)
+		}
+		if err := h.m.RevokeUserSessions(context.Background(), "max", ""); err != nil {
+			t.Fatalf("RevokeUserSessions once the session stopped moving: %v", err)
+		}
+		loggedOut(t, h, "max", d.cookie)
+	})
+}
+
 // TestLogoutRacingCycleKey: while a logout runs (its index entry just
 // removed, its stored copy not yet deleted), another request saves a key
 // change of the same session. Either the key change finds the old identity

@@ -716,7 +716,9 @@ func (m *Manager) RevokeSession(ctx context.Context, user, id string) error {
 // context (r.Context()): it carries the session's old identity, still
 // listed until the response saves the new one, which is kept too; with
 // another context the old identity is ended, and the key change's save
-// fails with ErrInterrupted.
+// fails with ErrInterrupted. Sessions that change their key while it runs
+// are followed to their new keys; should they keep doing so, it returns an
+// error after a few rounds, and calling it again ends them.
 func (m *Manager) RevokeUserSessions(ctx context.Context, user, keep string) error {
 	if m.users == nil {
 		return ErrNoIndex
@@ -752,7 +754,9 @@ func (m *Manager) RevokeUserSessions(ctx context.Context, user, keep string) err
 // record names the ended entry as prior; it never revokes keep (an entry
 // ID). A key change checks that its old identity is still there only after
 // it has listed the new one, so either it finds the old one gone and undoes
-// itself, or this second listing sees the new one.
+// itself, or this second listing sees the new one. Sessions that still
+// move after maxSuccessorRounds rounds are an error, never a silent
+// success.
 func (m *Manager) revoke(ctx context.Context, uk string, es []userEntry, ended []string, keep string) error {
 	revoked := make(map[string]bool, len(es)+len(ended))
 	for _, id := range ended {
@@ -774,7 +778,7 @@ func (m *Manager) revoke(ctx context.Context, uk string, es []userEntry, ended [
 				return fmt.Errorf("%w: removing revoked sessions from the index: %w", ErrStore, err)
 			}
 		}
-		if len(revoked) == 0 || round == maxSuccessorRounds {
+		if len(revoked) == 0 {
 			return nil
 		}
 		all, err := m.userEntries(ctx, uk)
@@ -787,8 +791,15 @@ func (m *Manager) revoke(ctx context.Context, uk string, es []userEntry, ended [
 		if len(es) == 0 {
 			return nil
 		}
+		if round == maxSuccessorRounds {
+			return errKeptMoving
+		}
 	}
 }
+
+// errKeptMoving is revoke's error when sessions it ended still moved to
+// new keys after maxSuccessorRounds rounds: some of them may be live.
+var errKeptMoving = fmt.Errorf("session: sessions being revoked kept changing keys after %d rounds; some may still be live: revoke again", maxSuccessorRounds+1)
 
 // endSuccessors ends the sessions that a CycleKey racing a logout moved
 // from the entry id of user, which the logout has removed.
