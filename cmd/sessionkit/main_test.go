@@ -559,6 +559,13 @@ func TestClearExpired(t *testing.T) {
 		if got := djangoKeys(); !slices.Equal(got, []string{live}) {
 			t.Errorf("Django's rows after the second clear-expired: %q, want only the live one", got)
 		}
+		// Django's cached_db engine keeps its sessions in the same table.
+		plantDjango(expired2, time.Now().Add(-time.Second))
+		env["SESSION_DJANGO_ENGINE"] = "cached_db"
+		exe(t, env, "", "clear-expired").want(t, exitOK, "out:deleted 1 expired Django sessions from "+table+"\n")
+		if got := djangoKeys(); !slices.Equal(got, []string{live}) {
+			t.Errorf("Django's rows after clear-expired with cached_db: %q, want only the live one", got)
+		}
 		env["SESSION_DJANGO_TABLE"] = "django_session; DROP TABLE x"
 		exe(t, env, "", "clear-expired").want(t, exitConfig, "SESSION_DJANGO_TABLE")
 	})
@@ -569,6 +576,35 @@ func TestClearExpired(t *testing.T) {
 			t.Errorf("stderr %q reveals the password", r.stderr)
 		}
 	})
+}
+
+// TestReportDeleted: what clear-expired prints when DeleteExpired fails
+// part way: the rows it deleted before the error, and the error, which
+// wraps the store's; nothing claims a count when none was deleted.
+func TestReportDeleted(t *testing.T) {
+	failure := errors.New("connection reset")
+	for _, tc := range []struct {
+		n      int64
+		err    error
+		stdout string
+	}{
+		{3, nil, "deleted 3 expired sessions\n"},
+		{0, nil, "deleted 0 expired sessions\n"},
+		{3, failure, "deleted 3 expired sessions before an error\n"},
+		{0, failure, ""},
+	} {
+		var out strings.Builder
+		err := reportDeleted(&env{stdout: &out}, "expired sessions", tc.n, tc.err)
+		if out.String() != tc.stdout {
+			t.Errorf("%d deleted, error %v: stdout %q, want %q", tc.n, tc.err, out.String(), tc.stdout)
+		}
+		if tc.err == nil && err != nil {
+			t.Errorf("%d deleted, no error: %v", tc.n, err)
+		}
+		if tc.err != nil && (!errors.Is(err, tc.err) || !strings.Contains(err.Error(), "deleting expired sessions")) {
+			t.Errorf("%d deleted, error %v: returned %v, want it wrapped with what was being deleted", tc.n, tc.err, err)
+		}
+	}
 }
 
 func TestMigrate(t *testing.T) {

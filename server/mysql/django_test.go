@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	gomysql "github.com/go-sql-driver/mysql"
+
 	"github.com/sessionkit/session/django"
 	"github.com/sessionkit/session/internal/testenv"
 	"github.com/sessionkit/session/server"
@@ -216,5 +218,44 @@ func TestOpenDjangoNeedsTheTable(t *testing.T) {
 	_, err = NewDjango(testCtx(t), ours.DB(), Config{Table: ours.Table()})
 	if !errors.Is(err, ErrMisconfigured) {
 		t.Errorf("NewDjango on a table of another schema: %v", err)
+	}
+}
+
+// TestDjangoDeadlineDuringLockWait: an Update of Django's table whose
+// context ends while it waits for a row lock is ended on the server
+// before it returns, as the Store's writes are (TestDeadlineDuringLockWait):
+// it says so, and once the lock is released the row is as it was.
+func TestDjangoDeadlineDuringLockWait(t *testing.T) {
+	s := openDjango(t, Config{})
+	ctx := testCtx(t)
+	key := django.NewKey()
+	if err := s.Create(ctx, key, []byte("x"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	locker := openDB(t, func(*gomysql.Config) {})
+	tx, err := locker.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	var got string
+	if err := tx.QueryRowContext(ctx, "SELECT session_data FROM `"+s.Table()+"` WHERE session_key = ? FOR UPDATE", key).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	err = s.Update(short, key, []byte("y"), time.Now().Add(time.Hour))
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "interrupted on the server") {
+		t.Fatalf("Update blocked on a row lock: %v; want context.DeadlineExceeded, interrupted on the server", err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	waitNone(t, locker, "SELECT count(*) FROM information_schema.PROCESSLIST WHERE COMMAND <> 'Sleep' AND INFO LIKE ?", "UPDATE `"+s.Table()+"`%")
+	if data, _, err := s.Load(ctx, key); err != nil || string(data) != "x" {
+		t.Fatalf("after the failed Update, Load = %q, %v; want x", data, err)
+	}
+	if err := s.Update(ctx, key, []byte("z"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatalf("Update after the lock was released: %v", err)
 	}
 }

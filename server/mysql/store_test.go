@@ -821,6 +821,44 @@ func TestDeadlineDuringLockWait(t *testing.T) {
 	}
 }
 
+// TestIdentityMapBounded: connections that the pool closes by itself
+// (here none is kept idle) leave their identity in the map; the map
+// starts afresh before it holds more than twice the open connections and
+// 16, and an identity it gives is always the connection's own.
+func TestIdentityMapBounded(t *testing.T) {
+	s := openStore(t, "", Config{})
+	ctx := testCtx(t)
+	db := s.DB()
+	db.SetMaxIdleConns(0) // every connection is closed when released
+	const most = 2*1 + 16 // one connection open at a time
+	for i := range 60 {
+		if err := s.Delete(ctx, key("bounded", i)); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		s.w.ids.Range(func(any, any) bool { n++; return true })
+		if n > most {
+			t.Fatalf("after %d writes on new connections the map holds %d identities, over %d", i+1, n, most)
+		}
+	}
+	c, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, id, err := s.w.identity(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var thread int64
+	if err := c.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&thread); err != nil {
+		t.Fatal(err)
+	}
+	if id.thread != thread {
+		t.Errorf("identity gives thread %d for a connection whose thread is %d", id.thread, thread)
+	}
+}
+
 // TestKillOnlyOurStatement: a thread ID that names, on the server the
 // KILL connection reached, a thread running another statement (as behind
 // a proxy that sends SELECTs to one server and writes to another) gets
