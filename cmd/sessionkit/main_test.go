@@ -561,7 +561,7 @@ func TestClearExpired(t *testing.T) {
 		}
 		// Django's cached_db engine keeps its sessions in the same table.
 		plantDjango(expired2, time.Now().Add(-time.Second))
-		env["SESSION_DJANGO_ENGINE"] = "cached_db"
+		env["SESSION_DJANGO_ENGINE"] = "django.contrib.sessions.backends.cached_db"
 		exe(t, env, "", "clear-expired").want(t, exitOK, "out:deleted 1 expired Django sessions from "+table+"\n")
 		if got := djangoKeys(); !slices.Equal(got, []string{live}) {
 			t.Errorf("Django's rows after clear-expired with cached_db: %q, want only the live one", got)
