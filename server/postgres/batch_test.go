@@ -327,6 +327,53 @@ func TestBatchUnderLock(t *testing.T) {
 	}
 }
 
+// TestLoadUnderLockGivesUp: a Load alone (no batch) that a table lock
+// holds up returns its context's error as soon as the context ends, the
+// lock still held; its connection is closed, not reused, and the store
+// goes on working.
+func TestLoadUnderLockGivesUp(t *testing.T) {
+	s := newStoreOn(t, newPool(t, func(pc *pgxpool.Config) { pc.MaxConns = 1 }), Config{})
+	ctx := testCtx(t)
+	k := key("alone", 1)
+	if err := s.Create(ctx, k, []byte("x"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	other := newPool(t, nil)
+	tx, err := other.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	if _, err := tx.Exec(ctx, `LOCK TABLE "`+s.Table()+`" IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	var pid uint32
+	if err := s.Pool().AcquireFunc(ctx, func(c *pgxpool.Conn) error { pid = c.Conn().PgConn().PID(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	blob, err := s.Load(short, k)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Load held up by a lock = %q, %v; want context.DeadlineExceeded", blob, err)
+	}
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Errorf("Load returned %v after its context ended, want at once", waited)
+	}
+	waitNoStatement(t, other, "SELECT %"+s.Table()+"%")
+	var n int
+	if err := other.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid).Scan(&n); err != nil || n != 0 {
+		t.Errorf("the connection of the Load that gave up: %d backends (%v), want it closed", n, err)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Load(ctx, k); err != nil || string(got) != "x" {
+		t.Errorf("Load after the lock = %q, %v; want x", got, err)
+	}
+}
+
 // TestQueuedLoadsOnAServerThatIsDown: while the pool's only connection
 // cannot be made (a server that accepts and never answers, until the
 // connect timeout), the reads waiting behind the collector get its error

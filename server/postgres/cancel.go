@@ -39,9 +39,7 @@ func (s *Store) runWrite(ctx context.Context, pc *pgconn.PgConn, st *statement, 
 	if !asked {
 		return tag, unknownOutcome(err)
 	}
-	closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
-	pc.Close(closeCtx)
-	cancel()
+	closeConn(pc)
 	var pe *pgconn.PgError
 	switch {
 	case err == nil:
@@ -55,6 +53,48 @@ func (s *Store) runWrite(ctx context.Context, pc *pgconn.PgConn, st *statement, 
 	}
 	return tag, fmt.Errorf("%w: the statement could not be cancelled on the server in time and may have taken effect: %v", ctx.Err(), err)
 }
+
+// runRead is run for a read whose context can end. The context is
+// watched by an interrupt.Watch, as a write's is, rather than by pgconn
+// (whose watcher costs two allocations more a statement), but nothing
+// waits for the server: a read changes nothing, so when the context ends
+// it is broken off at once, and the connection is closed.
+func (s *Store) runRead(ctx context.Context, pc *pgconn.PgConn, st *statement, params [][]byte, row func([][]byte) error) (pgconn.CommandTag, error) {
+	if err := ctx.Err(); err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	w := interrupt.Start(ctx, (*breaker)(pc))
+	tag, err := s.run(context.Background(), pc, st, params, row)
+	if asked, _ := w.End(); !asked {
+		return tag, err
+	}
+	closeConn(pc)
+	if err != nil {
+		return tag, fmt.Errorf("%w (the read was broken off: %v)", ctx.Err(), err)
+	}
+	return tag, nil
+}
+
+// closeConn closes pc, after a statement that was asked to end: a cancel
+// request that reaches the server late would end the next one.
+func closeConn(pc *pgconn.PgConn) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	pc.Close(ctx)
+	cancel()
+}
+
+// breaker breaks a read off as soon as its context ends: the
+// interrupt.Asker of runRead.
+type breaker pgconn.PgConn
+
+// errBreakOff is breaker's answer to Ask: break the read off now.
+var errBreakOff = errors.New("a read is broken off, not cancelled")
+
+// Ask implements interrupt.Asker.
+func (*breaker) Ask(context.Context) error { return errBreakOff }
+
+// BreakOff implements interrupt.Asker.
+func (b *breaker) BreakOff() { (*canceller)(b).BreakOff() }
 
 // canceller is a connection whose statements are ended by a PostgreSQL
 // cancel request, on a connection of its own.

@@ -439,6 +439,9 @@ func (s *Store) execOnce(ctx context.Context, c *pgxpool.Conn, st *statement, pa
 	defer c.Release()
 	pc := c.Conn().PgConn()
 	if !st.write {
+		if ctx.Done() != nil {
+			return s.runRead(ctx, pc, st, params, row)
+		}
 		return s.run(ctx, pc, st, params, row)
 	}
 	if ctx.Done() != nil {
