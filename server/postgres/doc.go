@@ -219,9 +219,11 @@
 //
 // # A context that ends while a statement runs
 //
-// A read whose context ends returns at once: pgconn interrupts the
-// connection, which the pool then discards (for a Load in a batch, once
-// every Load in it has given up, as above).
+// A read whose context ends returns at once, with an error wrapping the
+// context's: the store breaks the connection off (pgconn then sends the
+// server a cancel request in the background) and closes it, for a Load
+// in a batch once every Load in it has given up, as above. A read
+// changes nothing, so nothing waits for the server's answer.
 //
 // A write (Create, Update, Delete, DeleteExpired and the index's Bind,
 // Touch and Unbind) is ended on the server before it returns, so that a
