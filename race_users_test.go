@@ -674,15 +674,16 @@ func TestLoginAfterCycleKeyCountsOneSession(t *testing.T) {
 	})
 }
 
-// TestCookieLogoutWithTheOldCookie: on the cookie engine, a logout sent
-// with the cookie from before a key change saved in another tab ends the
-// session's new identity too.
-func TestCookieLogoutWithTheOldCookie(t *testing.T) {
+// keyChangedInAnotherTab logs a device in as user on the cookie engine
+// (with a Registry) and saves a CycleKey; it returns the harness, the
+// device, which holds the new cookie, and the cookie from before.
+func keyChangedInAnotherTab(t *testing.T, user string) (*harness, *device, string) {
+	t.Helper()
 	reg := memory.New()
 	t.Cleanup(func() { reg.Close() })
 	h := newHarness(t, engineCase{name: "cookie", engine: EngineCookie}, func(c *Config) { c.Registry = reg })
 	d := &device{h: h, ua: "A"}
-	d.login("ivy")
+	d.login(user)
 	old := d.cookie
 	if err := d.do(func(ctx context.Context, s *Session) {
 		if err := s.CycleKey(ctx); err != nil {
@@ -691,10 +692,17 @@ func TestCookieLogoutWithTheOldCookie(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	tab := &device{h: h, ua: "A", cookie: old}
+	return h, d, old
+}
+
+// logoutWith logs out with cookie, which must carry the session of
+// loggedIn ("" for none).
+func logoutWith(t *testing.T, h *harness, cookie, loggedIn string) {
+	t.Helper()
+	tab := &device{h: h, ua: "A", cookie: cookie}
 	if err := tab.do(func(ctx context.Context, s *Session) {
-		if s.UserID() != "ivy" {
-			t.Error("the old cookie does not carry the session")
+		if got := s.UserID(); got != loggedIn {
+			t.Errorf("the old cookie is logged in as %q, want %q", got, loggedIn)
 		}
 		if err := s.Logout(ctx); err != nil {
 			t.Errorf("Logout: %v", err)
@@ -702,6 +710,14 @@ func TestCookieLogoutWithTheOldCookie(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestCookieLogoutWithTheOldCookie: on the cookie engine, a logout sent
+// with the cookie from before a key change saved in another tab ends the
+// session's new identity too.
+func TestCookieLogoutWithTheOldCookie(t *testing.T) {
+	h, d, old := keyChangedInAnotherTab(t, "ivy")
+	logoutWith(t, h, old, "ivy")
 	loggedOut(t, h, "ivy", d.cookie, old)
 }
 
@@ -712,22 +728,6 @@ func TestCookieLogoutWithTheOldCookie(t *testing.T) {
 // new one; and once the old cookie has been checked again, it is refused,
 // its entry being gone since the key change was saved.
 func TestCookieLogoutWithTheOldCookieLimits(t *testing.T) {
-	setup := func(t *testing.T) (*harness, *device, string) {
-		reg := memory.New()
-		t.Cleanup(func() { reg.Close() })
-		h := newHarness(t, engineCase{name: "cookie", engine: EngineCookie}, func(c *Config) { c.Registry = reg })
-		d := &device{h: h, ua: "A"}
-		d.login("ivy")
-		old := d.cookie
-		if err := d.do(func(ctx context.Context, s *Session) {
-			if err := s.CycleKey(ctx); err != nil {
-				t.Error(err)
-			}
-		}); err != nil {
-			t.Fatal(err)
-		}
-		return h, d, old
-	}
 	stillIn := func(t *testing.T, h *harness, d *device) {
 		t.Helper()
 		h.clock.Add(DefaultRevalidateInterval) // the new cookie's next check
@@ -739,38 +739,18 @@ func TestCookieLogoutWithTheOldCookieLimits(t *testing.T) {
 		}
 	}
 	t.Run("new entry touched", func(t *testing.T) {
-		h, d, old := setup(t)
+		h, d, old := keyChangedInAnotherTab(t, "ivy")
 		h.clock.Add(time.Second)
 		if err := d.do(func(_ context.Context, s *Session) { s.Reauthenticated() }); err != nil {
 			t.Fatal(err)
 		}
-		tab := &device{h: h, ua: "A", cookie: old}
-		if err := tab.do(func(ctx context.Context, s *Session) {
-			if s.UserID() != "ivy" {
-				t.Error("the old cookie does not carry the session before its next check")
-			}
-			if err := s.Logout(ctx); err != nil {
-				t.Errorf("Logout: %v", err)
-			}
-		}); err != nil {
-			t.Fatal(err)
-		}
+		logoutWith(t, h, old, "ivy") // not checked again yet
 		stillIn(t, h, d)
 	})
 	t.Run("old cookie checked", func(t *testing.T) {
-		h, d, old := setup(t)
+		h, d, old := keyChangedInAnotherTab(t, "ivy")
 		h.clock.Add(DefaultRevalidateInterval)
-		tab := &device{h: h, ua: "A", cookie: old}
-		if err := tab.do(func(ctx context.Context, s *Session) {
-			if got := s.UserID(); got != "" {
-				t.Errorf("the old cookie is logged in as %q at its next check", got)
-			}
-			if err := s.Logout(ctx); err != nil {
-				t.Errorf("Logout: %v", err)
-			}
-		}); err != nil {
-			t.Fatal(err)
-		}
+		logoutWith(t, h, old, "")
 		stillIn(t, h, d)
 	})
 }

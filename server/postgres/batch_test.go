@@ -261,14 +261,7 @@ func TestBatchUnderLock(t *testing.T) {
 
 	for _, giveUp := range [][]int{{0}, {0, 1}} {
 		t.Run(fmt.Sprintf("%d-give-up", len(giveUp)), func(t *testing.T) {
-			tx, err := other.Begin(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tx.Rollback(context.Background())
-			if _, err := tx.Exec(ctx, `LOCK TABLE "`+s.Table()+`" IN ACCESS EXCLUSIVE MODE`); err != nil {
-				t.Fatal(err)
-			}
+			tx := lockTable(t, other, s)
 			release := hold(t, s)
 			before := w.snapshot("E")
 			cancels := make([]context.CancelFunc, 2)
@@ -327,6 +320,23 @@ func TestBatchUnderLock(t *testing.T) {
 	}
 }
 
+// lockTable locks the table of s in ACCESS EXCLUSIVE mode, which holds up
+// every read of it, in a transaction on pool that it returns; the test's
+// end rolls it back.
+func lockTable(t *testing.T, pool *pgxpool.Pool, s *Store) pgx.Tx {
+	t.Helper()
+	ctx := testCtx(t)
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback(context.Background()) })
+	if _, err := tx.Exec(ctx, `LOCK TABLE "`+s.Table()+`" IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
 // TestLoadUnderLockGivesUp: a Load alone (no batch) that a table lock
 // holds up returns its context's error as soon as the context ends, the
 // lock still held; its connection is closed, not reused, and the store
@@ -339,14 +349,7 @@ func TestLoadUnderLockGivesUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := newPool(t, nil)
-	tx, err := other.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(context.Background())
-	if _, err := tx.Exec(ctx, `LOCK TABLE "`+s.Table()+`" IN ACCESS EXCLUSIVE MODE`); err != nil {
-		t.Fatal(err)
-	}
+	tx := lockTable(t, other, s)
 	var pid uint32
 	if err := s.Pool().AcquireFunc(ctx, func(c *pgxpool.Conn) error { pid = c.Conn().PgConn().PID(); return nil }); err != nil {
 		t.Fatal(err)
