@@ -319,6 +319,22 @@ func TestRevokeAll(t *testing.T) {
 	})
 }
 
+// TestClientAddrOnlyWhenAsked: without RecordClientAddr, a user's
+// listed sessions carry their device's User-Agent and no client address.
+func TestClientAddrOnlyWhenAsked(t *testing.T) {
+	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
+		h := newHarness(t, ec, withIndex)
+		(&device{h: h, ua: "Laptop/1.0"}).login("addr")
+		list, err := h.m.UserSessions(context.Background(), "addr")
+		if err != nil || len(list) != 1 {
+			t.Fatalf("UserSessions = %v, %v; want one session", list, err)
+		}
+		if list[0].UserAgent != "Laptop/1.0" || list[0].ClientAddr != "" {
+			t.Errorf("listed device: User-Agent %q, address %q; want Laptop/1.0 and no address", list[0].UserAgent, list[0].ClientAddr)
+		}
+	})
+}
+
 func TestNotBefore(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, ec engineCase) {
 		old := newHarness(t, ec)
@@ -359,6 +375,47 @@ func TestNotBefore(t *testing.T) {
 		n.login("u4")
 		if n.user() != "u4" {
 			t.Error("a session made after NotBefore is refused")
+		}
+	})
+}
+
+// TestNotBeforeCreatedOrAuthenticated: NotBefore refuses an anonymous
+// session created before it and a logged-in one authenticated before it,
+// and keeps a session created before it but logged in after, on every
+// engine (the cookie engine's own data cookies included).
+func TestNotBeforeCreatedOrAuthenticated(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, ec engineCase) {
+		old := newHarness(t, ec)
+		anon, early, late := &device{h: old, ua: "Anon"}, &device{h: old, ua: "Early"}, &device{h: old, ua: "Late"}
+		for _, d := range []*device{anon, late} {
+			if err := d.do(func(_ context.Context, s *Session) { s.Set("k", "v") }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		early.login("nb")
+		cut := old.clock.Now().Add(5 * time.Second)
+		old.clock.Add(10 * time.Second)
+		if err := late.do(func(ctx context.Context, s *Session) {
+			if err := s.Login(ctx, "nb"); err != nil {
+				t.Error(err)
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		h := newHarness(t, ec, func(c *Config) { c.NotBefore, c.Store = cut, old.store })
+		h.clock.now = old.clock.Now()
+		for _, d := range []*device{anon, early, late} {
+			d.h = h
+		}
+		var got any
+		if err := anon.do(func(_ context.Context, s *Session) { got = s.Get("k") }); err != nil || got != nil {
+			t.Errorf("an anonymous session created before NotBefore read %v (%v), want none", got, err)
+		}
+		if u := early.user(); u != "" {
+			t.Errorf("a session authenticated before NotBefore is logged in as %q", u)
+		}
+		if u := late.user(); u != "nb" {
+			t.Errorf("a session created before NotBefore and logged in after is logged in as %q, want nb", u)
 		}
 	})
 }
