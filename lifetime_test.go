@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sessionkit/session/server/memory"
 )
 
 func TestMaxLifetime(t *testing.T) {
@@ -106,6 +108,37 @@ func TestRefreshThreshold(t *testing.T) {
 				if d := h.envelope(); !d.Expires.After(h.clock.Now().Add(DefaultCookieAge - time.Minute)) {
 					t.Errorf("refreshed session expiry %v", d.Expires)
 				}
+			}
+		}
+	})
+}
+
+// TestSaveEveryRequestNeverSavesEmpty (CVE-2015-5963/5964): with
+// SaveEveryRequest and a refresh due on every request, a request without
+// a cookie whose session stays empty (untouched, read, or emptied by the
+// handler) sets no cookie and stores nothing, on every engine.
+func TestSaveEveryRequestNeverSavesEmpty(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, ec engineCase) {
+		h := newHarness(t, ec, func(c *Config) {
+			c.SaveEveryRequest = true
+			c.RefreshThreshold = -1
+		})
+		for name, handler := range map[string]func(*Session){
+			"untouched": func(*Session) {},
+			"read":      func(s *Session) { _ = s.Get("user") },
+			"emptied":   func(s *Session) { s.Set("user", "alice"); s.Delete("user") },
+		} {
+			h.cookie = ""
+			s := h.session()
+			handler(s)
+			if hdr := h.commit(s); len(hdr.Values("Set-Cookie")) != 0 {
+				t.Errorf("%s empty session: the response sets %q", name, hdr.Values("Set-Cookie"))
+			}
+			if s.key != "" && h.exists(s.key) {
+				t.Errorf("%s empty session: stored", name)
+			}
+			if mem, ok := h.store.(*memory.Store); ok && mem.Len() != 0 {
+				t.Errorf("%s empty session: the store holds %d sessions", name, mem.Len())
 			}
 		}
 	})

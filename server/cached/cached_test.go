@@ -511,6 +511,38 @@ func TestUpdateErrorClearsCache(t *testing.T) {
 	mustLoad(t, s, k1, "new")
 }
 
+// Delete writes and then reports an error, as Update does.
+func (a appliedThenFailed) Delete(ctx context.Context, key string) error {
+	if err := a.Store.Delete(ctx, key); err != nil {
+		return err
+	}
+	return errors.New("connection reset; the delete may have taken effect")
+}
+
+// TestDeleteErrorClearsCache: a backing Delete that failed is the
+// Delete's error, and the cache's copy goes all the same, so that a
+// logout whose delete did land is not undone by the cache.
+func TestDeleteErrorClearsCache(t *testing.T) {
+	cache, backing := memory.New(), memory.New()
+	s, err := New(cache, appliedThenFailed{backing}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Create(ctx, k1, []byte("old"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	mustLoad(t, s, k1, "old")
+	if err := s.Delete(ctx, k1); err == nil || errors.Is(err, ErrCacheNotTold) {
+		t.Fatalf("Delete whose backing store failed: %v; want the backing store's error", err)
+	}
+	if _, err := cache.Load(ctx, k1); !errors.Is(err, server.ErrNotFound) {
+		t.Errorf("the cache still has an entry after the failed Delete (Load: %v)", err)
+	}
+	if _, err := s.Load(ctx, k1); !errors.Is(err, server.ErrNotFound) {
+		t.Errorf("Load after a Delete that landed: %v, want server.ErrNotFound", err)
+	}
+}
+
 // TestCreateReplacesStaleCacheEntry checks Create when the cache still has
 // an entry under the new key, expired or live.
 func TestCreateReplacesStaleCacheEntry(t *testing.T) {
