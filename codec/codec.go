@@ -317,16 +317,24 @@ func New(cfg Config) (*Codec, error) {
 // newVerifiers derives the keys for one secret and builds its encrypting
 // and its signing-only securecookie instances; it also returns the
 // secret's key for reference tags.
-func newVerifiers(secret []byte) (enc, sig *securecookie.SecureCookie, refKey []byte, err error) {
+// The HKDF info of the HMAC key of encrypted values.
+const infoEncHMAC = "hmac-sha256 for aes-256-ctr values"
+
+// deriveKey derives the 32-byte key for info from secret.
+func deriveKey(secret []byte, info string) ([]byte, error) {
 	const salt = "github.com/sessionkit/session/codec"
+	return hkdf.Key(sha256.New, secret, []byte(salt), info, 32)
+}
+
+func newVerifiers(secret []byte) (enc, sig *securecookie.SecureCookie, refKey []byte, err error) {
 	derive := func(info string) []byte {
-		k, e := hkdf.Key(sha256.New, secret, []byte(salt), info, 32)
+		k, e := deriveKey(secret, info)
 		if e != nil && err == nil {
 			err = fmt.Errorf("%w: key derivation: %v", ErrKey, e)
 		}
 		return k
 	}
-	encHash, block, sigHash := derive("hmac-sha256 for aes-256-ctr values"), derive("aes-256-ctr"), derive("hmac-sha256 for signed values")
+	encHash, block, sigHash := derive(infoEncHMAC), derive("aes-256-ctr"), derive("hmac-sha256 for signed values")
 	refKey = derive("hmac-sha256 for store references")
 	if err != nil {
 		return nil, nil, nil, err

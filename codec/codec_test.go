@@ -2,15 +2,20 @@ package codec
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/gorilla/securecookie"
 
 	"github.com/sessionkit/session/serializer"
 )
@@ -957,5 +962,50 @@ func TestDecodedValuesOutliveTheNextDecode(t *testing.T) {
 				t.Errorf("%s/%s: reference changed to %q", ser.Name(), comp, firstRef.Ref)
 			}
 		}
+	}
+}
+
+// TestSecurecookieTimestampIgnored: securecookie stamps every value with
+// the time it was sealed and, by default, refuses values stamped over 30
+// days ago; the codec turns that off, so a session whose own expiry is
+// later than that still decodes. The value here is restamped 60 days
+// back, its MAC computed again.
+func TestSecurecookieTimestampIgnored(t *testing.T) {
+	now := time.Now()
+	c := mustNew(t, Config{Now: func() time.Time { return now }})
+	v, err := c.Encode("sessionid", Payload{Kind: KindData, Values: smallValues(), Expires: now.Add(90 * 24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outer, err := base64.URLEncoding.DecodeString(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := bytes.SplitN(outer, []byte("|"), 3) // timestamp, value, MAC
+	if len(parts) != 3 {
+		t.Fatalf("securecookie's layout: %d parts", len(parts))
+	}
+	key, err := deriveKey(testSecret(1), infoEncHMAC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stamp := strconv.FormatInt(now.Add(-60*24*time.Hour).Unix(), 10)
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("sessionid|" + stamp + "|" + string(parts[1])))
+	old := base64.URLEncoding.EncodeToString([]byte(stamp + "|" + string(parts[1]) + "|" + string(mac.Sum(nil))))
+
+	d, err := c.Decode("sessionid", old)
+	if err != nil {
+		t.Fatalf("a value sealed 60 days ago that expires in 30: %v", err)
+	}
+	if !reflect.DeepEqual(d.Values, smallValues()) {
+		t.Errorf("decoded %v, want %v", d.Values, smallValues())
+	}
+	// securecookie's default would refuse it.
+	block, _ := deriveKey(testSecret(1), "aes-256-ctr")
+	strict := securecookie.New(key, block).SetSerializer(securecookie.NopEncoder{})
+	var plain []byte
+	if err := strict.Decode("sessionid", old, &plain); err == nil {
+		t.Error("securecookie's default 30-day check accepts the restamped value: the test proves nothing")
 	}
 }
