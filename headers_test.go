@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -26,10 +27,17 @@ func TestErrorResponseHeaders(t *testing.T) {
 		"Cache-Control":                    "public, max-age=3600",
 	}
 	kept := map[string]string{
-		"Strict-Transport-Security": "max-age=63072000",
-		"Content-Security-Policy":   "default-src 'self'",
-		"X-Frame-Options":           "DENY",
-		"X-Request-Id":              "req-1",
+		"Strict-Transport-Security":           "max-age=63072000",
+		"Content-Security-Policy":             "default-src 'self'",
+		"Content-Security-Policy-Report-Only": "default-src 'none'",
+		"X-Frame-Options":                     "DENY",
+		"X-Content-Type-Options":              "nosniff",
+		"Referrer-Policy":                     "no-referrer",
+		"Permissions-Policy":                  "camera=()",
+		"Cross-Origin-Embedder-Policy":        "require-corp",
+		"Cross-Origin-Opener-Policy":          "same-origin",
+		"Cross-Origin-Resource-Policy":        "same-origin",
+		"X-Request-Id":                        "req-1",
 	}
 	var seen http.Header
 	for _, custom := range []bool{false, true} {
@@ -46,6 +54,7 @@ func TestErrorResponseHeaders(t *testing.T) {
 				for k, v := range kept {
 					w.Header().Set(k, v)
 				}
+				w.Header().Set("Vary", "Accept-Encoding")
 				next.ServeHTTP(w, r)
 			})
 		}
@@ -83,6 +92,9 @@ func TestErrorResponseHeaders(t *testing.T) {
 			if got := rec.Header().Get(k); got != v {
 				t.Errorf("custom=%v: %s = %q, want %q kept", custom, k, got, v)
 			}
+		}
+		if vary := rec.Header().Values("Vary"); !slices.Contains(vary, "Accept-Encoding") {
+			t.Errorf("custom=%v: Vary %q, want the outer middleware's Accept-Encoding kept", custom, vary)
 		}
 	}
 }
