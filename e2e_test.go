@@ -322,6 +322,7 @@ func TestE2ETamperedCookie(t *testing.T) {
 		"other secret":      mwSave(t, other, map[string]any{"user_id": 42, "is_admin": true}),
 		"not base64":        "%%%%",
 		"reference forgery": "c2Vzc2lvbg==",
+		"oversized":         value + strings.Repeat("A", 4096),
 	}
 	srv := httptest.NewServer(m.Handler(e2eApp(t)))
 	defer srv.Close()
@@ -343,8 +344,8 @@ func TestE2ETamperedCookie(t *testing.T) {
 		}
 	}
 	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-		if !strings.Contains(line, "level=WARN") || !strings.Contains(line, "logger=session.security") || !strings.Contains(line, "remote_addr=") {
-			t.Errorf("log line %q: want a WARN of logger session.security with the remote address", line)
+		if !strings.Contains(line, "level=WARN") || !strings.Contains(line, "logger=session.security") || !strings.Contains(line, "remote_addr=") || !strings.Contains(line, "path=/whoami") {
+			t.Errorf("log line %q: want a WARN of logger session.security with the remote address and the path", line)
 		}
 	}
 	// A tampered cookie followed by a write gives a new session.
