@@ -5,6 +5,7 @@ package file
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -176,6 +177,57 @@ func TestDevice(t *testing.T) {
 	}
 	if fi, err := os.Lstat(s.path(k)); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
 		t.Errorf("the device was replaced: %v, %v", fi, err)
+	}
+}
+
+// TestSocketAndDirectory puts a Unix socket, and a directory, where a
+// session file belongs: Load and Update refuse each with ErrNotRegular,
+// at once, and leave it where it is.
+func TestSocketAndDirectory(t *testing.T) {
+	for name, plant := range map[string]func(t *testing.T, p string){
+		"directory": func(t *testing.T, p string) {
+			if err := os.Mkdir(p, 0o700); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"socket": func(t *testing.T, p string) {
+			// Made under a short name (a socket's path is limited to
+			// about 100 bytes), then moved into place.
+			short, err := os.MkdirTemp("", "sk")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.RemoveAll(short) })
+			l, err := net.Listen("unix", filepath.Join(short, "s"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { l.Close() })
+			if err := os.Rename(filepath.Join(short, "s"), p); err != nil {
+				t.Fatal(err)
+			}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, _ := newStore(t)
+			k := key(t)
+			plant(t, s.path(k))
+			before, err := os.Lstat(s.path(k))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = loadPromptly(t, s, k)
+			if !errors.Is(err, ErrNotRegular) {
+				t.Errorf("Load = %v, want ErrNotRegular", err)
+			}
+			noKey(t, k, err)
+			if err := s.Update(context.Background(), k, []byte("x"), time.Now().Add(time.Hour)); !errors.Is(err, ErrNotRegular) {
+				t.Errorf("Update = %v, want ErrNotRegular", err)
+			}
+			if after, err := os.Lstat(s.path(k)); err != nil || after.Mode().Type() != before.Mode().Type() {
+				t.Errorf("the %s was replaced: %v, %v", name, after, err)
+			}
+		})
 	}
 }
 
