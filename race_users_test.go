@@ -848,42 +848,53 @@ func TestLoginAfterConcurrentLogout(t *testing.T) {
 	})
 }
 
-// TestFailedKeyChangeKeepsTheOldIdentity: a key change in a request whose
-// handler answers 500, or whose save fails (a value over the codec's
-// limit), leaves the old identity as it was: its cookie still logged in,
-// its entry listed, and no other.
+// TestFailedKeyChangeKeepsTheOldIdentity: a key change (CycleKey, or a
+// Login of the logged-in session, as the same user or another) in a
+// request whose handler answers 500, or whose save fails (a value over
+// the codec's limit), leaves the old identity as it was: its cookie still
+// logged in, its entry listed, and no other.
 func TestFailedKeyChangeKeepsTheOldIdentity(t *testing.T) {
 	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
 		h := newHarness(t, ec, withIndex)
 		d := &device{h: h, ua: "A"}
 		d.login("rex")
-		for _, c := range []struct {
-			name   string
-			status int
-			value  any
-		}{
-			{"handler answered 500", http.StatusInternalServerError, nil},
-			{"save failed", http.StatusOK, strings.Repeat("x", codec.DefaultMaxLength+1)},
-		} {
-			tab := &device{h: h, ua: "A", cookie: d.cookie}
-			ctx, s, _ := tab.begin()
-			if err := s.CycleKey(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if c.value != nil {
-				s.Set("big", c.value)
-			}
-			h.cookie = d.cookie
-			_, err := h.commitStatus(s, c.status)
-			if c.value != nil && err == nil {
-				t.Fatalf("%s: the save did not fail", c.name)
-			}
-			h.clock.Add(DefaultRevalidateInterval) // the cookie engine's next check
-			if got := d.user(); got != "rex" {
-				t.Errorf("%s: the old cookie: user %q, want rex", c.name, got)
-			}
-			if list, err := h.m.UserSessions(context.Background(), "rex"); err != nil || len(list) != 1 {
-				t.Errorf("%s: the user lists %d sessions (%v), want the old one", c.name, len(list), err)
+		ops := map[string]func(context.Context, *Session) error{
+			"CycleKey":         func(ctx context.Context, s *Session) error { return s.CycleKey(ctx) },
+			"Login again":      func(ctx context.Context, s *Session) error { return s.Login(ctx, "rex") },
+			"Login as another": func(ctx context.Context, s *Session) error { return s.Login(ctx, "sam") },
+		}
+		for op, change := range ops {
+			for _, c := range []struct {
+				name   string
+				status int
+				value  any
+			}{
+				{"handler answered 500", http.StatusInternalServerError, nil},
+				{"save failed", http.StatusOK, strings.Repeat("x", codec.DefaultMaxLength+1)},
+			} {
+				tab := &device{h: h, ua: "A", cookie: d.cookie}
+				ctx, s, _ := tab.begin()
+				if err := change(ctx, s); err != nil {
+					t.Fatal(err)
+				}
+				if c.value != nil {
+					s.Set("big", c.value)
+				}
+				h.cookie = d.cookie
+				_, err := h.commitStatus(s, c.status)
+				if c.value != nil && err == nil {
+					t.Fatalf("%s, %s: the save did not fail", op, c.name)
+				}
+				h.clock.Add(DefaultRevalidateInterval) // the cookie engine's next check
+				if got := d.user(); got != "rex" {
+					t.Errorf("%s, %s: the old cookie: user %q, want rex", op, c.name, got)
+				}
+				if list, err := h.m.UserSessions(context.Background(), "rex"); err != nil || len(list) != 1 {
+					t.Errorf("%s, %s: the user lists %d sessions (%v), want the old one", op, c.name, len(list), err)
+				}
+				if list, err := h.m.UserSessions(context.Background(), "sam"); err != nil || len(list) != 0 {
+					t.Errorf("%s, %s: the other user lists %d sessions (%v), want none", op, c.name, len(list), err)
+				}
 			}
 		}
 	})
