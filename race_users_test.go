@@ -274,8 +274,10 @@ func TestRevokeOfSessionsThatKeepMoving(t *testing.T) {
 		if !errors.Is(err, errKeptMoving) {
 			t.Errorf("RevokeUserSessions of a session that moved %d times: %v, want errKeptMoving", moves, err)
 		}
-		if moves <= maxSuccessorRounds {
-			t.Errorf("the session moved %d times, want more than the %d rounds", moves, maxSuccessorRounds)
+		// One listing before the revocation starts, then one after each
+		// of its five rounds (SECURITY.md: "up to five times").
+		if want := 1 + 5; maxSuccessorRounds+1 != 5 || moves != want {
+			t.Errorf("the session moved %d times (rounds %d), want %d: the first listing and one after each of 5 rounds", moves, maxSuccessorRounds+1, want)
 		}
 		if got := d.user(); got != "max" {
 			t.Fatalf("the moving session is logged in as %q: nothing for the error to report", got)
