@@ -269,6 +269,12 @@ func TestDjangoDBShare(t *testing.T) {
 		if !strings.Contains(logs.String(), "session data corrupted") {
 			t.Errorf("Go did not log the tampered row:\n%s", logs)
 		}
+		// The client gets a new session, under a new key.
+		b.setCookie(gs, k)
+		b.do("POST", gs+"/set", `{"new":"value"}`)
+		if nk := b.cookie(gs); nk == k || !django.IsKey(nk) {
+			t.Errorf("a save after the tampered row kept its key (%q)", nk)
+		}
 	})
 
 	t.Run("expired", func(t *testing.T) {
