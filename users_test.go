@@ -273,6 +273,35 @@ func TestCycleKeyKeepsTheSessionListed(t *testing.T) {
 	})
 }
 
+// TestRevokeAllRefusesAnImportedDataCookie: after RevokeAll, a data
+// cookie from before it that the server engine would take in (written by
+// the cookie engine of the same deployment, whose Registry is the server
+// engine's store) is refused too.
+func TestRevokeAllRefusesAnImportedDataCookie(t *testing.T) {
+	st := memory.New()
+	t.Cleanup(func() { st.Close() })
+	old := newHarness(t, engineCase{name: "cookie", engine: EngineCookie}, func(c *Config) { c.Registry = st })
+	anon, user := &device{h: old, ua: "Anon"}, &device{h: old, ua: "User"}
+	if err := anon.do(func(_ context.Context, s *Session) { s.Set("theme", "dark") }); err != nil {
+		t.Fatal(err)
+	}
+	user.login("imp")
+	h := newHarness(t, engineCase{name: "server", engine: EngineServer}, func(c *Config) { c.Store = st })
+	h.clock.now = old.clock.Now()
+	anon.h, user.h = h, h
+	h.clock.Add(time.Second)
+	if err := h.m.RevokeAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var theme any
+	if err := anon.do(func(_ context.Context, s *Session) { theme = s.Get("theme") }); err != nil || theme != nil {
+		t.Errorf("an anonymous data cookie from before RevokeAll: theme %v (%v), want none", theme, err)
+	}
+	if u := user.user(); u != "" {
+		t.Errorf("a logged-in data cookie from before RevokeAll is logged in as %q", u)
+	}
+}
+
 func TestRevokeAll(t *testing.T) {
 	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
 		h := newHarness(t, ec, withIndex)
