@@ -528,8 +528,15 @@ type hangIndex struct {
 
 func (h *hangIndex) Entries(ctx context.Context, user string) ([]server.Entry, error) {
 	if user == globalUser && h.hang.Load() {
-		h.entered <- struct{}{}
-		<-h.release
+		select {
+		case h.entered <- struct{}{}:
+		default: // a later read: the test waits for the first only
+		}
+		select {
+		case <-h.release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	return h.Index.Entries(ctx, user)
 }
@@ -758,16 +765,25 @@ func TestCookieLogoutWithTheOldCookieLimits(t *testing.T) {
 }
 
 // TestNotBeforeWaitIsBounded: a request waiting for another's read of the
-// global not-before from an index that hangs gives up after
-// RevalidateInterval even when its own context never ends.
+// global not-before from an index that hangs gives up RevalidateInterval
+// after it started, even when its own context never ends: waiting for the
+// other read and reading itself, once the other has given up, share that
+// interval.
 func TestNotBeforeWaitIsBounded(t *testing.T) {
-	const interval = 200 * time.Millisecond
+	const interval = time.Second
 	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
 		_, d, hi, first := hungNotBefore(t, ec, withIndex, 3*interval, func(c *Config) { c.RevalidateInterval = interval })
+		// Half an interval into the first read: when that one gives up,
+		// this request must not start an interval of reading of its own.
+		time.Sleep(interval / 2)
 		second := make(chan *Session, 1)
+		start := time.Now()
 		go func() { second <- d.read(context.Background()) }()
 		select {
 		case s := <-second:
+			if took := time.Since(start); took > interval*5/4 {
+				t.Errorf("the waiting request gave up after %v, more than its interval of %v", took, interval)
+			}
 			if got := s.UserID(); got != "" {
 				t.Errorf("served as %q while the read hangs", got)
 			}

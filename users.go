@@ -514,6 +514,10 @@ func (m *Manager) notBefore(ctx context.Context, now time.Time) (time.Time, erro
 		return nb, nil
 	}
 	if age := now.UnixNano() - u.checked.Load(); age >= int64(u.interval) {
+		// Waiting for another request's read and reading share one
+		// interval: an index that hangs fails this request after it,
+		// whatever its context.
+		deadline := time.Now().Add(u.interval)
 		held := false
 		select {
 		case u.refresh <- struct{}{}:
@@ -524,7 +528,7 @@ func (m *Manager) notBefore(ctx context.Context, now time.Time) (time.Time, erro
 			// one is not used while that read lasts (it may hang on an
 			// index that does not answer): wait for it.
 			if age >= 2*int64(u.interval) {
-				wait := time.NewTimer(u.interval)
+				wait := time.NewTimer(time.Until(deadline))
 				defer wait.Stop()
 				select {
 				case u.refresh <- struct{}{}:
@@ -539,9 +543,7 @@ func (m *Manager) notBefore(ctx context.Context, now time.Time) (time.Time, erro
 		if held {
 			var err error
 			if now.UnixNano()-u.checked.Load() >= int64(u.interval) { // not read meanwhile
-				// Bounded, so that an index that hangs fails the requests
-				// waiting for it after an interval, whatever their contexts.
-				rctx, cancel := context.WithTimeout(ctx, u.interval)
+				rctx, cancel := context.WithDeadline(ctx, deadline)
 				err = m.readNotBefore(rctx, now)
 				cancel()
 			}
