@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/sessionkit/session/codec"
 	"github.com/sessionkit/session/server/memory"
@@ -300,6 +301,27 @@ func TestTokenBad(t *testing.T) {
 		if tok, ok := m.requestToken(req); !ok || tok != "TOKEN" {
 			t.Errorf("%q: token %q, %v", v, tok, ok)
 		}
+	}
+}
+
+// TestTokenExpired: a token whose session has expired, on each engine,
+// gets the header empty (drop the token) and an empty session.
+func TestTokenExpired(t *testing.T) {
+	for _, engine := range []Engine{EngineCookie, EngineServer} {
+		t.Run(string(engine), func(t *testing.T) {
+			clock := &fakeClock{now: time.Now()}
+			m, _ := mwManager(t, Config{Engine: engine, Store: memory.New(), TokenHeader: "Session-Token", Now: clock.Now, CookieAge: time.Hour})
+			c := &tokenClient{t: t, m: m, h: tokenApp(m)}
+			c.do("/login")
+			if !c.has || c.do("/whoami").Body.String() != "ada" {
+				t.Fatal("no session after the login")
+			}
+			clock.Add(time.Hour + time.Second)
+			rec := c.do("/whoami")
+			if rec.Body.String() != "" || c.has {
+				t.Errorf("an expired token: body %q, Session-Token %q; want no user and the header empty", rec.Body, rec.Header()["Session-Token"])
+			}
+		})
 	}
 }
 
