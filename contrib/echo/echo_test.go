@@ -236,3 +236,33 @@ func TestHijack(t *testing.T) {
 		t.Fatalf("status %d, OnError %v", resp.StatusCode, errs)
 	}
 }
+
+// TestWrapMiddlewareIsWrong pins what README.md says of
+// echo.WrapMiddleware(m.Handler): it commits when the handler returns,
+// with status 200, before Echo renders the handler's error, so a session
+// changed by a handler that fails with a 500 is saved; the adapter saves
+// nothing then.
+func TestWrapMiddlewareIsWrong(t *testing.T) {
+	m, err := session.New(session.Config{SecretKey: adaptertest.Secret, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, mw := range map[string]echo.MiddlewareFunc{
+		"WrapMiddleware": echo.WrapMiddleware(m.Handler),
+		"the adapter":    sessionecho.Middleware(m),
+	} {
+		e := echo.New()
+		e.Logger.SetOutput(io.Discard)
+		e.Use(mw)
+		e.GET("/", func(c echo.Context) error {
+			session.FromRequest(c.Request()).Set("k", "v")
+			return echo.NewHTTPError(http.StatusInternalServerError, "failed")
+		})
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+		saved := len(rec.Result().Header.Values("Set-Cookie")) != 0
+		if rec.Code != http.StatusInternalServerError || saved != (name == "WrapMiddleware") {
+			t.Errorf("%s: status %d, session saved %v", name, rec.Code, saved)
+		}
+	}
+}

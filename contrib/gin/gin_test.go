@@ -191,3 +191,39 @@ func TestHijack(t *testing.T) {
 		t.Fatalf("status %d, OnError %v", resp.StatusCode, errs)
 	}
 }
+
+// TestHandlerAroundNextIsWrong pins what README.md says of wrapping
+// m.Handler around c.Next(): gin's handlers write through gin's writer,
+// not the one Handler watches, so the response goes out before Handler
+// commits, and the session's change is lost; the adapter saves it.
+func TestHandlerAroundNextIsWrong(t *testing.T) {
+	m, err := session.New(session.Config{SecretKey: adaptertest.Secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrapped := func(c *gin.Context) {
+		m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c.Request = r
+			c.Next()
+		})).ServeHTTP(c.Writer, c.Request)
+	}
+	for name, mw := range map[string]gin.HandlerFunc{
+		"m.Handler around c.Next": wrapped,
+		"the adapter":             sessiongin.Middleware(m),
+	} {
+		r := gin.New()
+		r.Use(mw)
+		r.GET("/", func(c *gin.Context) {
+			session.FromRequest(c.Request).Set("k", "v")
+			c.String(http.StatusOK, "ok")
+		})
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+		// What was sent: the headers as they were when the status went
+		// out (the recorder's map takes later changes too).
+		saved := len(rec.Result().Header.Values("Set-Cookie")) != 0
+		if rec.Code != http.StatusOK || saved != (name == "the adapter") {
+			t.Errorf("%s: status %d, session saved %v", name, rec.Code, saved)
+		}
+	}
+}
