@@ -478,8 +478,8 @@ func TestUpdateNotFoundClearsCache(t *testing.T) {
 	}
 }
 
-// appliedThenFailed is a backing store whose Update writes and then
-// reports an error, as a database does whose reply was lost.
+// appliedThenFailed is a backing store whose Update and Delete write and
+// then report an error, as a database does whose reply was lost.
 type appliedThenFailed struct{ server.Store }
 
 func (a appliedThenFailed) Update(ctx context.Context, key string, blob []byte, exp time.Time) error {
@@ -489,10 +489,11 @@ func (a appliedThenFailed) Update(ctx context.Context, key string, blob []byte, 
 	return errors.New("connection reset; the write may have taken effect")
 }
 
-// TestUpdateErrorClearsCache: after a backing Update that failed, the
-// cache's copy goes, so that the session is read from the backing store,
-// which may hold the new blob.
-func TestUpdateErrorClearsCache(t *testing.T) {
+// cachedOld returns a Store on a memory cache in front of an
+// appliedThenFailed memory store, holding k1 as "old", read once so that
+// the cache has it, and its cache.
+func cachedOld(t *testing.T) (*Store, *memory.Store) {
+	t.Helper()
 	cache, backing := memory.New(), memory.New()
 	s, err := New(cache, appliedThenFailed{backing}, Options{})
 	if err != nil {
@@ -502,6 +503,14 @@ func TestUpdateErrorClearsCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustLoad(t, s, k1, "old")
+	return s, cache
+}
+
+// TestUpdateErrorClearsCache: after a backing Update that failed, the
+// cache's copy goes, so that the session is read from the backing store,
+// which may hold the new blob.
+func TestUpdateErrorClearsCache(t *testing.T) {
+	s, cache := cachedOld(t)
 	if err := s.Update(ctx, k1, []byte("new"), time.Now().Add(time.Hour)); err == nil {
 		t.Fatal("Update reported no error")
 	}
@@ -511,7 +520,6 @@ func TestUpdateErrorClearsCache(t *testing.T) {
 	mustLoad(t, s, k1, "new")
 }
 
-// Delete writes and then reports an error, as Update does.
 func (a appliedThenFailed) Delete(ctx context.Context, key string) error {
 	if err := a.Store.Delete(ctx, key); err != nil {
 		return err
@@ -523,15 +531,7 @@ func (a appliedThenFailed) Delete(ctx context.Context, key string) error {
 // Delete's error, and the cache's copy goes all the same, so that a
 // logout whose delete did land is not undone by the cache.
 func TestDeleteErrorClearsCache(t *testing.T) {
-	cache, backing := memory.New(), memory.New()
-	s, err := New(cache, appliedThenFailed{backing}, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Create(ctx, k1, []byte("old"), time.Now().Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	mustLoad(t, s, k1, "old")
+	s, cache := cachedOld(t)
 	if err := s.Delete(ctx, k1); err == nil || errors.Is(err, ErrCacheNotTold) {
 		t.Fatalf("Delete whose backing store failed: %v; want the backing store's error", err)
 	}
