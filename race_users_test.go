@@ -199,12 +199,7 @@ func TestRevokeKeepsTheSessionWhoseOldEntryLingers(t *testing.T) {
 		other.login("una")
 		fi.armed.Store(true)
 		var kept string
-		if err := d.do(func(ctx context.Context, s *Session) {
-			if err := s.CycleKey(ctx); err != nil {
-				t.Error(err)
-			}
-			kept = s.ID()
-		}); err != nil {
+		if err := d.cycleKey(func(_ context.Context, s *Session) { kept = s.ID() }); err != nil {
 			t.Fatalf("the key change: %v", err)
 		}
 		if fi.armed.Load() {
@@ -261,11 +256,7 @@ func TestRevokeOfSessionsThatKeepMoving(t *testing.T) {
 		moves := 0
 		mi.onEntries = func() {
 			moves++
-			if err := d.do(func(ctx context.Context, s *Session) {
-				if err := s.CycleKey(ctx); err != nil {
-					t.Error(err)
-				}
-			}); err != nil {
+			if err := d.cycleKey(nil); err != nil {
 				t.Errorf("key change %d: %v", moves, err)
 			}
 		}
@@ -328,10 +319,7 @@ func TestCycleKeyThenRevokeOthers(t *testing.T) {
 		d, other := &device{h: h, ua: "D"}, &device{h: h, ua: "O"}
 		d.login("pat")
 		other.login("pat")
-		if err := d.do(func(ctx context.Context, s *Session) {
-			if err := s.CycleKey(ctx); err != nil {
-				t.Error(err)
-			}
+		if err := d.cycleKey(func(ctx context.Context, s *Session) {
 			if err := h.m.RevokeUserSessions(ctx, "pat", s.ID()); err != nil {
 				t.Errorf("RevokeUserSessions: %v", err)
 			}
@@ -357,10 +345,7 @@ func TestUserSessionsCurrentAfterCycleKey(t *testing.T) {
 		d, other := &device{h: h, ua: "D"}, &device{h: h, ua: "O"}
 		d.login("cai")
 		other.login("cai")
-		if err := d.do(func(ctx context.Context, s *Session) {
-			if err := s.CycleKey(ctx); err != nil {
-				t.Error(err)
-			}
+		if err := d.cycleKey(func(ctx context.Context, s *Session) {
 			list, err := h.m.UserSessions(ctx, "cai")
 			if err != nil {
 				t.Fatal(err)
@@ -391,10 +376,7 @@ func TestCycleKeyThenRevokeOthersOutOfTheRequest(t *testing.T) {
 		h := newHarness(t, ec, withIndex)
 		d := &device{h: h, ua: "D"}
 		d.login("pat")
-		err := d.do(func(ctx context.Context, s *Session) {
-			if err := s.CycleKey(ctx); err != nil {
-				t.Error(err)
-			}
+		err := d.cycleKey(func(ctx context.Context, s *Session) {
 			if err := h.m.RevokeUserSessions(context.Background(), "pat", s.ID()); err != nil {
 				t.Errorf("RevokeUserSessions: %v", err)
 			}
@@ -413,10 +395,7 @@ func TestCycleKeyThenEmpty(t *testing.T) {
 		d := &device{h: h, ua: "D"}
 		d.login("eve")
 		old := d.cookie
-		if err := d.do(func(ctx context.Context, s *Session) {
-			if err := s.CycleKey(ctx); err != nil {
-				t.Error(err)
-			}
+		if err := d.cycleKey(func(ctx context.Context, s *Session) {
 			s.Clear()
 		}); err != nil {
 			t.Fatal(err)
@@ -666,10 +645,7 @@ func TestLoginAfterCycleKeyCountsOneSession(t *testing.T) {
 		h := newHarness(t, ec, withIndex, func(c *Config) { c.MaxUserSessions = 1 })
 		d := &device{h: h, ua: "D"}
 		d.login("una")
-		if err := d.do(func(ctx context.Context, s *Session) {
-			if err := s.CycleKey(ctx); err != nil {
-				t.Error(err)
-			}
+		if err := d.cycleKey(func(ctx context.Context, s *Session) {
 			if err := s.Login(ctx, "una"); err != nil {
 				t.Errorf("Login after CycleKey: %v", err)
 			}
@@ -694,11 +670,7 @@ func keyChangedInAnotherTab(t *testing.T, user string) (*harness, *device, strin
 	d := &device{h: h, ua: "A"}
 	d.login(user)
 	old := d.cookie
-	if err := d.do(func(ctx context.Context, s *Session) {
-		if err := s.CycleKey(ctx); err != nil {
-			t.Error(err)
-		}
-	}); err != nil {
+	if err := d.cycleKey(nil); err != nil {
 		t.Fatal(err)
 	}
 	return h, d, old
@@ -813,11 +785,7 @@ func TestOldCookieLogoutAfterASavedKeyChange(t *testing.T) {
 		d := &device{h: h, ua: "A"}
 		d.login("ola")
 		old := d.cookie
-		if err := d.do(func(ctx context.Context, s *Session) {
-			if err := s.CycleKey(ctx); err != nil {
-				t.Error(err)
-			}
-		}); err != nil {
+		if err := d.cycleKey(nil); err != nil {
 			t.Fatal(err)
 		}
 		(&device{h: h, ua: "A", cookie: old}).logout()

@@ -74,6 +74,20 @@ func (d *device) login(user string) {
 	}
 }
 
+// cycleKey runs a request of the device that changes the session's key
+// and then runs then, if not nil, and returns the commit's error.
+func (d *device) cycleKey(then func(ctx context.Context, s *Session)) error {
+	d.h.t.Helper()
+	return d.do(func(ctx context.Context, s *Session) {
+		if err := s.CycleKey(ctx); err != nil {
+			d.h.t.Errorf("%s: CycleKey: %v", d.ua, err)
+		}
+		if then != nil {
+			then(ctx, s)
+		}
+	})
+}
+
 // logout logs the device out, in a request of its own.
 func (d *device) logout() {
 	d.h.t.Helper()
@@ -257,12 +271,7 @@ func TestCycleKeyKeepsTheSessionListed(t *testing.T) {
 		d := &device{h: h, ua: "D"}
 		d.login("u2")
 		var id string
-		if err := d.do(func(ctx context.Context, s *Session) {
-			if err := s.CycleKey(ctx); err != nil {
-				t.Error(err)
-			}
-			id = s.ID()
-		}); err != nil {
+		if err := d.cycleKey(func(_ context.Context, s *Session) { id = s.ID() }); err != nil {
 			t.Fatal(err)
 		}
 		h.clock.Add(DefaultRevalidateInterval)
