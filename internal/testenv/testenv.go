@@ -30,6 +30,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 )
 
 // The environment variables the package reads.
@@ -238,6 +239,22 @@ func Unique(prefix string) string {
 	var b [8]byte
 	rand.Read(b[:]) // crypto/rand never fails
 	return prefix + hex.EncodeToString(b[:])
+}
+
+// WaitUntil calls done every 5 ms until it reports true, and fails t with
+// the state done last described after ten seconds: for what a server does
+// after a call has returned (a statement that ends, a backend that goes).
+func WaitUntil(t testing.TB, done func() (ok bool, state string)) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		ok, state := done()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still so after ten seconds: %s", state)
+		}
+	}
 }
 
 // SilentServer listens on a loopback port, accepts every connection and

@@ -56,6 +56,21 @@ func openStore(t testing.TB, dsn string, cfg Config) *Store {
 	return s
 }
 
+// newStoreOn makes a store with New on db, on a fresh table, migrated,
+// and drops the table when the test ends.
+func newStoreOn(t testing.TB, db *sql.DB) *Store {
+	t.Helper()
+	s, err := New(testCtx(t), db, Config{Table: uniqueTable(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dropTable(t, db, s.Table()) })
+	if err := s.Migrate(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func dropTable(t testing.TB, db *sql.DB, table string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -706,15 +706,7 @@ func TestDeadlineDuringLockWait(t *testing.T) {
 			mc.ParseTime, mc.ClientFoundRows, mc.Loc, mc.InterpolateParams = true, true, time.UTC, interpolate
 		})
 		db.SetMaxOpenConns(maxConns)
-		s, err := New(testCtx(t), db, Config{Table: uniqueTable(t)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { dropTable(t, db, s.Table()) })
-		if err := s.Migrate(testCtx(t)); err != nil {
-			t.Fatal(err)
-		}
-		return s
+		return newStoreOn(t, db)
 	}
 	for _, c := range []struct {
 		name    string
@@ -938,18 +930,13 @@ func lockRow(t *testing.T, s *Store, k string) (*sql.DB, *sql.Tx) {
 func waitNone(t *testing.T, db *sql.DB, query string, args ...any) {
 	t.Helper()
 	ctx := testCtx(t)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+	testenv.WaitUntil(t, func() (bool, string) {
 		var n int
 		if err := db.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		if n == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s %v: still %d", query, args, n)
-		}
-	}
+		return n == 0, fmt.Sprintf("%s %v counts %d", query, args, n)
+	})
 }
 
 // TestReadTimeoutDuringLockWait: with a DSN's readTimeout shorter than a
@@ -962,33 +949,23 @@ func TestReadTimeoutDuringLockWait(t *testing.T) {
 		mc.ReadTimeout = 300 * time.Millisecond
 	})
 	ctx := testCtx(t)
-	s, err := New(ctx, db, Config{Table: uniqueTable(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dropTable(t, openDB(t, func(*gomysql.Config) {}), s.Table()) })
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := newStoreOn(t, db)
 	k := key("readtimeout", 1)
 	if err := s.Create(ctx, k, []byte("x"), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	_, tx := lockRow(t, s, k)
-	err = s.Update(context.Background(), k, []byte("y"), time.Now().Add(time.Hour))
+	err := s.Update(context.Background(), k, []byte("y"), time.Now().Add(time.Hour))
 	if err == nil || !strings.Contains(err.Error(), "may have taken effect") || !strings.HasPrefix(err.Error(), "session store mysql: update: ") {
 		t.Fatalf("Update past the readTimeout = %v; want an error saying that it may have taken effect", err)
 	}
 	if err := tx.Rollback(); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		if got, err := s.Load(ctx, k); err == nil && string(got) == "y" {
-			break
-		} else if time.Now().After(deadline) {
-			t.Fatalf("Load = %q, %v; want y, written after the Update failed", got, err)
-		}
-	}
+	testenv.WaitUntil(t, func() (bool, string) {
+		got, err := s.Load(ctx, k)
+		return err == nil && string(got) == "y", fmt.Sprintf("Load = %q, %v; want y, written after the Update failed", got, err)
+	})
 }
 
 func TestDriverErrorsAreWrapped(t *testing.T) {

@@ -184,6 +184,18 @@ func TestQueuedLoadsShareRoundTrips(t *testing.T) {
 	}
 }
 
+// seedBytes stores n sessions under key(name, i), each holding the byte i,
+// for an hour.
+func seedBytes(t *testing.T, s *Store, name string, n int) {
+	t.Helper()
+	exp := time.Now().Add(time.Hour)
+	for i := range n {
+		if err := s.Create(testCtx(t), key(name, i), []byte{byte(i)}, exp); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestQueuedLoadGivesUp ends the contexts of the collector, while it waits
 // for the connection, and of a read waiting behind it: both return at
 // once with their context's error, and the reads that still wait are
@@ -191,12 +203,7 @@ func TestQueuedLoadsShareRoundTrips(t *testing.T) {
 func TestQueuedLoadGivesUp(t *testing.T) {
 	s := countingStore(t, new(wire), Config{})
 	ctx := testCtx(t)
-	exp := time.Now().Add(time.Hour)
-	for i := range 4 {
-		if err := s.Create(ctx, key("gives", i), []byte{byte(i)}, exp); err != nil {
-			t.Fatal(err)
-		}
-	}
+	seedBytes(t, s, "gives", 4)
 	if _, err := s.Load(ctx, key("gives", 0)); err != nil { // prepared
 		t.Fatal(err)
 	}
@@ -244,12 +251,7 @@ func TestBatchUnderLock(t *testing.T) {
 	var w wire
 	s := countingStore(t, &w, Config{})
 	ctx := testCtx(t)
-	exp := time.Now().Add(time.Hour)
-	for i := range 2 {
-		if err := s.Create(ctx, key("locked", i), []byte{byte(i)}, exp); err != nil {
-			t.Fatal(err)
-		}
-	}
+	seedBytes(t, s, "locked", 2)
 	other := newPool(t, func(pc *pgxpool.Config) { pc.MaxConns = 2 })
 	waiting := func() int {
 		var n int
@@ -278,11 +280,7 @@ func TestBatchUnderLock(t *testing.T) {
 				queued(t, s, i)
 			}
 			release()
-			for deadline := time.Now().Add(30 * time.Second); waiting() == 0; time.Sleep(5 * time.Millisecond) {
-				if time.Now().After(deadline) {
-					t.Fatal("the batch never waited for the lock")
-				}
-			}
+			testenv.WaitUntil(t, func() (bool, string) { return waiting() != 0, "the batch does not wait for the lock" })
 			for _, i := range giveUp {
 				cancels[i]()
 				if r := <-done[i]; !errors.Is(r.err, context.Canceled) {
@@ -294,11 +292,9 @@ func TestBatchUnderLock(t *testing.T) {
 				// interrupted (pgconn breaks off the connection) and the
 				// connection goes back to the pool while the lock is
 				// still held.
-				for deadline := time.Now().Add(30 * time.Second); s.Pool().Stat().AcquiredConns() != 0; time.Sleep(5 * time.Millisecond) {
-					if time.Now().After(deadline) {
-						t.Fatal("the batch still holds its connection after every read gave up")
-					}
-				}
+				testenv.WaitUntil(t, func() (bool, string) {
+					return s.Pool().Stat().AcquiredConns() == 0, "the batch holds its connection after every read gave up"
+				})
 			}
 			if err := tx.Rollback(ctx); err != nil {
 				t.Fatal(err)
@@ -428,12 +424,7 @@ func TestBatchFallsBackAlone(t *testing.T) {
 	var w wire
 	s := countingStore(t, &w, Config{})
 	ctx := testCtx(t)
-	exp := time.Now().Add(time.Hour)
-	for i := range 3 {
-		if err := s.Create(ctx, key("alone", i), []byte{byte(i)}, exp); err != nil {
-			t.Fatal(err)
-		}
-	}
+	seedBytes(t, s, "alone", 3)
 	if _, err := s.Load(ctx, key("alone", 0)); err != nil { // prepared
 		t.Fatal(err)
 	}

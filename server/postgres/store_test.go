@@ -926,18 +926,13 @@ func waitNoStatement(t *testing.T, pool *pgxpool.Pool, pattern string) {
 func waitNone(t *testing.T, pool *pgxpool.Pool, query string, args ...any) {
 	t.Helper()
 	ctx := testCtx(t)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+	testenv.WaitUntil(t, func() (bool, string) {
 		var n int
 		if err := pool.QueryRow(ctx, query, args...).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		if n == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s %v: still %d", query, args, n)
-		}
-	}
+		return n == 0, fmt.Sprintf("%s %v counts %d", query, args, n)
+	})
 }
 
 // TestSerializationFailureIsRetried runs the store on connections whose

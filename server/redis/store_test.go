@@ -588,17 +588,11 @@ func TestWriteWhoseReplyDidNotCome(t *testing.T) {
 		spun <- busy.Eval(ctx, `local t0 = redis.call('TIME'); while true do local t = redis.call('TIME'); if (t[1] - t0[1]) * 1000000 + (t[2] - t0[2]) > 500000 then return 1 end end`, nil).Err()
 	}()
 	// The script runs once a command from another client waits for it.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+	testenv.WaitUntil(t, func() (bool, string) {
 		short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
-		err := probe.Ping(short).Err()
-		cancel()
-		if err != nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the script does not hold Redis")
-		}
-	}
+		defer cancel()
+		return probe.Ping(short).Err() != nil, "the script does not hold Redis"
+	})
 	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
 	err = s.Update(short, k, []byte("y"), time.Now().Add(time.Hour))
