@@ -1,12 +1,16 @@
 // Package sqlconf holds what the SQL stores (server/mysql, server/postgres
 // and server/sqlite) share in their configuration: the table, the batch of
-// DeleteExpired and the blob limit, with their defaults and checks; and
-// the loop that deletes expired rows batch by batch.
+// DeleteExpired and the blob limit, with their defaults and checks; the
+// loop that deletes expired rows batch by batch; and the pause before a
+// statement the server rolled back (a deadlock victim) is sent again.
 package sqlconf
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math/rand/v2"
+	"time"
 
 	"github.com/sessionkit/session/codec"
 )
@@ -76,5 +80,21 @@ func DeleteBatches(ctx context.Context, batch int, del func(context.Context) (in
 		if n < int64(batch) {
 			return total, nil
 		}
+	}
+}
+
+// RetryPause waits before attempt+1 of a statement that failed with err,
+// one the server rolled back whole (a deadlock victim, a serialization
+// failure): a random pause of up to attempt+1 milliseconds, so that the
+// transactions that collided do not collide again. It returns nil when
+// the pause is over, or err joined with ctx's error if ctx ends first.
+func RetryPause(ctx context.Context, attempt int, err error) error {
+	pause := time.NewTimer(time.Duration(1+rand.IntN(1000*(attempt+1))) * time.Microsecond)
+	defer pause.Stop()
+	select {
+	case <-ctx.Done():
+		return errors.Join(err, ctx.Err())
+	case <-pause.C:
+		return nil
 	}
 }

@@ -74,3 +74,15 @@ func TestDeleteBatches(t *testing.T) {
 		t.Errorf("a cancelled context: %d, %v after %d calls", n, err, calls)
 	}
 }
+
+func TestRetryPause(t *testing.T) {
+	failed := errors.New("deadlock")
+	if err := RetryPause(context.Background(), 0, failed); err != nil {
+		t.Errorf("a pause that ran its course: %v, want nil", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := RetryPause(ctx, 1000, failed); !errors.Is(err, failed) || !errors.Is(err, context.Canceled) {
+		t.Errorf("a pause whose context ended: %v, want the statement's error and the context's", err)
+	}
+}

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	gomysql "github.com/go-sql-driver/mysql"
-
 	"github.com/sessionkit/session/django"
 	"github.com/sessionkit/session/internal/testenv"
 	"github.com/sessionkit/session/server"
@@ -232,19 +230,10 @@ func TestDjangoDeadlineDuringLockWait(t *testing.T) {
 	if err := s.Create(ctx, key, []byte("x"), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	locker := openDB(t, func(*gomysql.Config) {})
-	tx, err := locker.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
-	var got string
-	if err := tx.QueryRowContext(ctx, "SELECT session_data FROM `"+s.Table()+"` WHERE session_key = ? FOR UPDATE", key).Scan(&got); err != nil {
-		t.Fatal(err)
-	}
+	locker, tx := lockRow(t, s.Table(), key)
 	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
-	err = s.Update(short, key, []byte("y"), time.Now().Add(time.Hour))
+	err := s.Update(short, key, []byte("y"), time.Now().Add(time.Hour))
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "interrupted on the server") {
 		t.Fatalf("Update blocked on a row lock: %v; want context.DeadlineExceeded, interrupted on the server", err)
 	}

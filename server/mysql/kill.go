@@ -6,7 +6,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	gomysql "github.com/go-sql-driver/mysql"
 
 	"github.com/sessionkit/session/internal/interrupt"
+	"github.com/sessionkit/session/internal/sqlconf"
 )
 
 // errInterrupted is ER_QUERY_INTERRUPTED, what a statement ended by KILL
@@ -99,12 +99,8 @@ func (w *writes) exec(ctx context.Context, query string, args ...any) (sql.Resul
 		if err == nil || attempt == deadlockRetries || !isErrno(err, errDeadlock) {
 			return res, err
 		}
-		pause := time.NewTimer(time.Duration(1+rand.IntN(1000*(attempt+1))) * time.Microsecond)
-		select {
-		case <-ctx.Done():
-			pause.Stop()
-			return nil, errors.Join(err, ctx.Err())
-		case <-pause.C:
+		if err := sqlconf.RetryPause(ctx, attempt, err); err != nil {
+			return nil, err
 		}
 	}
 }

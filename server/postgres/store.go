@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"math/rand/v2"
 	"net"
 	"regexp"
 	"strconv"
@@ -407,12 +406,8 @@ func (s *Store) execWith(ctx context.Context, conn *pgxpool.Conn, st *statement,
 			resent = true
 			continue
 		case attempt < retries && retryable(err):
-			pause := time.NewTimer(time.Duration(1+rand.IntN(1000*(attempt+1))) * time.Microsecond)
-			select {
-			case <-ctx.Done():
-				pause.Stop()
-				return tag, errors.Join(err, ctx.Err())
-			case <-pause.C:
+			if err := sqlconf.RetryPause(ctx, attempt, err); err != nil {
+				return tag, err
 			}
 			continue
 		}
