@@ -505,14 +505,11 @@ func (s *Session) Flush(ctx context.Context) error {
 			// so nothing could be ended.
 			return s.err
 		}
-		if u, ok := s.boundUser(); ok && !s.id.IsZero() {
-			if _, listed := s.values[untilKey]; listed {
-				user, entry = u, indexID(s.id)
-			}
-		}
-		if err := s.fail(s.unbind(ctx)); err != nil {
+		u, e, err := s.unbind(ctx)
+		if err := s.fail(err); err != nil {
 			return err
 		}
+		user, entry = u, e
 	}
 	if err := s.fail(s.m.endPrior(ctx, s)); err != nil {
 		return err

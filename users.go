@@ -230,21 +230,23 @@ func (s *Session) Login(ctx context.Context, user string) error {
 func (s *Session) Logout(ctx context.Context) error { return s.Flush(ctx) }
 
 // unbind removes the session's entry from its user's sessions in the
-// index, if it has one, so that a save binds it anew. s.mu must be held.
-func (s *Session) unbind(ctx context.Context) error {
+// index, if it has one, so that a save binds it anew, and returns the
+// user and the entry it removed ("" when there was none). s.mu must be
+// held.
+func (s *Session) unbind(ctx context.Context) (user, entry string, err error) {
 	u := s.m.users
 	user, ok := s.boundUser()
 	if u == nil || !ok || s.id.IsZero() {
-		return nil
+		return "", "", nil
 	}
 	if _, bound := s.values[untilKey]; !bound {
-		return nil // logged in by this request: not in the index yet
+		return "", "", nil // logged in by this request: not in the index yet
 	}
 	if err := u.unbind(ctx, user, s.id); err != nil {
-		return err
+		return "", "", err
 	}
 	delete(s.values, untilKey)
-	return nil
+	return user, indexID(s.id), nil
 }
 
 // unbind removes the entry of the session id from user's sessions.
