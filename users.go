@@ -202,11 +202,7 @@ func (s *Session) Login(ctx context.Context, user string) error {
 	}
 	m := s.m
 	if u := m.users; u != nil && m.cfg.MaxUserSessions > 0 {
-		var prior codec.ID // a CycleKey's old identity is this session too
-		if s.prior != nil {
-			prior = s.prior.id
-		}
-		if err := m.makeRoom(ctx, user, s.id, prior); err != nil {
+		if err := m.makeRoom(ctx, user, s.id, s.listedPrior()); err != nil {
 			if errors.Is(err, ErrTooManySessions) {
 				return err
 			}
@@ -247,6 +243,17 @@ func (s *Session) unbind(ctx context.Context) (user, entry string, err error) {
 	}
 	delete(s.values, untilKey)
 	return user, indexID(s.id), nil
+}
+
+// listedPrior returns the ID of the identity that a CycleKey or Login of
+// this request replaced, while the index still lists it as this session
+// (until the response saves the new one); zero otherwise. s.mu must be
+// held.
+func (s *Session) listedPrior() codec.ID {
+	if p := s.prior; p != nil && p.bound {
+		return p.id
+	}
+	return codec.ID{}
 }
 
 // unbind removes the entry of the session id from user's sessions.
@@ -656,12 +663,7 @@ func (m *Manager) UserSessions(ctx context.Context, user string) ([]UserSession,
 	if s, ok := FromContext(ctx); ok {
 		s.mu.Lock()
 		s.load()
-		current = s.id
-		if p := s.prior; p != nil && p.bound {
-			// A CycleKey or Login not saved yet: the index still lists
-			// the old identity, which is this session.
-			prior = p.id
-		}
+		current, prior = s.id, s.listedPrior()
 		s.unlock()
 	}
 	out := make([]UserSession, 0, len(es))
@@ -740,8 +742,8 @@ func (m *Manager) RevokeUserSessions(ctx context.Context, user, keep string) err
 		// session too.
 		if s, ok := FromContext(ctx); ok {
 			s.mu.Lock()
-			if p := s.prior; p != nil && p.bound && s.id == codec.ID(raw) {
-				keepPrior = indexID(p.id)
+			if p := s.listedPrior(); !p.IsZero() && s.id == codec.ID(raw) {
+				keepPrior = indexID(p)
 			}
 			s.unlock()
 		}
@@ -753,8 +755,8 @@ func (m *Manager) RevokeUserSessions(ctx context.Context, user, keep string) err
 // revoke deletes the stored sessions of es, then removes es from the
 // index: a failure leaves the entries listed, to be revoked again. Then it
 // lists the user's sessions again and revokes, in the same way, those that
-// a CycleKey racing with it moved from an entry it ended (or from one of
-// ended, entries that a logout has just removed) to a new one, whose
+// a CycleKey racing with it moved from an entry it ended (one of es, or
+// of ended: entries that a logout has just removed) to a new one, whose
 // record names the ended entry as prior; it never revokes keep (an entry
 // ID). A key change checks that its old identity is still there only after
 // it has listed the new one, so either it finds the old one gone and undoes
