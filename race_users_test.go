@@ -61,9 +61,7 @@ func loggedOut(t *testing.T, h *harness, user string, cookies ...string) {
 // Its save is ErrInterrupted and leaves nothing: the logout holds.
 func TestCycleKeyAfterConcurrentLogout(t *testing.T) {
 	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
-		h := newHarness(t, ec, withIndex)
-		d := &device{h: h, ua: "A"}
-		d.login("lou")
+		h, d := loggedIn(t, ec, withIndex, "A", "lou")
 		tab := &device{h: h, ua: "A", cookie: d.cookie}
 		ctx, s, commit := tab.begin()
 		if s.UserID() != "lou" {
@@ -373,9 +371,7 @@ func TestUserSessionsCurrentAfterCycleKey(t *testing.T) {
 // others, and the key change's save is ErrInterrupted.
 func TestCycleKeyThenRevokeOthersOutOfTheRequest(t *testing.T) {
 	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
-		h := newHarness(t, ec, withIndex)
-		d := &device{h: h, ua: "D"}
-		d.login("pat")
+		h, d := loggedIn(t, ec, withIndex, "D", "pat")
 		err := d.cycleKey(func(ctx context.Context, s *Session) {
 			if err := h.m.RevokeUserSessions(context.Background(), "pat", s.ID()); err != nil {
 				t.Errorf("RevokeUserSessions: %v", err)
@@ -391,9 +387,7 @@ func TestCycleKeyThenRevokeOthersOutOfTheRequest(t *testing.T) {
 // (a logout without Flush): nothing is saved, and the old identity ends.
 func TestCycleKeyThenEmpty(t *testing.T) {
 	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
-		h := newHarness(t, ec, withIndex)
-		d := &device{h: h, ua: "D"}
-		d.login("eve")
+		h, d := loggedIn(t, ec, withIndex, "D", "eve")
 		old := d.cookie
 		if err := d.cycleKey(func(ctx context.Context, s *Session) {
 			s.Clear()
@@ -611,9 +605,7 @@ func (d *device) doQuiet() error {
 // out. The session ends under both new identities.
 func TestTwoTabsCycleKeyAndLogout(t *testing.T) {
 	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
-		h := newHarness(t, ec, withIndex)
-		d := &device{h: h, ua: "A"}
-		d.login("tia")
+		h, d := loggedIn(t, ec, withIndex, "A", "tia")
 		a, b := &device{h: h, ua: "A", cookie: d.cookie}, &device{h: h, ua: "A", cookie: d.cookie}
 		actx, as, acommit := a.begin()
 		bctx, bs, bcommit := b.begin()
@@ -781,9 +773,7 @@ func TestNotBeforeWaitIsBounded(t *testing.T) {
 // old cookie still carries it, and the new entry names the old one).
 func TestOldCookieLogoutAfterASavedKeyChange(t *testing.T) {
 	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
-		h := newHarness(t, ec, withIndex)
-		d := &device{h: h, ua: "A"}
-		d.login("ola")
+		h, d := loggedIn(t, ec, withIndex, "A", "ola")
 		old := d.cookie
 		if err := d.cycleKey(nil); err != nil {
 			t.Fatal(err)
@@ -808,9 +798,7 @@ func TestOldCookieLogoutAfterASavedKeyChange(t *testing.T) {
 // stands, under a new identity, and the logged-out cookie stays out.
 func TestLoginAfterConcurrentLogout(t *testing.T) {
 	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
-		h := newHarness(t, ec, withIndex)
-		d := &device{h: h, ua: "A"}
-		d.login("pia")
+		h, d := loggedIn(t, ec, withIndex, "A", "pia")
 		old := d.cookie
 		tab := &device{h: h, ua: "A", cookie: old}
 		ctx, s, commit := tab.begin()
@@ -841,9 +829,7 @@ func TestLoginAfterConcurrentLogout(t *testing.T) {
 // logged in, its entry listed, and no other.
 func TestFailedKeyChangeKeepsTheOldIdentity(t *testing.T) {
 	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
-		h := newHarness(t, ec, withIndex)
-		d := &device{h: h, ua: "A"}
-		d.login("rex")
+		h, d := loggedIn(t, ec, withIndex, "A", "rex")
 		ops := map[string]func(context.Context, *Session) error{
 			"CycleKey":         func(ctx context.Context, s *Session) error { return s.CycleKey(ctx) },
 			"Login again":      func(ctx context.Context, s *Session) error { return s.Login(ctx, "rex") },

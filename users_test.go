@@ -74,6 +74,16 @@ func (d *device) login(user string) {
 	}
 }
 
+// loggedIn returns a harness for the engine case with its user index and
+// a device (User-Agent ua) logged in on it as user.
+func loggedIn(t *testing.T, ec engineCase, withIndex func(*Config), ua, user string) (*harness, *device) {
+	t.Helper()
+	h := newHarness(t, ec, withIndex)
+	d := &device{h: h, ua: ua}
+	d.login(user)
+	return h, d
+}
+
 // cycleKey runs a request of the device that changes the session's key
 // and then runs then, if not nil, and returns the commit's error.
 func (d *device) cycleKey(then func(ctx context.Context, s *Session)) error {
@@ -267,9 +277,7 @@ func TestRevokeUserSessionsKeepsCurrent(t *testing.T) {
 
 func TestCycleKeyKeepsTheSessionListed(t *testing.T) {
 	userCases(t, func(t *testing.T, ec engineCase, withIndex func(*Config)) {
-		h := newHarness(t, ec, withIndex)
-		d := &device{h: h, ua: "D"}
-		d.login("u2")
+		h, d := loggedIn(t, ec, withIndex, "D", "u2")
 		var id string
 		if err := d.cycleKey(func(_ context.Context, s *Session) { id = s.ID() }); err != nil {
 			t.Fatal(err)
